@@ -1,0 +1,73 @@
+"""Activation functions as layers, forward and backward side by side.
+
+Each backward says which value its derivative is taken from: sigmoid and tanh from their output ``a`` (which the
+forward pass has anyway), ReLU from the sign of its output (the same as that of its input). Mixing ``z`` and ``a``
+is the classic silent bug of from-scratch networks; the gradient checks in the tests would catch it.
+"""
+
+import numpy as np
+
+from .layers import Layer
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z) without overflow: only ``e^-|z|`` is ever formed, which lies in (0, 1]."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``z: (N, K)``; subtracting the row maximum keeps every exponent <= 0."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Sigmoid(Layer):
+    def forward(self, z, training=False):
+        self.a = sigmoid(z)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * self.a * (1.0 - self.a)     # from the output: sigma'(z) = a (1 - a)
+
+
+class Tanh(Layer):
+    def forward(self, z, training=False):
+        self.a = np.tanh(z)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * (1.0 - self.a * self.a)    # from the output: tanh'(z) = 1 - a^2
+
+
+class ReLU(Layer):
+    def forward(self, z, training=False):
+        self.a = np.maximum(z, 0)
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out * (self.a > 0)                # from the output: a > 0 exactly where z > 0
+
+
+class Identity(Layer):
+    def forward(self, z, training=False):
+        return z
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+class Softmax(Layer):
+    """Softmax as a layer of its own, for pairings other than cross-entropy (which fuses it; see losses.py)."""
+
+    def forward(self, z, training=False):
+        self.p = softmax(z)
+        return self.p
+
+    def backward(self, grad_out):
+        # Jacobian-vector product: dL/dz_k = p_k (dL/dp_k - sum_m p_m dL/dp_m).
+        return self.p * (grad_out - (grad_out * self.p).sum(axis=1, keepdims=True))
+
+
+ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "identity": Identity, "softmax": Softmax}
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")

@@ -1,0 +1,127 @@
+"""Layers: each computes its output and, beside it, how the gradient flows back through it.
+
+The protocol (micrograd's habit, batched): ``forward(x)`` keeps only what ``backward`` needs; ``backward(grad_out)``
+returns the gradient for the input and stores parameter gradients in ``grads`` under the same keys as ``params``.
+A layer never changes its own parameters: that is the optimizer's job. Shapes are batch first, ``x: (N, D_in)``,
+``W: (D_in, D_out)``, so ``x @ W`` reads as it runs; explanations convert to the textbook ``z = W x + b`` at the edge.
+"""
+
+import numpy as np
+
+from .errors import ChainruleError
+
+
+class Layer:
+    """Base class: no parameters, and the width of the output equals the width of the input."""
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+    def __init__(self):
+        self.params, self.grads = {}, {}
+
+    def output_width(self, input_width: int) -> int:
+        return input_width
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+BIAS_KINDS = ("per_neuron", "shared", "none")
+
+
+class Dense(Layer):
+    """A fully connected layer, ``z = x @ W + b``.
+
+    **Arguments**
+    - ``in_features``, ``out_features``: widths ``D_in`` and ``D_out``.
+    - ``bias``: ``"per_neuron"`` (``b: (D_out,)``), ``"shared"`` (``b: (1,)``, one parameter for the whole layer, as
+      many worked examples write it; its gradient is the sum over the layer's neurons) or ``"none"``.
+    - ``init``: ``"glorot"`` (for sigmoid and tanh), ``"he"`` (for ReLU) or ``"zeros"``; ``rng`` a
+      ``numpy.random.Generator`` (randomness is passed in, never global).
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, bias: str = "per_neuron", init: str = "glorot",
+                 rng: np.random.Generator | None = None, dtype=np.float64):
+        super().__init__()
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ChainruleError(f"Dense: expected positive widths, found in_features={in_features}, "
+                                 f"out_features={out_features}")
+        if bias not in BIAS_KINDS:
+            raise ChainruleError(f"Dense: bias must be one of {BIAS_KINDS}, found {bias!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.params["weight"] = _initial_weights(self.in_features, self.out_features, init, rng, dtype)
+        if bias != "none":
+            self.params["bias"] = np.zeros(1 if bias == "shared" else self.out_features, dtype=dtype)
+        self.bias_kind = bias
+        self.needs_input_grad = True  # the first layer of a network can skip dL/dx: one matrix product less
+
+    def output_width(self, input_width: int) -> int:
+        return self.out_features
+
+    def forward(self, x, training=False):
+        self.x = x                                   # (N, D_in), kept for dL/dW
+        z = x @ self.params["weight"]                # (N, D_out)
+        if "bias" in self.params:
+            z += self.params["bias"]
+        return z
+
+    def backward(self, grad_out):
+        # grad_out = dL/dz: (N, D_out).  dL/dW = x^T dL/dz; dL/db sums over the batch (and the neurons when shared).
+        self.grads["weight"] = self.x.T @ grad_out   # (D_in, D_out)
+        if self.bias_kind == "per_neuron":
+            self.grads["bias"] = grad_out.sum(axis=0)
+        elif self.bias_kind == "shared":
+            self.grads["bias"] = grad_out.sum(keepdims=True).reshape(1)
+        if not self.needs_input_grad:
+            return None
+        return grad_out @ self.params["weight"].T    # dL/dx: (N, D_in)
+
+    def describe(self) -> str:
+        return f"Dense {self.in_features}->{self.out_features}"
+
+
+def _initial_weights(fan_in, fan_out, init, rng, dtype):
+    if init == "zeros":
+        return np.zeros((fan_in, fan_out), dtype=dtype)
+    if rng is None:
+        raise ChainruleError(f"Dense: init={init!r} draws random weights and needs rng=numpy.random.Generator")
+    if init == "glorot":   # Glorot & Bengio (2010): keeps activation variance for tanh/sigmoid
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+    elif init == "he":     # He et al. (2015): ReLU zeroes half its inputs, so double the variance
+        limit = np.sqrt(6.0 / fan_in)
+    else:
+        raise ChainruleError(f"Dense: init must be 'glorot', 'he' or 'zeros', found {init!r}")
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype)
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each unit with probability ``rate`` and scale the survivors by
+    ``1 / (1 - rate)``, so that inference needs no rescaling and is the identity."""
+
+    def __init__(self, rate: float, *, rng: np.random.Generator):
+        super().__init__()
+        if not 0.0 <= float(rate) < 1.0:
+            raise ChainruleError(f"Dropout: rate must be in [0, 1), found {rate!r}")
+        self.rate, self.rng = float(rate), rng
+        self.mask = None
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.rate)   # (N, D)
+        return x * self.mask
+
+    def backward(self, grad_out):
+        return grad_out if self.mask is None else grad_out * self.mask
+
+    def describe(self) -> str:
+        return f"Dropout({self.rate})"

@@ -1,0 +1,147 @@
+"""The network: an ordered list of layers and a loss.
+
+``forward`` runs the layers in order, ``loss`` adds the loss, ``backward`` runs the layers in reverse and leaves every
+parameter's gradient in the registry that ``named_gradients`` reads. Optionally a recorder receives what each layer
+computed; the explainer attaches one to a real step, so what it shows is what training does.
+"""
+
+import numpy as np
+
+from .errors import ChainruleError
+from .layers import Dense, Layer
+from .losses import Loss
+from .validation import as_batch
+
+
+class Network:
+    """**Arguments**: ``layers`` in order, the ``loss`` (which may apply the output function itself), and
+    ``in_features``, the input width (taken from the first dense layer when left out)."""
+
+    def __init__(self, layers: list[Layer], loss: Loss, in_features: int | None = None):
+        if not layers:
+            raise ChainruleError("Network: expected at least one layer, found none")
+        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        if in_features is None:
+            if not dense:
+                raise ChainruleError("Network: give in_features, or start with a Dense layer")
+            in_features = dense[0].in_features
+        self.layers, self.loss_fn, self.in_features = list(layers), loss, int(in_features)
+        self.out_features = self._check_widths()
+        for layer in dense:   # nothing needs dL/dx of the input itself: skip that matrix product
+            layer.needs_input_grad = layer is not self.layers[0]
+
+    def _check_widths(self) -> int:
+        width, source = self.in_features, f"the input ({self.in_features} features)"
+        for index, layer in enumerate(self.layers):
+            if isinstance(layer, Dense) and layer.in_features != width:
+                raise ChainruleError(
+                    f"layer {index} ({layer.describe()}) expects input of shape (N, {layer.in_features}), "
+                    f"but {source} gives shape (N, {width})")
+            width = layer.output_width(width)
+            source = f"layer {index} ({layer.describe()})"
+        return width
+
+    @property
+    def dtype(self):
+        params = self.named_parameters()
+        return next(iter(params.values())).dtype if params else np.dtype(np.float64)
+
+    # --- the pass ---------------------------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False, recorder=None) -> np.ndarray:
+        """The raw output ``z: (N, K)`` for ``x: (N, D)`` (one example may be a vector ``(D,)``)."""
+        return self._forward(self.check_input(x), training, recorder)
+
+    def _forward(self, x, training=False, recorder=None):
+        for index, layer in enumerate(self.layers):
+            out = layer.forward(x, training)
+            if recorder is not None:
+                recorder.forward(index, layer, x, out)
+            x = out
+        return x
+
+    def loss(self, x, y, *, training: bool = False, recorder=None) -> float:
+        """Forward pass and the mean loss over the batch; ``y: (N, K)`` targets in the loss's own form."""
+        x = self.check_input(x)
+        y = as_batch(y, "targets", self.out_features, dtype=x.dtype)
+        if len(y) != len(x):
+            raise ChainruleError(f"targets: expected one row per example ({len(x)}), found {len(y)}")
+        return self._loss(x, y, training, recorder)
+
+    def _loss(self, x, y, training=False, recorder=None):
+        z = self._forward(x, training, recorder)
+        value = self.loss_fn.forward(z, y)
+        if recorder is not None:
+            recorder.loss(self.loss_fn, z, y, value)
+        return value
+
+    def backward(self, *, recorder=None) -> None:
+        """Gradients of the last ``loss`` for every parameter, left in each layer's ``grads``."""
+        grad = self.loss_fn.backward()
+        if recorder is not None:
+            recorder.loss_backward(self.loss_fn, grad)
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            grad_in = layer.backward(grad)
+            if recorder is not None:
+                recorder.backward(index, layer, grad, grad_in)
+            grad = grad_in
+
+    # --- predictions ------------------------------------------------------------------------------------------
+    def predict_proba(self, x) -> np.ndarray:
+        """The output after the output function: class probabilities for a classifier, values for regression."""
+        return self.loss_fn.link(self.forward(x))
+
+    def predict(self, x) -> np.ndarray:
+        """Class indices for softmax outputs, 0/1 per unit for sigmoid outputs, the values themselves otherwise."""
+        out = self.predict_proba(x)
+        if self.loss_fn.output == "softmax":
+            return out.argmax(axis=1)
+        if self.loss_fn.output == "sigmoid":
+            return (out >= 0.5).astype(np.int64)
+        return out
+
+    # --- the parameter registry -------------------------------------------------------------------------------
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """Every parameter array by name, ``"<layer index>.<name>"`` (``"0.weight"``, ``"0.bias"``, ...)."""
+        return {f"{i}.{name}": p for i, layer in enumerate(self.layers) for name, p in layer.params.items()}
+
+    def named_gradients(self) -> dict[str, np.ndarray]:
+        """The gradients of the last ``backward``, under the same names as ``named_parameters``."""
+        return {f"{i}.{name}": layer.grads[name] for i, layer in enumerate(self.layers) for name in layer.params}
+
+    def check_input(self, x) -> np.ndarray:
+        return as_batch(x, "input", self.in_features, dtype=self.dtype)
+
+    def __repr__(self):
+        parts = ", ".join(layer.describe() for layer in self.layers)
+        return f"Network([{parts}], loss={self.loss_fn.name})"
+
+
+def mlp(sizes, activation: str = "relu", *, output: str = "softmax", loss: str | None = None, dropout: float = 0.0,
+        dtype=np.float32, seed: int | np.random.Generator | None = 0) -> Network:
+    """A multilayer perceptron from layer widths, ``sizes = [D_in, hidden..., K]``.
+
+    Hidden layers are ``Dense -> activation`` (``-> Dropout`` when ``dropout > 0``), initialised as suits the
+    activation (He for ReLU, Glorot otherwise). The output pairs ``output`` with ``loss`` (by default the matching
+    one: softmax + cross-entropy, sigmoid + binary cross-entropy, identity + mean squared error).
+    float32 by default, for training; use float64 for gradient checks and explanations.
+    """
+    from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+    from .layers import Dropout
+    from .losses import output_head
+
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ChainruleError(f"mlp: expected at least two positive layer sizes [inputs, ..., outputs], found {sizes}")
+    if activation not in HIDDEN_ACTIVATIONS:
+        raise ChainruleError(f"mlp: activation must be one of {HIDDEN_ACTIVATIONS}, found {activation!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    init = "he" if activation == "relu" else "glorot"
+    head, loss_fn = output_head(output, loss)
+    layers: list[Layer] = []
+    for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        layers += [Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype), ACTIVATIONS[activation]()]
+        if dropout > 0:
+            layers.append(Dropout(dropout, rng=rng))
+    layers += [Dense(sizes[-2], sizes[-1], init="glorot", rng=rng, dtype=dtype)] + head
+    return Network(layers, loss_fn)
