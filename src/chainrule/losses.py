@@ -27,7 +27,7 @@ class Loss:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
-        """dL/dz: (N, K), for the ``z`` and ``y`` of the last ``forward``."""
+        """dL/dz: (N, K), for the ``z`` and ``y`` of the last ``forward`` (which leaves the predictions in ``yhat``)."""
         raise NotImplementedError
 
 
@@ -74,7 +74,7 @@ class HalfSquaredError(Loss):
     name = "half_squared_error"
 
     def forward(self, z, y):
-        self.diff = z - y                             # (N, K)
+        self.yhat, self.diff = z, z - y               # (N, K); the output layer already applied its activation
         return float(0.5 * (self.diff ** 2).sum() / len(z))
 
     def backward(self):
@@ -87,7 +87,7 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
     def forward(self, z, y):
-        self.diff = z - y
+        self.yhat, self.diff = z, z - y
         return float((self.diff ** 2).mean())
 
     def backward(self):

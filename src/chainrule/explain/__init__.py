@@ -1,0 +1,28 @@
+"""Explanations: one real training step, recorded, laid out with formulas, and audited against printed numbers."""
+
+from importlib import resources
+
+from .derivation import Derivation, derive
+from .render import RENDERERS, render_json, render_text
+from .spec import Spec, load_spec, parse_spec
+
+
+def seed_article_path():
+    """The shipped spec of chainrule's seed article: its network, its example and its printed numbers."""
+    return resources.files("chainrule") / "data" / "seed_article.json"
+
+
+def seed_article() -> Spec:
+    return load_spec(seed_article_path())
+
+
+__all__ = ["build_network_for", "Derivation", "RENDERERS", "Spec", "derive", "load_spec", "parse_spec", "render_json", "render_text",
+           "seed_article", "seed_article_path"]
+
+
+def build_network_for(spec: Spec):
+    """The spec's float64 network and its one example as batches: ``(network, x: (1, D), y: (1, K))``."""
+    from .spec import build_network
+
+    network, _ = build_network(spec)
+    return network, spec.inputs[None, :], spec.targets[None, :]

@@ -1,0 +1,259 @@
+"""One real gradient-descent step of a spec's network, with a recorder attached, laid out as derivation steps.
+
+Every value shown comes from the engine's own pass (the recorder) or from the parameters after the optimizer's own
+step; this module only arranges them. Each step holds a formula template in which ``{name}`` stands for a quantity
+(``{-name}`` for its negative), so that one template gives both the formula and the numbers put into it.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ChainruleError
+from ..optimizers import GradientDescent
+from .recorder import Recorder
+from .spec import Spec, SpecLayer, build_network
+
+FORWARD = {
+    "sigmoid": "σ({z}) = 1/(1 + e^({-z}))",
+    "tanh": "tanh({z})",
+    "relu": "max(0, {z})",
+    "identity": "{z}",
+}
+BACKWARD = {   # dL/dz from dL/da ({g}); sigmoid and tanh use the output a, ReLU the sign of z
+    "sigmoid": "{g}·{a}·(1 − {a})",
+    "tanh": "{g}·(1 − {a}²)",
+    "relu": "{g}·[{z} > 0]",
+    "identity": "{g}",
+}
+ACTIVATION_WORDS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "identity": "identity",
+                    "softmax": "softmax"}
+
+
+@dataclass
+class Step:
+    name: str        # the quantity this step computes
+    template: str    # its formula, with {name} / {-name} placeholders
+    value: float     # the value the engine computed
+
+
+@dataclass
+class Section:
+    title: str
+    steps: list[Step]
+
+
+@dataclass
+class ClaimCheck:
+    name: str
+    claimed: float
+    computed: float
+    decimals: int
+    agrees: bool
+
+
+@dataclass
+class Derivation:
+    spec: Spec
+    learning_rate: float
+    values: dict[str, float]                 # every named quantity, before the update
+    sections: list[Section]
+    updated: dict[str, float]                # parameter name -> value after the step
+    trained: set[str] = field(default_factory=set)   # parameters the step changed (the rest are frozen)
+    claims: list[ClaimCheck] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[str]:
+        """Quantity names in the order the pass computes them."""
+        return [step.name for section in self.sections for step in section.steps]
+
+    def first_disagreement(self) -> ClaimCheck | None:
+        position = {name: i for i, name in enumerate(self.order)}
+        wrong = [c for c in self.claims if not c.agrees]
+        return min(wrong, key=lambda c: position.get(c.name, len(position))) if wrong else None
+
+
+def derive(spec: Spec, learning_rate: float | None = None) -> Derivation:
+    """Run one real step (forward, loss, backward, update) on the spec's example and lay out every number."""
+    eta = spec.learning_rate if learning_rate is None else float(learning_rate)
+    network, where = build_network(spec)
+    recorder = Recorder()
+    network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
+    network.backward(recorder=recorder)
+
+    names = _parameter_names(spec, where)                      # (param key, flat index) -> quantity name
+    params = network.named_parameters()
+    values = {"eta": eta, **dict(zip(spec.input_names, spec.inputs)), **dict(zip(spec.target_names, spec.targets))}
+    values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+
+    trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
+    GradientDescent(eta).step(trainable, network.named_gradients())
+    updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+    trained = {name for (key, _), name in names.items() if key in trainable}
+
+    layout = _Layout(spec, where, recorder, values)
+    sections = layout.forward() + [layout.loss()] + layout.backward() + [_update(spec, updated, trained, values)]
+    derivation = Derivation(spec, eta, values, sections, updated, trained)
+    derivation.claims = [check_claim(claim, derivation) for claim in spec.claims]
+    return derivation
+
+
+def _parameter_names(spec: Spec, where) -> dict[tuple[str, int], str]:
+    names = {}
+    for layer, (dense, _) in zip(spec.layers, where, strict=True):
+        n_out, n_in = layer.weights.shape
+        for j in range(n_out):
+            for i in range(n_in):     # engine weight (D_in, D_out), flat index i * D_out + j
+                names[f"{dense}.weight", i * n_out + j] = layer.weight_names[j][i]
+        for k, bias_name in enumerate(layer.bias_names):
+            names[f"{dense}.bias", k] = bias_name
+    return names
+
+
+def natural_key(name: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+class _Layout:
+    """Reads the recorder and builds the steps, section by section, storing each value under its name."""
+
+    def __init__(self, spec: Spec, where, recorder: Recorder, values: dict[str, float]):
+        self.spec, self.where, self.rec, self.values = spec, where, recorder, values
+        self.L = spec.loss_name
+
+    def step(self, name: str, template: str, value) -> Step:
+        self.values[name] = float(value)
+        return Step(name, template, float(value))
+
+    def inputs_of(self, number: int) -> list[str]:
+        return self.spec.input_names if number == 0 else self.spec.layers[number - 1].activation_names
+
+    def activations_of(self, number: int) -> np.ndarray:
+        index = self.where[number][1]
+        return self.rec.outputs[index][0] if index is not None else self.rec.predictions[0]
+
+    def forward(self) -> list[Section]:
+        sections = []
+        for number, layer in enumerate(self.spec.layers):
+            z = self.rec.outputs[self.where[number][0]][0]
+            x_names = self.inputs_of(number)
+            steps = [self.step(z_name, _weighted_sum(layer, j, x_names), z[j])
+                     for j, z_name in enumerate(layer.pre_activation_names)]
+            a = self.activations_of(number)
+            steps += [self.step(a_name, _activation_template(layer, j), a[j])
+                      for j, a_name in enumerate(layer.activation_names)]
+            word = ACTIVATION_WORDS[layer.activation]
+            sections.append(Section(f"Forward pass, layer {number + 1} ({word})", steps))
+        return sections
+
+    def loss(self) -> Section:
+        out, targets = self.spec.layers[-1].activation_names, self.spec.target_names
+        terms = {
+            "cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}}",
+            "binary_cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}} + (1 − {{{y}}})·ln(1 − {{{o}}})",
+            "half_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
+            "mean_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
+        }[self.spec.loss]
+        body = " + ".join(terms(y, o) for y, o in zip(targets, out, strict=True))
+        template = {"cross_entropy": f"−({body})", "binary_cross_entropy": f"−({body})",
+                    "half_squared_error": f"½[{body}]", "mean_squared_error": f"(1/{len(out)})[{body}]"}[self.spec.loss]
+        return Section("Loss", [self.step(self.L, template, self.rec.loss_value)])
+
+    def backward(self) -> list[Section]:
+        L, last = self.L, len(self.spec.layers) - 1
+        layer = self.spec.layers[last]
+        if self.where[last][1] is None:      # fused output: dL/dz = yhat - y
+            steps = [self.step(f"d{L}/d{z}", f"{{{o}}} − {{{y}}}", self.rec.loss_grad[0, k])
+                     for k, (z, o, y) in enumerate(zip(layer.pre_activation_names, layer.activation_names,
+                                                       self.spec.target_names, strict=True))]
+        else:
+            twice = "" if self.spec.loss == "half_squared_error" else f"(2/{len(layer.activation_names)})·"
+            steps = [self.step(f"d{L}/d{o}", f"{twice}({{{o}}} − {{{y}}})", self.rec.loss_grad[0, k])
+                     for k, (o, y) in enumerate(zip(layer.activation_names, self.spec.target_names, strict=True))]
+            steps += self.through_activation(last)
+        sections = [Section("Backward pass, output error", steps)]
+        for number in range(last, -1, -1):
+            sections.append(Section(f"Backward pass, gradients of layer {number + 1}", self.gradients(number)))
+            if number > 0:
+                steps = self.carried_back(number) + self.through_activation(number - 1)
+                word = ACTIVATION_WORDS[self.spec.layers[number - 1].activation]
+                sections.append(Section(f"Backward pass, error carried back through layer {number} ({word})", steps))
+        return sections
+
+    def through_activation(self, number: int) -> list[Step]:
+        layer, L = self.spec.layers[number], self.L
+        grad = self.rec.grad_inputs[self.where[number][1]][0]
+        a_names, z_names = layer.activation_names, layer.pre_activation_names
+        steps = []
+        for j, (z, a) in enumerate(zip(z_names, a_names, strict=True)):
+            if layer.activation == "softmax":
+                mix = " + ".join(f"{{{m}}}·{{d{L}/d{m}}}" for m in a_names)
+                template = f"{{{a}}}·({{d{L}/d{a}}} − ({mix}))"
+            else:
+                template = BACKWARD[layer.activation].format(g=f"{{d{L}/d{a}}}", a=f"{{{a}}}", z=f"{{{z}}}")
+            steps.append(self.step(f"d{L}/d{z}", template, grad[j]))
+        return steps
+
+    def gradients(self, number: int) -> list[Step]:
+        layer, L = self.spec.layers[number], self.L
+        grads = self.rec.param_grads[self.where[number][0]]
+        x_names, z_names = self.inputs_of(number), layer.pre_activation_names
+        steps = [(layer.weight_names[j][i], f"{{d{L}/d{z_names[j]}}}·{{{x_names[i]}}}", grads["weight"][i, j])
+                 for j in range(len(z_names)) for i in range(len(x_names))]
+        steps.sort(key=lambda s: natural_key(s[0]))
+        result = [self.step(f"d{L}/d{w}", template, value) for w, template, value in steps]
+        if layer.bias_kind == "shared":
+            total = " + ".join(f"{{d{L}/d{z}}}" for z in z_names)
+            result.append(self.step(f"d{L}/d{layer.bias_names[0]}", total, grads["bias"][0]))
+        elif layer.bias_kind == "per_neuron":
+            result += [self.step(f"d{L}/d{b}", f"{{d{L}/d{z}}}", grads["bias"][j])
+                       for j, (b, z) in enumerate(zip(layer.bias_names, z_names, strict=True))]
+        return result
+
+    def carried_back(self, number: int) -> list[Step]:
+        layer, L = self.spec.layers[number], self.L
+        grad = self.rec.grad_inputs[self.where[number][0]][0]
+        steps = []
+        for i, a in enumerate(self.inputs_of(number)):
+            terms = " + ".join(f"{{{layer.weight_names[j][i]}}}·{{d{L}/d{z}}}"
+                               for j, z in enumerate(layer.pre_activation_names))
+            steps.append(self.step(f"d{L}/d{a}", terms, grad[i]))
+        return steps
+
+
+def _weighted_sum(layer: SpecLayer, j: int, x_names: list[str]) -> str:
+    terms = [f"{{{w}}}·{{{x}}}" for w, x in zip(layer.weight_names[j], x_names, strict=True)]
+    if layer.bias_kind != "none":
+        terms.append(f"{{{layer.bias_names[0 if layer.bias_kind == 'shared' else j]}}}")
+    return " + ".join(terms)
+
+
+def _activation_template(layer: SpecLayer, j: int) -> str:
+    z = layer.pre_activation_names[j]
+    if layer.activation == "softmax":
+        return f"e^({{{z}}}) / (" + " + ".join(f"e^({{{m}}})" for m in layer.pre_activation_names) + ")"
+    return FORWARD[layer.activation].format(z=f"{{{z}}}", **{"-z": f"{{-{z}}}"})
+
+
+def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: dict[str, float]) -> Section:
+    steps = []
+    for layer in spec.layers:
+        for name in sorted((w for row in layer.weight_names for w in row), key=natural_key) + layer.bias_names:
+            template = f"{{{name}}} − {{eta}}·{{d{spec.loss_name}/d{name}}}" if name in trained else f"{{{name}}}"
+            values[f"{name}'"] = updated[name]
+            steps.append(Step(f"{name}'", template, updated[name]))
+    return Section("Update, w′ = w − η·∂L/∂w", steps)
+
+
+def check_claim(claim, derivation: Derivation) -> ClaimCheck:
+    """Compare a printed number with the computed one; it agrees when rounding the computed value to the places
+    printed could give it (half a unit of the last printed place, and a hair for binary floating point)."""
+    name = claim.name[:-1] + "'" if claim.name.endswith("+") else claim.name
+    if name not in derivation.values:
+        known = ", ".join(sorted(derivation.values, key=natural_key)[:12])
+        raise ChainruleError(f"claims.{claim.name}: expected the name of a quantity of this network "
+                             f"(such as {known}, ...), found none called {claim.name!r}")
+    computed = derivation.values[name]
+    agrees = abs(claim.value - computed) <= claim.half_unit + 1e-9 * max(1.0, abs(computed))
+    return ClaimCheck(claim.name, claim.value, computed, claim.decimals, agrees)

@@ -1,0 +1,37 @@
+"""How quantity names are written for readers: ``z1`` -> z⁽¹⁾ or z₁, ``yhat2`` -> ŷ₂, ``dL/dw7`` -> ∂L/∂w₇.
+
+Names stay plain ASCII everywhere a program reads them (JSON, claims); only renderers call these functions.
+"""
+
+import re
+
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+HATS = {"yhat": "ŷ", "ohat": "ô", "that": "t̂"}
+SYMBOLS = {"eta": "η"}
+_INDEXED = re.compile(r"^([A-Za-z]+?)_?(\d+)$")
+
+
+def unicode_name(name: str, superscript=()) -> str:
+    """The Unicode form of a quantity name; families in ``superscript`` take a bracketed superscript index."""
+    if name in SYMBOLS:
+        return SYMBOLS[name]
+    if name.endswith(("'", "+")):
+        return unicode_name(name[:-1], superscript) + "′"
+    if name.startswith("d") and "/d" in name:
+        top, bottom = name[1:].split("/d", 1)
+        return f"∂{unicode_name(top, superscript)}/∂{unicode_name(bottom, superscript)}"
+    match = _INDEXED.match(name)
+    if not match:
+        return HATS.get(name, name)
+    family, index = match.groups()
+    letter = HATS.get(family, family)
+    if family in superscript:
+        return f"{letter}⁽{index.translate(SUPERSCRIPT)}⁾"
+    return letter + index.translate(SUBSCRIPT)
+
+
+def format_number(value: float) -> str:
+    """Six significant figures, no exponent for everyday sizes, and no ``-0``."""
+    text = f"{value:.6g}"
+    return "0" if text in ("-0", "0") else text

@@ -1,0 +1,129 @@
+"""Renderers: a derivation in, text out. No arithmetic here: every number shown was computed by the engine
+(negating a recorded value for ``{-name}`` is the only thing done to one)."""
+
+import json
+import re
+
+from .derivation import ClaimCheck, Derivation, natural_key
+from .notation import format_number, unicode_name
+
+_PLACEHOLDER = re.compile(r"\{(-?)([^{}]+)\}")
+LOSS_WORDS = {"cross_entropy": "cross-entropy", "binary_cross_entropy": "binary cross-entropy",
+              "half_squared_error": "half squared error", "mean_squared_error": "mean squared error"}
+
+
+def symbolic(template: str, superscript) -> str:
+    return _PLACEHOLDER.sub(lambda m: ("−" if m[1] else "") + unicode_name(m[2], superscript), template)
+
+
+def substituted(template: str, values: dict[str, float]) -> str:
+    """The template with numbers for names; a negative number gets brackets unless it stands alone in some."""
+    def number(match):
+        value = -values[match[2]] if match[1] else values[match[2]]
+        text = format_number(value)
+        before, after = template[match.start() - 1: match.start()], template[match.end(): match.end() + 1]
+        alone = before in ("", "(") and after in ("", ")")
+        return f"({text})" if value < 0 and not alone else text
+    return _PLACEHOLDER.sub(number, template)
+
+
+def result_text(value: float) -> str:
+    """A result; one that is zero but for floating-point rounding says so rather than print as a real number."""
+    if value != 0 and abs(value) < 1e-12:
+        return f"{format_number(value)} (zero up to floating-point rounding)"
+    return format_number(value)
+
+
+def claim_mark(check: ClaimCheck, source: str) -> str:
+    printed = f"{check.claimed:.{check.decimals}f}"
+    if check.agrees:
+        return f"{source}: {printed}  ✓ agrees"
+    return f"{source}: {printed}  ✗ DISAGREES (computed {format_number(check.computed)})"
+
+
+def describe_network(d: Derivation) -> str:
+    spec = d.spec
+    widths = [f"{len(spec.inputs)} inputs"] + [
+        f"{len(layer.pre_activation_names)} {layer.activation}" for layer in spec.layers]
+    return " → ".join(widths) + f"; loss: {LOSS_WORDS[spec.loss]}; learning rate η = {format_number(d.learning_rate)}"
+
+
+def notes(d: Derivation) -> list[str]:
+    """The spec's own notes, then what chainrule does that a reader might not expect."""
+    spec, lines = d.spec, list(d.spec.notes)
+    for number, layer in enumerate(spec.layers, start=1):
+        if layer.bias_kind == "shared" and len(layer.pre_activation_names) > 1:
+            lines.append(f"{unicode_name(layer.bias_names[0], spec.superscript)} is one bias parameter shared by the {len(layer.pre_activation_names)} "
+                         f"neurons of layer {number}; chainrule keeps it as one parameter, so its gradient is the "
+                         f"sum of the layer's ∂{spec.loss_name}/∂z over those neurons.")
+    if not spec.update_biases:
+        lines.append("Biases are kept fixed: the update changes weights only.")
+    return lines
+
+
+def render_text(d: Derivation) -> str:
+    spec, sup = d.spec, d.spec.superscript
+    checks = {c.name.rstrip("+'"): c for c in d.claims}
+    checks |= {c.name[:-1] + "'": c for c in d.claims if c.name.endswith(("+", "'"))}
+    out = [f"chainrule explain: {spec.title}" if spec.title else "chainrule explain", "",
+           "Network: " + describe_network(d)]
+    if lines := notes(d):
+        out += ["", "Notes:"] + [f"  - {line}" for line in lines]
+    given = spec.input_names + spec.target_names + [n for layer in spec.layers for n in sorted(
+        [w for row in layer.weight_names for w in row], key=natural_key) + layer.bias_names]
+    out += ["", "Given:"] + _columns([f"{unicode_name(n, sup)} = {format_number(d.values[n])}" for n in given])
+    for number, section in enumerate(d.sections, start=1):
+        out += ["", f"{number}. {section.title}"]
+        for step in section.steps:
+            name = unicode_name(step.name, sup)
+            pad = " " * len(name)
+            formula, numbers = symbolic(step.template, sup), substituted(step.template, d.values)
+            result = result_text(step.value)
+            lines = [f"{name} = {formula}"]
+            if numbers != formula:
+                lines.append(f"{pad} = {numbers}")
+            if numbers != result:
+                lines.append(f"{pad} = {result}")
+            if step.name in checks:
+                lines[-1] = f"{lines[-1]:<60}  {claim_mark(checks[step.name], spec.claims_source)}"
+            out += ["  " + line for line in lines]
+    if d.claims:
+        out += ["", "Audit:"] + ["  " + line for line in audit_summary(d)]
+    return "\n".join(out) + "\n"
+
+
+def audit_summary(d: Derivation) -> list[str]:
+    wrong = [c for c in d.claims if not c.agrees]
+    source, sup = d.spec.claims_source, d.spec.superscript
+    lines = [f"{len(d.claims)} printed number(s) checked: {len(d.claims) - len(wrong)} agree and {len(wrong)} "
+             f"disagree beyond the rounding of the printed digits."]
+    first = d.first_disagreement()
+    if first is not None:
+        lines.append(f"The first disagreement in the order of the pass is {unicode_name(first.name, sup)}: "
+                     f"{source} {first.claimed:.{first.decimals}f}, computed {format_number(first.computed)}.")
+        later = [unicode_name(c.name, sup) for c in wrong if c is not first]
+        if later:
+            lines.append("Computed after it, and possibly carried from it: " + ", ".join(later) + ".")
+    return lines
+
+
+def _columns(cells: list[str], width: int = 4) -> list[str]:
+    size = max(len(c) for c in cells) + 3
+    return ["  " + "".join(f"{c:<{size}}" for c in cells[i:i + width]).rstrip() for i in range(0, len(cells), width)]
+
+
+def render_json(d: Derivation) -> str:
+    quantities = {name: value for name, value in d.values.items() if not name.endswith("'")}
+    document = {
+        "network": describe_network(d),
+        "learning_rate": d.learning_rate,
+        "quantities": quantities,
+        "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "agrees": c.agrees}
+                   for c in d.claims],
+        "updated": d.updated,
+        "order": d.order,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json}
