@@ -38,7 +38,7 @@ def claim_mark(check: ClaimCheck, source: str) -> str:
     printed = f"{check.claimed:.{check.decimals}f}"
     if check.agrees:
         return f"{source}: {printed}  ✓ agrees"
-    return f"{source}: {printed}  ✗ DISAGREES (computed {format_number(check.computed)})"
+    return f"{source}: {printed}  ✗ DISAGREES"
 
 
 def describe_network(d: Derivation) -> str:

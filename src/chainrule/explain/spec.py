@@ -202,7 +202,6 @@ class _Reader:
         bias_kind = "none" if raw_bias is None else "per_neuron" if isinstance(raw_bias, list) else "shared"
         bias = [] if raw_bias is None else self.vector(raw_bias, f"{path}.bias", n_out) \
             if bias_kind == "per_neuron" else [self.number(raw_bias, f"{path}.bias")]
-        layer_number = counts["b"] + 1
         default_w = [[f"w{counts['w'] + j * width + i + 1}" for i in range(width)] for j in range(n_out)]
         weight_names = item.get("weight_names")
         if weight_names is None:
@@ -211,8 +210,7 @@ class _Reader:
             self.fail(f"{path}.weight_names", f"{n_out} rows of names, the layout of weights", repr(weight_names))
         else:
             weight_names = [self.names(r, f"{path}.weight_names[{j}]", width, []) for j, r in enumerate(weight_names)]
-        default_b = {"none": [], "shared": [f"b{layer_number}"],
-                     "per_neuron": [f"b{counts['z'] + j + 1}" for j in range(n_out)]}[bias_kind]
+        default_b = [f"b{counts['b'] + k + 1}" for k in range(len(bias))]   # bias parameters numbered in order
         bias_names = item.get("bias_names")
         bias_names = [bias_names] if isinstance(bias_names, str) else \
             self.names(bias_names, f"{path}.bias_names", len(bias), default_b)
@@ -225,7 +223,7 @@ class _Reader:
         counts["w"] += n_out * width
         counts["z"] += n_out
         counts["a"] += 0 if last else n_out
-        counts["b"] += 1
+        counts["b"] += len(bias)
         return layer
 
     def check_unique_names(self, spec: Spec) -> None:

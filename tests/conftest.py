@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def numeric_grad(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar ``f()`` with respect to every entry of ``array`` (nudged in place)."""
+    grad = np.zeros_like(array)
+    flat, out = array.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        kept = flat[i]
+        flat[i] = kept + eps
+        plus = f()
+        flat[i] = kept - eps
+        minus = f()
+        flat[i] = kept
+        out[i] = (plus - minus) / (2 * eps)
+    return grad
