@@ -1,15 +1,21 @@
 """chainrule: feed-forward neural networks trained by backpropagation, explained number by number."""
 
+from . import datasets
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softmax
+from .callbacks import EarlyStopping
 from .errors import ChainruleError
 from .gradcheck import check_gradients
+from .io import load
 from .layers import Dense, Dropout, Layer
 from .losses import HalfSquaredError, Loss, MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
 from .network import Network, mlp
-from .optimizers import GradientDescent, Optimizer
+from .optimizers import SGD, Adam, CosineDecay, GradientDescent, Optimizer, StepDecay
+from .training import Callback, History, Standardizer, TrainingDiverged, fit
 
 __version__ = "0.1.0"
 
-__all__ = ["ChainruleError", "Dense", "Dropout", "GradientDescent", "HalfSquaredError", "Identity", "Layer", "Loss",
-           "MeanSquaredError", "Network", "Optimizer", "ReLU", "Sigmoid", "SigmoidBinaryCrossEntropy", "Softmax",
-           "SoftmaxCrossEntropy", "Tanh", "check_gradients", "mlp", "sigmoid", "softmax"]
+__all__ = ["Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "GradientDescent",
+           "HalfSquaredError", "History", "Identity", "Layer", "Loss", "MeanSquaredError", "Network", "Optimizer",
+           "ReLU", "SGD", "Sigmoid", "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "Standardizer",
+           "StepDecay", "Tanh", "TrainingDiverged", "check_gradients", "datasets", "fit", "load", "mlp", "sigmoid",
+           "softmax"]

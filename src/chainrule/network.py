@@ -26,6 +26,8 @@ class Network:
                 raise ChainruleError("Network: give in_features, or start with a Dense layer")
             in_features = dense[0].in_features
         self.layers, self.loss_fn, self.in_features = list(layers), loss, int(in_features)
+        self.standardizer = None   # input standardisation fitted in training; predict/evaluate apply it
+        self.classes = None        # the original class labels, for classifiers trained on a labelled data set
         self.out_features = self._check_widths()
         for layer in dense:   # nothing needs dL/dx of the input itself: skip that matrix product
             layer.needs_input_grad = layer is not self.layers[0]
@@ -86,10 +88,19 @@ class Network:
                 recorder.backward(index, layer, grad, grad_in)
             grad = grad_in
 
-    # --- predictions ------------------------------------------------------------------------------------------
-    def predict_proba(self, x) -> np.ndarray:
+    # --- predictions, on raw inputs (the standardisation fitted in training is applied) ---------------------
+    def prepare(self, x, name: str = "input") -> np.ndarray:
+        """Raw inputs as a checked batch in the network's dtype, standardised as in training."""
+        x = as_batch(x, name, self.in_features, dtype=self.dtype)
+        return x if self.standardizer is None else self.standardizer.transform(x, self.dtype)
+
+    def predict_proba(self, x, batch_size: int = 4096) -> np.ndarray:
         """The output after the output function: class probabilities for a classifier, values for regression."""
-        return self.loss_fn.link(self.forward(x))
+        x = self.prepare(x)
+        if len(x) <= batch_size:
+            return self.loss_fn.link(self._forward(x))
+        return np.concatenate([self.loss_fn.link(self._forward(x[i:i + batch_size]))
+                               for i in range(0, len(x), batch_size)])
 
     def predict(self, x) -> np.ndarray:
         """Class indices for softmax outputs, 0/1 per unit for sigmoid outputs, the values themselves otherwise."""
@@ -99,6 +110,23 @@ class Network:
         if self.loss_fn.output == "sigmoid":
             return (out >= 0.5).astype(np.int64)
         return out
+
+    def fit(self, X, y, **options):
+        """Train on ``X: (N, D)``, ``y``; see ``chainrule.training.fit`` for the options. Returns the History."""
+        from .training import fit
+        return fit(self, X, y, **options)
+
+    def evaluate(self, X, y) -> dict[str, float]:
+        """``{"loss": ..., "accuracy": ...}`` (no accuracy for regression) on raw inputs and labels or targets."""
+        from .training import encode_targets, evaluate_encoded
+        x = self.prepare(X, "X")
+        loss, accuracy = evaluate_encoded(self, x, encode_targets(self, y, len(x)))
+        return {"loss": loss} if accuracy is None else {"loss": loss, "accuracy": accuracy}
+
+    def save(self, path) -> None:
+        """Write the model (architecture, weights, standardisation) as ``.npz``; atomic, never a pickle."""
+        from .io import save_model
+        save_model(self, path)
 
     # --- the parameter registry -------------------------------------------------------------------------------
     def named_parameters(self) -> dict[str, np.ndarray]:

@@ -2,30 +2,160 @@
 
 ``step(params, grads)`` updates the arrays of ``params`` in place from ``grads``, both keyed by the network's
 parameter names. Pass a subset of the names to leave the rest frozen (some worked examples keep biases fixed).
+Gradients are only read, never changed: the registry keeps the true dL/dw for anyone who looks.
+A schedule, if given, sets the learning rate at the start of each epoch from the base rate.
 """
+
+import math
 
 import numpy as np
 
 from .errors import ChainruleError
 
 
+def _check_rate(name: str, value, low: float = 0.0, high: float = math.inf, low_open: bool = False) -> float:
+    value = float(value)
+    ok = np.isfinite(value) and (value > low if low_open else value >= low) and value < high
+    if not ok:
+        bound = f"{'>' if low_open else '>='} {low}" + ("" if high == math.inf else f" and < {high}")
+        raise ChainruleError(f"Invalid {name}: expected a finite number {bound}, found {value!r}")
+    return value
+
+
 class Optimizer:
-    def __init__(self, lr: float):
-        if not (np.isfinite(lr) and lr > 0):
-            raise ChainruleError(f"Invalid learning rate: expected a positive finite number, found {lr!r}")
-        self.lr = float(lr)
+    def __init__(self, lr: float, weight_decay: float = 0.0, schedule=None):
+        self.base_lr = self.lr = _check_rate("learning rate", lr, low_open=True)
+        self.weight_decay = _check_rate("weight_decay", weight_decay)
+        self.schedule = schedule
+        self.steps = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
+    def start_epoch(self, epoch: int) -> None:
+        """Epochs count from 0; the schedule scales the base learning rate."""
+        if self.schedule is not None:
+            self.lr = self.base_lr * self.schedule(epoch)
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self.steps += 1
         for name, param in params.items():
-            self.update(param, grads[name], self.state.setdefault(name, {}))
+            state = self.state.get(name)
+            if state is None:
+                state = self.state[name] = {"scratch": np.empty_like(param)}
+            grad = grads[name]
+            if self.weight_decay:   # L2 penalty (wd/2)||w||^2 adds wd * w to the gradient
+                decayed = state.setdefault("decayed", np.empty_like(param))
+                np.multiply(param, param.dtype.type(self.weight_decay), out=decayed)
+                grad = np.add(decayed, grad, out=decayed)
+            self.update(param, grad, state)
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError
 
+    # --- state for checkpoints: plain arrays and numbers, never pickles ---------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {f"{name}/{key}": value for name, entries in self.state.items()
+                for key, value in entries.items() if key not in ("scratch", "decayed")}
 
-class GradientDescent(Optimizer):
-    """The article's rule, w <- w - eta * dL/dw."""
+    def load_state_arrays(self, arrays: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
+        self.state = {name: {"scratch": np.empty_like(p)} for name, p in params.items()}
+        for key, value in arrays.items():
+            name, entry = key.rsplit("/", 1)
+            self.state[name][entry] = np.array(value, dtype=params[name].dtype)
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "base_lr": self.base_lr, "steps": self.steps}
+
+
+class SGD(Optimizer):
+    """Gradient descent, ``w <- w - lr * g``; with momentum ``v <- momentum v + g`` and ``w <- w - lr v``
+    (Nesterov: ``w <- w - lr (g + momentum v)``), the formulation of PyTorch and of Sutskever et al. (2013)."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+                 schedule=None):
+        super().__init__(lr, weight_decay, schedule)
+        self.momentum = _check_rate("momentum", momentum, high=1.0)
+        if nesterov and not self.momentum:
+            raise ChainruleError("Invalid nesterov=True: Nesterov momentum needs momentum > 0, found momentum=0")
+        self.nesterov = bool(nesterov)
 
     def update(self, param, grad, state):
-        param -= param.dtype.type(self.lr) * grad
+        lr = param.dtype.type(self.lr)
+        if not self.momentum:
+            param -= np.multiply(grad, lr, out=state["scratch"])
+            return
+        velocity = state.get("velocity")
+        if velocity is None:
+            velocity = state["velocity"] = np.zeros_like(param)
+        velocity *= param.dtype.type(self.momentum)
+        velocity += grad
+        if self.nesterov:
+            step = np.multiply(velocity, param.dtype.type(self.momentum), out=state["scratch"])
+            step += grad
+            step *= lr
+        else:
+            step = np.multiply(velocity, lr, out=state["scratch"])
+        param -= step
+
+
+class GradientDescent(SGD):
+    """The seed article's rule, w <- w - eta * dL/dw: plain SGD without momentum."""
+
+    def __init__(self, lr: float):
+        super().__init__(lr)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): moving averages of the gradient and its square, bias-corrected.
+    ``weight_decay`` is an L2 penalty added to the gradient (as in PyTorch's ``Adam``)."""
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, schedule=None):
+        super().__init__(lr, weight_decay, schedule)
+        self.beta1 = _check_rate("beta1", betas[0], high=1.0)
+        self.beta2 = _check_rate("beta2", betas[1], high=1.0)
+        self.eps = _check_rate("eps", eps, low_open=True)
+
+    def update(self, param, grad, state):
+        t = param.dtype.type
+        if "m" not in state:
+            state["m"], state["v"] = np.zeros_like(param), np.zeros_like(param)
+        m, v, scratch = state["m"], state["v"], state["scratch"]
+        m *= t(self.beta1)
+        m += np.multiply(grad, t(1 - self.beta1), out=scratch)   # m <- b1 m + (1 - b1) g
+        v *= t(self.beta2)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= t(1 - self.beta2)
+        v += scratch                                       # v <- b2 v + (1 - b2) g^2
+        # w <- w - lr_t m / (sqrt(v) + eps_t): the bias corrections folded into lr_t and eps_t
+        correction1, correction2 = 1 - self.beta1 ** self.steps, 1 - self.beta2 ** self.steps
+        lr_t = self.lr * math.sqrt(correction2) / correction1
+        np.sqrt(v, out=scratch)
+        scratch += t(self.eps * math.sqrt(correction2))
+        np.divide(m, scratch, out=scratch)
+        scratch *= t(lr_t)
+        param -= scratch
+
+
+class StepDecay:
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, step_size: int, gamma: float = 0.1):
+        if int(step_size) < 1:
+            raise ChainruleError(f"StepDecay: step_size must be a positive number of epochs, found {step_size!r}")
+        self.step_size, self.gamma = int(step_size), _check_rate("gamma", gamma, low_open=True)
+
+    def __call__(self, epoch: int) -> float:
+        return self.gamma ** (epoch // self.step_size)
+
+
+class CosineDecay:
+    """Half a cosine from 1 down to ``floor`` over ``epochs`` epochs (Loshchilov & Hutter, 2017, without restarts)."""
+
+    def __init__(self, epochs: int, floor: float = 0.0):
+        if int(epochs) < 1:
+            raise ChainruleError(f"CosineDecay: epochs must be positive, found {epochs!r}")
+        self.epochs, self.floor = int(epochs), _check_rate("floor", floor, high=1.0 + 1e-12)
+
+    def __call__(self, epoch: int) -> float:
+        progress = min(epoch, self.epochs) / self.epochs
+        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))

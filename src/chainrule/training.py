@@ -1,0 +1,263 @@
+"""``fit``: mini-batches from a seeded shuffle, callbacks, a returned history, checkpoints that survive a crash.
+
+The loop is the engine's hot path, so it does as little as it can besides the layers' own work: the data set is
+converted once, never copied per epoch (each batch is gathered by index into one reused buffer), and the per-batch
+bookkeeping is a few scalar additions. It prints nothing: the progress bar is a callback.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ChainruleError
+from .network import Network
+from .optimizers import SGD, Optimizer
+from .validation import as_batch, check_finite
+
+
+class TrainingDiverged(ChainruleError):
+    """The loss became NaN or infinite; the network holds the last weights whose loss was finite."""
+
+
+@dataclass
+class History:
+    """Per-epoch figures: ``history["loss"]``, ``["accuracy"]``, ``["val_loss"]``, ``["val_accuracy"]``, ``["lr"]``,
+    ``["seconds"]`` (lists, one entry per epoch, as Keras's ``History.history``)."""
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def append(self, logs: dict[str, float]) -> None:
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    @property
+    def epochs(self) -> int:
+        return len(next(iter(self.history.values()), []))
+
+
+class Callback:
+    """Hooks into ``fit``; set ``trainer.stop = True`` to end training after the current epoch."""
+
+    def on_train_begin(self, trainer): ...
+    def on_epoch_begin(self, trainer, epoch): ...
+    def on_batch_end(self, trainer, epoch, batch, batch_loss): ...
+    def on_epoch_end(self, trainer, epoch, logs): ...
+    def on_train_end(self, trainer): ...
+
+
+def encode_targets(network: Network, y, n_rows: int) -> np.ndarray:
+    """Targets in the loss's own form, ``(N, K)`` in the network's dtype: integer labels become one-hot rows."""
+    k, output = network.out_features, network.loss_fn.output
+    y = np.asarray(y)
+    if len(y) != n_rows:
+        raise ChainruleError(f"y: expected one target per example ({n_rows}), found {len(y)}")
+    if output == "softmax" and y.ndim == 1:
+        if not np.issubdtype(y.dtype, np.integer):
+            if not (np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
+                raise ChainruleError(f"y: expected integer class labels 0..{k - 1} or one-hot rows, "
+                                     f"found values of type {y.dtype}")
+            y = y.astype(np.int64)
+        bad = np.flatnonzero((y < 0) | (y >= k))
+        if bad.size:
+            raise ChainruleError(f"y: the network has {k} outputs, so labels must be 0..{k - 1}; found label "
+                                 f"{y[bad[0]]} at row {bad[0]} ({bad.size} such rows)")
+        onehot = np.zeros((n_rows, k), dtype=network.dtype)
+        onehot[np.arange(n_rows), y] = 1
+        return onehot
+    return as_batch(y.reshape(n_rows, -1) if y.ndim == 1 else y, "y", k, dtype=network.dtype)
+
+
+def labels_of(targets: np.ndarray, output: str) -> np.ndarray | None:
+    """What accuracy compares predictions with: class indices, 0/1 per unit, or None for regression."""
+    if output == "softmax":
+        return targets.argmax(axis=1)
+    if output == "sigmoid":
+        return (targets >= 0.5)
+    return None
+
+
+def count_correct(yhat: np.ndarray, labels, output: str) -> float:
+    if output == "softmax":
+        return float(np.count_nonzero(yhat.argmax(axis=1) == labels))
+    return float(np.count_nonzero((yhat >= 0.5) == labels)) / labels.shape[1]
+
+
+class Trainer:
+    """The state of one ``fit``: what callbacks and checkpoints see."""
+
+    def __init__(self, network: Network, optimizer: Optimizer, rng: np.random.Generator, history: History):
+        self.network, self.optimizer, self.rng, self.history = network, optimizer, rng, history
+        self.stop = False
+        self.epoch = 0                      # the next epoch to run (count of completed epochs)
+        self.epochs = 0
+
+
+def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
+        validation_data=None, validation_split: float = 0.0, callbacks=(), verbose: int = 1, seed: int = 0,
+        shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False) -> History:
+    """Train ``network`` on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the History.
+
+    ``validation_split`` holds out the last fraction of a seeded permutation (stratified by class for classifiers)
+    unless ``validation_data=(X_val, y_val)`` is given. ``standardize=True`` fits the network's input
+    standardisation on the training part (it then travels with the model). ``checkpoint=DIR`` saves everything
+    needed to continue after every epoch; ``resume=True`` continues from the last one saved there.
+    """
+    from .progress import ProgressBar
+
+    epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
+    optimizer = optimizer or SGD(lr=0.01)
+    X = as_batch(X, "X", network.in_features, dtype=network.dtype)
+    Y = encode_targets(network, y, len(X))
+    if validation_data is None and validation_split:
+        X, Y, validation_data = _hold_out(X, Y, network.loss_fn.output, validation_split, seed)
+    if standardize:
+        network.standardizer = Standardizer.fit(X)
+    if network.standardizer is not None:
+        X = network.standardizer.transform(X, network.dtype)
+    validation = None
+    if validation_data is not None:
+        Xv, yv = validation_data
+        Xv = network.prepare(Xv, "validation X")
+        validation = (Xv, encode_targets(network, yv, len(Xv)) if not isinstance(yv, Encoded) else yv.targets)
+
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed), History())
+    trainer.epochs = epochs
+    store = None
+    if checkpoint is not None:
+        from .checkpoint import CheckpointStore
+        store = CheckpointStore(checkpoint)
+        if resume:
+            store.restore(trainer)
+    callbacks = list(callbacks) + ([ProgressBar(len(X), batch_size)] if verbose else [])
+    for callback in callbacks:
+        callback.on_train_begin(trainer)
+    _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
+    for callback in callbacks:
+        callback.on_train_end(trainer)
+    return trainer.history
+
+
+def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbacks, store):
+    network, optimizer = trainer.network, trainer.optimizer
+    params, grads = network.named_parameters(), None
+    output = network.loss_fn.output
+    labels = labels_of(Y, output)
+    n = len(X)
+    x_buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype)
+    y_buffer = np.empty((min(batch_size, n), Y.shape[1]), dtype=Y.dtype)
+    while trainer.epoch < trainer.epochs and not trainer.stop:
+        epoch = trainer.epoch
+        optimizer.start_epoch(epoch)
+        for callback in callbacks:
+            callback.on_epoch_begin(trainer, epoch)
+        started = time.perf_counter()
+        last_good = {name: p.copy() for name, p in params.items()}
+        order = trainer.rng.permutation(n) if shuffle else np.arange(n)
+        total_loss = correct = 0.0
+        for batch, start in enumerate(range(0, n, batch_size)):
+            index = order[start:start + batch_size]
+            m = len(index)
+            xb = np.take(X, index, axis=0, out=x_buffer[:m])
+            yb = np.take(Y, index, axis=0, out=y_buffer[:m])
+            loss = network._loss(xb, yb, training=True)
+            if not np.isfinite(loss):
+                for name, p in params.items():
+                    p[...] = last_good[name]
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
+                    f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
+                    f"(this run used {optimizer.lr:g}).")
+            network.backward()
+            if grads is None:
+                grads = network.named_gradients()
+            else:
+                _refresh(grads, network)
+            optimizer.step(params, grads)
+            total_loss += loss * m
+            if labels is not None:
+                correct += count_correct(network.loss_fn.yhat, labels[index], output)
+            for callback in callbacks:
+                callback.on_batch_end(trainer, epoch, batch, loss)
+        logs = {"loss": total_loss / n}
+        if labels is not None:
+            logs["accuracy"] = correct / n
+        if validation is not None:
+            logs["val_loss"], val_accuracy = evaluate_encoded(network, *validation)
+            if val_accuracy is not None:
+                logs["val_accuracy"] = val_accuracy
+        logs["lr"], logs["seconds"] = optimizer.lr, time.perf_counter() - started
+        trainer.history.append(logs)
+        trainer.epoch = epoch + 1
+        for callback in callbacks:
+            callback.on_epoch_end(trainer, epoch, logs)
+        if store is not None:
+            store.save(trainer)
+
+
+def _refresh(grads: dict, network: Network) -> None:
+    """Layers may hand back new gradient arrays each step; keep the registry's mapping current without rebuilding."""
+    for i, layer in enumerate(network.layers):
+        for name in layer.params:
+            grads[f"{i}.{name}"] = layer.grads[name]
+
+
+def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression) over prepared inputs and encoded targets, in chunks."""
+    output = network.loss_fn.output
+    labels = labels_of(Y, output)
+    total = correct = 0.0
+    for start in range(0, len(X), batch_size):
+        xb, yb = X[start:start + batch_size], Y[start:start + batch_size]
+        total += network._loss(xb, yb) * len(xb)
+        if labels is not None:
+            correct += count_correct(network.loss_fn.yhat, labels[start:start + batch_size], output)
+    n = max(len(X), 1)
+    return total / n, (correct / n if labels is not None else None)
+
+
+@dataclass
+class Encoded:
+    """Targets already in the loss's form (used internally by validation_split)."""
+    targets: np.ndarray
+
+
+def _hold_out(X, Y, output, fraction, seed):
+    if not 0.0 < float(fraction) < 1.0:
+        raise ChainruleError(f"validation_split: expected a fraction between 0 and 1, found {fraction!r}")
+    rng = np.random.default_rng([seed, 1])          # its own stream: the shuffle's stays the same
+    n_val = max(1, int(round(len(X) * fraction)))
+    if output == "softmax":                          # stratified: every class keeps its share
+        parts = [rng.permutation(np.flatnonzero(Y.argmax(axis=1) == c)) for c in range(Y.shape[1])]
+        val = np.concatenate([p[:int(round(len(p) * fraction))] for p in parts])
+        if len(val) == 0:
+            val = rng.permutation(len(X))[:n_val]
+    else:
+        val = rng.permutation(len(X))[:n_val]
+    keep = np.ones(len(X), dtype=bool)
+    keep[val] = False
+    return X[keep], Y[keep], (X[val], Encoded(Y[val]))
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+        raise ChainruleError(f"{name}: expected a positive whole number, found {value!r}")
+    return int(value)
+
+
+class Standardizer:
+    """Per-feature ``(x - mean) / scale`` fitted on training data; a constant feature keeps scale 1."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray):
+        self.mean, self.scale = np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> "Standardizer":
+        check_finite(X, "X")
+        scale = X.std(axis=0, dtype=np.float64)
+        return cls(X.mean(axis=0, dtype=np.float64), np.where(scale > 0, scale, 1.0))
+
+    def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:
+        return ((X - self.mean) / self.scale).astype(dtype, copy=False)
