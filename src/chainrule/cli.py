@@ -1,4 +1,4 @@
-"""The command line: ``chainrule explain``, ``chainrule gradcheck``.
+"""The command line: ``chainrule explain``, ``gradcheck``, ``train``, ``evaluate``, ``predict``.
 
 User mistakes (``ChainruleError``, a missing file) print one line to stderr and exit with status 2; no traceback.
 """
@@ -41,6 +41,85 @@ def _gradcheck(args) -> int:
     return 0 if worst <= TOLERANCE else 1
 
 
+def _optimizer(args):
+    from .optimizers import SGD, Adam, CosineDecay, StepDecay
+
+    schedule = {"none": None, "cosine": CosineDecay(args.epochs) if args.schedule == "cosine" else None,
+                "step": StepDecay(args.step_size, args.gamma) if args.schedule == "step" else None}[args.schedule]
+    if args.optimizer == "adam":
+        return Adam(lr=args.lr if args.lr is not None else 1e-3, weight_decay=args.weight_decay, schedule=schedule)
+    return SGD(lr=args.lr if args.lr is not None else 0.01, momentum=args.momentum, nesterov=args.nesterov,
+               weight_decay=args.weight_decay, schedule=schedule)
+
+
+def _train(args) -> int:
+    from . import datasets
+    from .callbacks import EarlyStopping
+    from .network import mlp
+    from .report import report
+
+    data = datasets.load(args.data, label=args.label, labels_path=args.labels)
+    X_train, X_test, y_train, y_test = datasets.train_test_split(data, args.test_size, args.seed)
+    net = mlp([data.X.shape[1], *args.hidden, len(data.class_names)], args.activation, dropout=args.dropout,
+              seed=args.seed, dtype=np.float64 if args.float64 else np.float32)
+    net.classes = np.array(data.class_names)
+    net.info = {"data": args.data, "label": args.label, "test_size": args.test_size, "seed": args.seed}
+    callbacks = [EarlyStopping(patience=args.early_stopping)] if args.early_stopping is not None else []
+    history = net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=_optimizer(args),
+                      validation_split=args.validation_split, standardize=True, verbose=0 if args.quiet else 1,
+                      seed=args.seed, callbacks=callbacks, checkpoint=args.checkpoint, resume=args.resume)
+    seconds = sum(history["seconds"])
+    print(f"trained {history.epochs} epoch(s) on {len(X_train)} examples of {data.name} in {seconds:.2f} s "
+          f"(final training loss {history['loss'][-1]:.4f})")
+    print(report(net, X_test, y_test, f"test split ({args.test_size:.0%}, seed {args.seed})"))
+    net.save(args.out)
+    print(f"saved {args.out}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from . import datasets
+    from .io import load
+    from .report import labels_for_model, report
+
+    net = load(args.model)
+    data = datasets.load(args.data, label=args.label, labels_path=args.labels)
+    info = net.info
+    if not args.all and info.get("data") == args.data and info.get("test_size"):
+        _, X, _, y = datasets.train_test_split(data, info["test_size"], info["seed"])
+        what = f"the test split of training ({info['test_size']:.0%}, seed {info['seed']})"
+    else:
+        X, y, what = data.X, data.y, f"all {len(data)} examples"
+    print(report(net, X, labels_for_model(net, data, y), what))
+    return 0
+
+
+def _predict(args) -> int:
+    import csv
+
+    from .datasets import load_features
+    from .io import load
+
+    net = load(args.model)
+    X = load_features(args.input, net.in_features)
+    proba = net.predict_proba(X)
+    names = list(net.classes) if net.classes is not None else [str(k) for k in range(proba.shape[1])]
+    handle = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout
+    try:
+        writer = csv.writer(handle)
+        if net.loss_fn.output == "softmax":
+            writer.writerow([f"p_{name}" for name in names] + ["label"])
+            for row, k in zip(proba, proba.argmax(axis=1), strict=True):
+                writer.writerow([f"{p:.6g}" for p in row] + [names[k]])
+        else:
+            writer.writerow([f"output{k}" for k in range(proba.shape[1])])
+            writer.writerows([[f"{p:.6g}" for p in row] for row in proba])
+    finally:
+        if args.out:
+            handle.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Feed-forward networks trained by "
                                      "backpropagation, explained number by number.")
@@ -66,7 +145,60 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument("--batch", type=int, default=4, help="examples per batch (default 4)")
     grad.add_argument("--seed", type=int, default=0)
     grad.set_defaults(run=_gradcheck)
+
+    train = commands.add_parser("train", help="train a network on a data set and save it",
+                                description="Train an MLP (softmax + cross-entropy output) on a built-in data set "
+                                "(digits, iris, wine, breast_cancer) or a file, report test accuracy and the "
+                                "confusion counts, and save the model.")
+    _data_options(train)
+    train.add_argument("--hidden", type=int, nargs="+", default=[64], help="hidden layer widths (default 64)")
+    train.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default="relu")
+    train.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden layer")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="adam")
+    train.add_argument("--lr", type=float, help="learning rate (default 1e-3 for adam, 0.01 for sgd)")
+    train.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
+    train.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
+    train.add_argument("--schedule", choices=["none", "step", "cosine"], default="none")
+    train.add_argument("--step-size", type=int, default=10, help="epochs per step of the step schedule")
+    train.add_argument("--gamma", type=float, default=0.1, help="factor per step of the step schedule")
+    train.add_argument("--validation-split", type=float, default=0.0, help="fraction held out for validation")
+    train.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                       help="stop when validation loss has not improved for PATIENCE epochs (needs "
+                       "--validation-split)")
+    train.add_argument("--test-size", type=float, default=0.25, help="stratified test fraction (default 0.25)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    train.add_argument("--out", default="model.npz", help="where to save the model (default model.npz)")
+    train.add_argument("--checkpoint", metavar="DIR", help="save a checkpoint after every epoch in DIR")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint DIR")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy and confusion counts of a saved model",
+                                   description="Evaluate a saved model. On the data set it was trained on, the "
+                                   "test split of training is used unless --all is given.")
+    evaluate.add_argument("model")
+    _data_options(evaluate)
+    evaluate.add_argument("--all", action="store_true", help="evaluate on every example of the data")
+    evaluate.set_defaults(run=_evaluate)
+
+    predict = commands.add_parser("predict", help="class probabilities and labels for new inputs, as CSV",
+                                  description="Write a CSV of class probabilities and predicted labels for the "
+                                  "rows of INPUT (a CSV of numbers, header allowed, or a 2-D .npy).")
+    predict.add_argument("model")
+    predict.add_argument("input")
+    predict.add_argument("--out", help="write the CSV here instead of standard output")
+    predict.set_defaults(run=_predict)
     return parser
+
+
+def _data_options(parser) -> None:
+    parser.add_argument("--data", required=True, help="digits, iris, wine, breast_cancer, or a .csv/.npz/.npy/IDX file")
+    parser.add_argument("--label", help="the label column of a CSV (name or index; default the last)")
+    parser.add_argument("--labels", help="the labels file of IDX images (default: found beside them)")
 
 
 def main(argv=None) -> int:

@@ -184,6 +184,42 @@ def _from_arrays(X, labels, path) -> Dataset:
     return Dataset(X, y, class_names, [f"feature{j}" for j in range(X.shape[1])], Path(path).name)
 
 
+def load_features(path, width: int) -> np.ndarray:
+    """Inputs to predict on: a CSV of numbers (a header row is allowed) or a 2-D ``.npy``, ``width`` columns."""
+    path = Path(path)
+    if not path.exists():
+        raise ChainruleError(f"{path}: no such file")
+    if path.name.lower().endswith(".npy"):
+        try:
+            X = np.load(path, allow_pickle=False)
+        except Exception as exc:
+            raise ChainruleError(f"{path}: not a readable .npy file ({exc})") from None
+        X = X.reshape(len(X), -1) if X.ndim > 2 else X
+        names, first_line = None, 0
+    else:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
+        if not rows:
+            raise ChainruleError(f"{path}: the file is empty: expected rows of {width} numbers")
+        header = not all(_is_number(c) for c in rows[0])
+        names = rows[0] if header else None
+        body, first_line = (rows[1:], 2) if header else (rows, 1)
+        X = np.empty((len(body), width))
+        for r, row in enumerate(body):
+            if len(row) != width:
+                raise ChainruleError(f"{path}: row {r + first_line} has {len(row)} values, expected {width} "
+                                     f"(one per model input)")
+            for c, cell in enumerate(row):
+                if not _is_number(cell):
+                    raise ChainruleError(f"{path}: row {r + first_line}, column {names[c] if names else c}: "
+                                         f"expected a number, found {cell!r}")
+                X[r, c] = float(cell)
+    if X.ndim != 2 or X.shape[1] != width:
+        raise ChainruleError(f"{path}: expected {width} values per row (one per model input), found shape {X.shape}")
+    _check_features(X.astype(np.float64), path, lambda j: names[j] if names else j, first_line)
+    return X.astype(np.float64)
+
+
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 

@@ -44,7 +44,7 @@ def architecture(network: Network) -> dict:
             "dtype": str(network.dtype), "layers": describe_layers(network),
             "loss": {"name": network.loss_fn.name, "output": network.loss_fn.output},
             "classes": None if network.classes is None else [str(c) for c in network.classes],
-            "standardized": network.standardizer is not None}
+            "standardized": network.standardizer is not None, "info": network.info}
 
 
 def model_arrays(network: Network) -> dict[str, np.ndarray]:
@@ -128,6 +128,7 @@ def network_from_arrays(arrays: dict[str, np.ndarray], path) -> Network:
         param[...] = stored
     if arch.get("standardized"):
         network.standardizer = Standardizer(arrays["standardizer/mean"], arrays["standardizer/scale"])
+    network.info = arch.get("info") or {}
     if arch.get("classes") is not None:
         network.classes = np.array(arch["classes"])
     return network

@@ -4,6 +4,11 @@ The protocol (micrograd's habit, batched): ``forward(x)`` keeps only what ``back
 returns the gradient for the input and stores parameter gradients in ``grads`` under the same keys as ``params``.
 A layer never changes its own parameters: that is the optimizer's job. Shapes are batch first, ``x: (N, D_in)``,
 ``W: (D_in, D_out)``, so ``x @ W`` reads as it runs; explanations convert to the textbook ``z = W x + b`` at the edge.
+
+Training is the hot path, so with ``training=True`` a layer writes its outputs into buffers it reuses from step to
+step and may overwrite the array it was given (its input, or in backward the incoming gradient) when nothing else
+needs it. Outside training every call returns fresh arrays, so predictions and explanations are never overwritten.
+Gradient arrays are allocated once; each backward writes into them.
 """
 
 import numpy as np
@@ -19,6 +24,15 @@ class Layer:
 
     def __init__(self):
         self.params, self.grads = {}, {}
+        self.training = False
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """A reusable array of ``shape``: a leading slice of the largest one asked for under ``name``."""
+        held = self._buffers.get(name)
+        if held is None or held.shape[0] < shape[0] or held.shape[1:] != shape[1:] or held.dtype != dtype:
+            held = self._buffers[name] = np.empty(shape, dtype=dtype)
+        return held if held.shape[0] == shape[0] else held[:shape[0]]
 
     def output_width(self, input_width: int) -> int:
         return input_width
@@ -59,6 +73,7 @@ class Dense(Layer):
         self.params["weight"] = _initial_weights(self.in_features, self.out_features, init, rng, dtype)
         if bias != "none":
             self.params["bias"] = np.zeros(1 if bias == "shared" else self.out_features, dtype=dtype)
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.bias_kind = bias
         self.needs_input_grad = True  # the first layer of a network can skip dL/dx: one matrix product less
 
@@ -66,22 +81,29 @@ class Dense(Layer):
         return self.out_features
 
     def forward(self, x, training=False):
-        self.x = x                                   # (N, D_in), kept for dL/dW
-        z = x @ self.params["weight"]                # (N, D_out)
+        self.x, self.training = x, training          # x: (N, D_in), kept for dL/dW
+        weight = self.params["weight"]
+        if training:
+            z = np.matmul(x, weight, out=self.buffer("z", (len(x), self.out_features), weight.dtype))
+        else:
+            z = x @ weight                           # (N, D_out)
         if "bias" in self.params:
-            z += self.params["bias"]
+            np.add(z, self.params["bias"], out=z)
         return z
 
     def backward(self, grad_out):
         # grad_out = dL/dz: (N, D_out).  dL/dW = x^T dL/dz; dL/db sums over the batch (and the neurons when shared).
-        self.grads["weight"] = self.x.T @ grad_out   # (D_in, D_out)
+        np.matmul(self.x.T, grad_out, out=self.grads["weight"])        # (D_in, D_out)
         if self.bias_kind == "per_neuron":
-            self.grads["bias"] = grad_out.sum(axis=0)
+            np.add.reduce(grad_out, axis=0, out=self.grads["bias"])
         elif self.bias_kind == "shared":
-            self.grads["bias"] = grad_out.sum(keepdims=True).reshape(1)
+            self.grads["bias"][0] = grad_out.sum()
         if not self.needs_input_grad:
             return None
-        return grad_out @ self.params["weight"].T    # dL/dx: (N, D_in)
+        weight = self.params["weight"]
+        if self.training:                                               # dL/dx: (N, D_in)
+            return np.matmul(grad_out, weight.T, out=self.buffer("dx", (len(grad_out), self.in_features), weight.dtype))
+        return grad_out @ weight.T
 
     def describe(self) -> str:
         return f"Dense {self.in_features}->{self.out_features}"

@@ -40,10 +40,13 @@ class SoftmaxCrossEntropy(Loss):
         return softmax(z)
 
     def forward(self, z, y):
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_yhat = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))   # log-softmax, never log(0)
-        self.yhat, self.y = np.exp(log_yhat), y                                  # (N, K)
-        return float(-(y * log_yhat).sum() / len(z))
+        # ln yhat_k = s_k - ln sum_m e^s_m with s = z - max(z): log-sum-exp, so no exponent is positive and
+        # ln(0) never happens. With rows of y summing to one, L = mean(ln sum e^s) - mean(sum_k y_k s_k).
+        shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)   # (N, K)
+        e = np.exp(shifted)
+        total = np.add.reduce(e, axis=1, keepdims=True)             # (N, 1), >= 1
+        self.yhat, self.y = e / total, y
+        return float((np.add.reduce(np.log(total), axis=None) - np.vdot(y, shifted)) / len(z))
 
     def backward(self):
         # dL/dz_k = sum_j dL/dyhat_j dyhat_j/dz_k = sum_j (-y_j / yhat_j) yhat_j (delta_jk - yhat_k) = yhat_k - y_k

@@ -28,6 +28,7 @@ class Network:
         self.layers, self.loss_fn, self.in_features = list(layers), loss, int(in_features)
         self.standardizer = None   # input standardisation fitted in training; predict/evaluate apply it
         self.classes = None        # the original class labels, for classifiers trained on a labelled data set
+        self.info: dict = {}       # what the model was trained on (data set, split), saved with it
         self.out_features = self._check_widths()
         for layer in dense:   # nothing needs dL/dx of the input itself: skip that matrix product
             layer.needs_input_grad = layer is not self.layers[0]

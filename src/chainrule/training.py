@@ -5,6 +5,7 @@ converted once, never copied per epoch (each batch is gathered by index into one
 bookkeeping is a few scalar additions. It prints nothing: the progress bar is a callback.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -79,10 +80,14 @@ def labels_of(targets: np.ndarray, output: str) -> np.ndarray | None:
     return None
 
 
-def count_correct(yhat: np.ndarray, labels, output: str) -> float:
-    if output == "softmax":
-        return float(np.count_nonzero(yhat.argmax(axis=1) == labels))
-    return float(np.count_nonzero((yhat >= 0.5) == labels)) / labels.shape[1]
+def decide(yhat: np.ndarray, output: str) -> np.ndarray:
+    """Predicted labels from predictions: the class with the largest probability, or 0/1 per sigmoid unit."""
+    return yhat.argmax(axis=1) if output == "softmax" else (yhat >= 0.5)
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray, output: str) -> float:
+    """The fraction of examples classified right (for sigmoid outputs, of units)."""
+    return float(np.count_nonzero(predicted == labels)) / predicted.size
 
 
 class Trainer:
@@ -142,12 +147,12 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
 
 def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbacks, store):
     network, optimizer = trainer.network, trainer.optimizer
-    params, grads = network.named_parameters(), None
+    params, grads = network.named_parameters(), network.named_gradients()   # fixed arrays, rewritten each step
     output = network.loss_fn.output
     labels = labels_of(Y, output)
     n = len(X)
-    x_buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype)
-    y_buffer = np.empty((min(batch_size, n), Y.shape[1]), dtype=Y.dtype)
+    predicted = None if labels is None else np.empty(labels.shape, dtype=labels.dtype)   # in shuffled order
+    batches = Batches(X, Y, batch_size)
     while trainer.epoch < trainer.epochs and not trainer.stop:
         epoch = trainer.epoch
         optimizer.start_epoch(epoch)
@@ -156,14 +161,11 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         started = time.perf_counter()
         last_good = {name: p.copy() for name, p in params.items()}
         order = trainer.rng.permutation(n) if shuffle else np.arange(n)
-        total_loss = correct = 0.0
-        for batch, start in enumerate(range(0, n, batch_size)):
-            index = order[start:start + batch_size]
-            m = len(index)
-            xb = np.take(X, index, axis=0, out=x_buffer[:m])
-            yb = np.take(Y, index, axis=0, out=y_buffer[:m])
+        total_loss = 0.0
+        for batch, start, xb, yb in batches.epoch(order):
+            m = len(xb)
             loss = network._loss(xb, yb, training=True)
-            if not np.isfinite(loss):
+            if not math.isfinite(loss):
                 for name, p in params.items():
                     p[...] = last_good[name]
                 raise TrainingDiverged(
@@ -171,19 +173,15 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
                     f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
                     f"(this run used {optimizer.lr:g}).")
             network.backward()
-            if grads is None:
-                grads = network.named_gradients()
-            else:
-                _refresh(grads, network)
             optimizer.step(params, grads)
             total_loss += loss * m
-            if labels is not None:
-                correct += count_correct(network.loss_fn.yhat, labels[index], output)
+            if predicted is not None:
+                predicted[start:start + m] = decide(network.loss_fn.yhat, output)
             for callback in callbacks:
                 callback.on_batch_end(trainer, epoch, batch, loss)
         logs = {"loss": total_loss / n}
-        if labels is not None:
-            logs["accuracy"] = correct / n
+        if predicted is not None:
+            logs["accuracy"] = accuracy(predicted, labels[order], output)
         if validation is not None:
             logs["val_loss"], val_accuracy = evaluate_encoded(network, *validation)
             if val_accuracy is not None:
@@ -197,25 +195,42 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
             store.save(trainer)
 
 
-def _refresh(grads: dict, network: Network) -> None:
-    """Layers may hand back new gradient arrays each step; keep the registry's mapping current without rebuilding."""
-    for i, layer in enumerate(network.layers):
-        for name in layer.params:
-            grads[f"{i}.{name}"] = layer.grads[name]
+class Batches:
+    """Mini-batches in a given order, gathered by index into one reused buffer: never a copy of the data set.
+
+    (Gathering the next batch on a worker thread was measured and lost: on two cores the thread hand-off costs
+    more than the gather it hides.)
+    """
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int):
+        self.X, self.Y, self.batch_size = X, Y, batch_size
+        rows = min(batch_size, len(X))
+        self.x_buffer = np.empty((rows, X.shape[1]), X.dtype)
+        self.y_buffer = np.empty((rows, Y.shape[1]), Y.dtype)
+
+    def epoch(self, order: np.ndarray):
+        """Yields ``(batch number, first position in order, x: (m, D), y: (m, K))``; the arrays are overwritten
+        by the next batch."""
+        for batch, start in enumerate(range(0, len(order), self.batch_size)):
+            index = order[start:start + self.batch_size]
+            m = len(index)
+            yield (batch, start, np.take(self.X, index, axis=0, out=self.x_buffer[:m]),
+                   np.take(self.Y, index, axis=0, out=self.y_buffer[:m]))
 
 
 def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) over prepared inputs and encoded targets, in chunks."""
     output = network.loss_fn.output
     labels = labels_of(Y, output)
-    total = correct = 0.0
+    total, predicted = 0.0, []
     for start in range(0, len(X), batch_size):
         xb, yb = X[start:start + batch_size], Y[start:start + batch_size]
         total += network._loss(xb, yb) * len(xb)
         if labels is not None:
-            correct += count_correct(network.loss_fn.yhat, labels[start:start + batch_size], output)
-    n = max(len(X), 1)
-    return total / n, (correct / n if labels is not None else None)
+            predicted.append(decide(network.loss_fn.yhat, output))
+    if labels is None or not len(X):
+        return total / max(len(X), 1), None
+    return total / len(X), accuracy(np.concatenate(predicted), labels, output)
 
 
 @dataclass

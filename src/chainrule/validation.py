@@ -25,6 +25,10 @@ def as_batch(values, name: str, width: int | None = None, dtype=np.float64) -> n
 
 def check_finite(array: np.ndarray, name: str) -> None:
     """Raise naming the first NaN or infinite entry (row, column) and how many there are."""
+    # One pass with no temporary: a NaN or infinity anywhere makes the sum non-finite. A finite sum proves the
+    # array finite; a non-finite one (or an overflow of huge finite values) gets the exact search below.
+    if array.size == 0 or np.isfinite(array.sum()):
+        return
     bad = ~np.isfinite(array)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])

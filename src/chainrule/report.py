@@ -1,0 +1,40 @@
+"""Evaluation reports for the command line: accuracy, loss and confusion counts as aligned text."""
+
+import numpy as np
+
+from .errors import ChainruleError
+
+
+def confusion_counts(true: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """``counts[i, j]``: examples of class i predicted as class j."""
+    return np.bincount(true * k + predicted, minlength=k * k).reshape(k, k)
+
+
+def labels_for_model(network, data, y: np.ndarray) -> np.ndarray:
+    """The data set's class indices re-expressed in the model's own class order; unknown labels are an error."""
+    if network.classes is None:
+        return y
+    known = {str(name): i for i, name in enumerate(network.classes)}
+    unknown = [name for name in data.class_names if name not in known]
+    present = set(np.unique(y).tolist())
+    unknown = [name for i, name in enumerate(data.class_names) if name not in known and i in present]
+    if unknown:
+        raise ChainruleError(f"{data.name}: unknown label {unknown[0]!r}: the model knows the classes "
+                             f"{list(network.classes)}")
+    mapping = np.array([known.get(name, -1) for name in data.class_names])
+    return mapping[y]
+
+
+def report(network, X, y, what: str) -> str:
+    k = network.out_features
+    scores = network.evaluate(X, y)
+    predicted = network.predict(X)
+    names = [str(c) for c in network.classes] if network.classes is not None else [str(i) for i in range(k)]
+    counts = confusion_counts(np.asarray(y), predicted, k)
+    width = max(5, *(len(n) for n in names), len(str(counts.max())))
+    lines = [f"{what}: accuracy {scores['accuracy']:.2%} ({int(np.trace(counts))}/{len(y)}), "
+             f"loss {scores['loss']:.4f}",
+             "confusion counts (rows: true class, columns: predicted):",
+             " " * (width + 2) + " ".join(f"{n:>{width}}" for n in names)]
+    lines += [f"{names[i]:>{width}}  " + " ".join(f"{c:>{width}}" for c in row) for i, row in enumerate(counts)]
+    return "\n".join(lines)
