@@ -146,6 +146,26 @@ def small_regime(steps, threads):
     return results
 
 
+MEMORY_PROBE = """
+import resource, sys, numpy as np, chainrule as cr
+X = np.random.default_rng(0).random(({n}, {d}), dtype=np.float32); y = np.random.default_rng(1).integers(0, {k}, {n})
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+cr.mlp([{d}, {h1}, {h2}, {k}], seed=0).fit(X, y, epochs=1, batch_size={b}, optimizer=cr.SGD(lr={lr}), verbose=0)
+print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, X.nbytes / 2**20)
+"""
+
+
+def peak_memory(n):
+    """Peak resident memory (MiB) of a fresh process that makes the data and trains one epoch on it."""
+    import subprocess
+    import sys
+
+    code = MEMORY_PROBE.format(n=n, d=D, k=K, h1=H1, h2=H2, b=BATCH, lr=LR)
+    before, peak, data = map(float, subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                                   text=True).stdout.split())
+    return before, peak, data
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -173,6 +193,10 @@ def main():
     for name, seconds in medians.items():
         relative = f"{seconds / medians['chainrule']:.2f}" if "chainrule" in medians else "-"
         print(f"{name:<12}{seconds:>10.3f}{seconds / floor:>10.2f}{relative:>14}")
+    before, peak, data = peak_memory(n)
+    print(f"\nPeak memory (fresh process): {peak:.0f} MiB with training, {before:.0f} MiB after making the data "
+          f"alone; data set {data:.0f} MiB, so training adds {peak - before:.0f} MiB "
+          f"(peak - data = {peak - data:.0f} MiB, target < 150)")
     small = small_regime(2_000 if args.quick else 20_000, threads)
     print("\nSmall regime: seed article 3-2-2 network, one example per step (forward, backward, update)")
     for name, seconds in small.items():

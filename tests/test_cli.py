@@ -54,3 +54,55 @@ def test_gradcheck_passes_and_reports_per_array():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "seed article" in result.stdout and "0.weight" in result.stdout
     assert "within tolerance" in result.stdout
+
+
+def test_train_evaluate_predict(tmp_path):
+    model = tmp_path / "iris.npz"
+    result = run("train", "--data", "iris", "--hidden", "16", "--epochs", "60", "--lr", "0.01", "--out", str(model),
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "test split (25%, seed 0): accuracy" in result.stdout and "confusion counts" in result.stdout
+    assert model.exists()
+    evaluated = run("evaluate", str(model), "--data", "iris")
+    assert evaluated.returncode == 0 and "the test split of training" in evaluated.stdout
+    accuracy_line = [l for l in result.stdout.splitlines() if "accuracy" in l][0].split(": ", 1)[1]
+    assert accuracy_line in evaluated.stdout                 # the same figures, from the saved model
+    rows = tmp_path / "rows.csv"
+    rows.write_text("sepal length,sepal width,petal length,petal width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
+    predicted = run("predict", str(model), str(rows), "--out", str(tmp_path / "out.csv"))
+    assert predicted.returncode == 0, predicted.stderr
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[0] == "p_setosa,p_versicolor,p_virginica,label"
+    assert lines[1].endswith(",setosa") and lines[2].endswith(",virginica")
+
+
+def test_train_with_progress_bar_and_checkpoint(tmp_path):
+    result = run("train", "--data", "wine", "--epochs", "3", "--out", str(tmp_path / "m.npz"),
+                 "--checkpoint", str(tmp_path / "ck"), "--validation-split", "0.1")
+    assert result.returncode == 0, result.stderr
+    assert "epoch 3/3" in result.stderr and "val_loss=" in result.stderr
+    assert (tmp_path / "ck" / "checkpoint.npz").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (("train", "--data", "nothing.csv"), "no such file, and not a built-in data set"),
+    (("evaluate", "missing.npz", "--data", "iris"), "no such model file"),
+    (("train", "--data", "iris", "--lr", "-1", "--quiet"), "Invalid learning rate"),
+    (("train", "--data", "iris", "--epochs", "0", "--quiet"), "epochs: expected a positive whole number"),
+])
+def test_train_errors_exit_2_without_traceback(args, words, tmp_path):
+    result = run(*args, "--out", str(tmp_path / "m.npz")) if args[0] == "train" else run(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate_refuses_unknown_labels(tmp_path):
+    model = tmp_path / "m.npz"
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,x\n2,3,y\n4,5,x\n6,7,y\n")
+    assert run("train", "--data", str(data), "--epochs", "1", "--out", str(model), "--quiet",
+               "--test-size", "0.5").returncode == 0
+    other = tmp_path / "e.csv"
+    other.write_text("a,b,label\n1,2,x\n3,4,z\n")
+    result = run("evaluate", str(model), "--data", str(other))
+    assert result.returncode == 2 and "unknown label 'z'" in result.stderr

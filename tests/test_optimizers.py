@@ -21,3 +21,65 @@ def test_frozen_parameters_are_left_alone():
 def test_invalid_learning_rate(lr):
     with pytest.raises(ChainruleError, match="Invalid learning rate"):
         GradientDescent(lr)
+
+
+from chainrule.optimizers import SGD, Adam
+
+
+def run(optimizer, grads):
+    w = np.array([1.0, -2.0])
+    for g in grads:
+        optimizer.step({"w": w}, {"w": np.array(g)})
+    return w
+
+
+def test_momentum_by_hand():
+    # v1 = g1, w1 = w0 - lr v1; v2 = m v1 + g2, w2 = w1 - lr v2
+    g1, g2, lr, m = np.array([0.5, -1.0]), np.array([0.25, 0.5]), 0.1, 0.9
+    v1, w = g1, np.array([1.0, -2.0]) - lr * g1
+    v2 = m * v1 + g2
+    np.testing.assert_allclose(run(SGD(lr, momentum=m), [g1, g2]), w - lr * v2, rtol=1e-14)
+
+
+def test_nesterov_by_hand():
+    g1, g2, lr, m = np.array([0.5, -1.0]), np.array([0.25, 0.5]), 0.1, 0.9
+    v1 = g1
+    w1 = np.array([1.0, -2.0]) - lr * (g1 + m * v1)
+    v2 = m * v1 + g2
+    np.testing.assert_allclose(run(SGD(lr, momentum=m, nesterov=True), [g1, g2]), w1 - lr * (g2 + m * v2),
+                               rtol=1e-14)
+
+
+def test_weight_decay_adds_l2_gradient():
+    np.testing.assert_allclose(run(SGD(0.1, weight_decay=0.5), [[0.0, 0.0]]), [1.0 - 0.05, -2.0 + 0.1], rtol=1e-14)
+
+
+def test_adam_by_hand():
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    w, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    grads = [np.array([0.5, -1.0]), np.array([0.25, 0.5]), np.array([-1.0, 2.0])]
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        w = w - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    np.testing.assert_allclose(run(Adam(lr), grads), w, rtol=1e-12)
+
+
+def test_adam_matches_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    grads = [np.array([0.5, -1.0]), np.array([0.25, 0.5]), np.array([-1.0, 2.0])]
+    p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=0.01, weight_decay=0.1)
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(run(Adam(0.01, weight_decay=0.1), grads), p.detach().numpy(), rtol=1e-12)
+
+
+def test_invalid_settings():
+    with pytest.raises(ChainruleError, match="Invalid momentum"):
+        SGD(0.1, momentum=1.5)
+    with pytest.raises(ChainruleError, match="Nesterov momentum needs momentum > 0"):
+        SGD(0.1, nesterov=True)
+    with pytest.raises(ChainruleError, match="Invalid beta2"):
+        Adam(betas=(0.9, 1.0))

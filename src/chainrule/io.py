@@ -94,6 +94,9 @@ def read_npz(path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise ChainruleError(f"{path}: no such model file")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":     # an .npz is a zip archive; anything else is refused unread
+            raise ChainruleError(f"{path}: not a readable .npz model file (it is not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}

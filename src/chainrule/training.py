@@ -139,7 +139,8 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
     callbacks = list(callbacks) + ([ProgressBar(len(X), batch_size)] if verbose else [])
     for callback in callbacks:
         callback.on_train_begin(trainer)
-    _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
+    with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
+        _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
     for callback in callbacks:
         callback.on_train_end(trainer)
     return trainer.history

@@ -1,0 +1,173 @@
+"""fit: learning, reproducibility, targets, divergence, validation, callbacks, schedules."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import ChainruleError
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=3, size=(3, 4))
+    y = rng.integers(0, 3, 300)
+    return (centers[y] + rng.normal(size=(300, 4))).astype(np.float32), y
+
+
+def weights(net):
+    return {k: v.copy() for k, v in net.named_parameters().items()}
+
+
+def test_fit_learns_and_returns_history(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 16, 3], seed=0)
+    history = net.fit(X, y, epochs=5, batch_size=16, optimizer=cr.SGD(lr=0.1), verbose=0)
+    assert history.epochs == 5 and set(history.history) == {"loss", "accuracy", "lr", "seconds"}
+    assert history["loss"][-1] < history["loss"][0] / 3
+    assert history["accuracy"][-1] > 0.95
+    assert net.evaluate(X, y)["accuracy"] > 0.95
+
+
+def test_same_seed_same_weights_bit_for_bit(blobs):
+    X, y = blobs
+    runs = []
+    for _ in range(2):
+        net = cr.mlp([4, 16, 3], seed=3, dropout=0.2)
+        net.fit(X, y, epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=7)
+        runs.append(weights(net))
+    for name in runs[0]:
+        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+    other = cr.mlp([4, 16, 3], seed=3, dropout=0.2)
+    other.fit(X, y, epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=8)
+    assert not np.array_equal(weights(other)["0.weight"], runs[0]["0.weight"])
+
+
+def test_labels_and_one_hot_rows_train_identically(blobs):
+    X, y = blobs
+    a, b = cr.mlp([4, 8, 3], seed=0), cr.mlp([4, 8, 3], seed=0)
+    a.fit(X, y, epochs=2, verbose=0)
+    b.fit(X, np.eye(3)[y], epochs=2, verbose=0)
+    for name, value in weights(a).items():
+        np.testing.assert_array_equal(value, weights(b)[name])
+
+
+def test_bad_labels_are_named(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 8, 3], seed=0)
+    bad = y.copy()
+    bad[17] = 5
+    with pytest.raises(ChainruleError, match=r"labels must be 0..2; found label 5 at row 17"):
+        net.fit(X, bad, verbose=0)
+    with pytest.raises(ChainruleError, match=r"expected one target per example \(300\), found 299"):
+        net.fit(X, y[:-1], verbose=0)
+    with pytest.raises(ChainruleError, match=r"X: expected 4 feature"):
+        net.fit(X[:, :3], y, verbose=0)
+    Xn = X.copy()
+    Xn[5, 2] = np.nan
+    with pytest.raises(ChainruleError, match=r"X: .*NaN at row 5, column 2"):
+        net.fit(Xn, y, verbose=0)
+    with pytest.raises(ChainruleError, match="epochs: expected a positive whole number"):
+        net.fit(X, y, epochs=0, verbose=0)
+
+
+def test_divergence_stops_with_a_clear_error_and_finite_weights(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 64, 3], seed=0)
+    with pytest.raises(cr.TrainingDiverged, match=r"epoch \d+, batch \d+.*smaller learning rate \(this run used 1e\+06\)"):
+        net.fit(X * 1000, y, epochs=20, optimizer=cr.SGD(lr=1e6), verbose=0)
+    assert all(np.all(np.isfinite(p)) for p in net.named_parameters().values())
+
+
+def test_validation_split_and_data(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 8, 3], seed=0)
+    history = net.fit(X, y, epochs=2, validation_split=0.2, verbose=0)
+    assert {"val_loss", "val_accuracy"} <= set(history.history)
+    history = net.fit(X[:200], y[:200], epochs=2, validation_data=(X[200:], y[200:]), verbose=0)
+    assert history["val_accuracy"][-1] == pytest.approx(net.evaluate(X[200:], y[200:])["accuracy"])
+    with pytest.raises(ChainruleError, match="validation_split: expected a fraction"):
+        net.fit(X, y, validation_split=1.5, verbose=0)
+
+
+def test_standardisation_is_fitted_on_the_training_part_and_travels(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 8, 3], seed=0)
+    net.fit(X[:200] * 50 + 7, y[:200], epochs=1, standardize=True, verbose=0)
+    np.testing.assert_allclose(net.standardizer.mean, (X[:200] * 50 + 7).mean(axis=0, dtype=np.float64), rtol=1e-5)
+    manual = net.loss_fn.link(net.forward(((X[200:] * 50 + 7) - net.standardizer.mean) / net.standardizer.scale))
+    np.testing.assert_allclose(net.predict_proba(X[200:] * 50 + 7), manual, rtol=1e-5)
+
+
+def test_early_stopping_restores_the_best_weights(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 32, 3], seed=0)
+    stopper = cr.EarlyStopping(monitor="val_loss", patience=1)
+    # a learning rate too large to settle: validation loss jumps around, so the best epoch is not the last
+    history = net.fit(X[:240], y[:240], epochs=40, validation_data=(X[240:], y[240:]), batch_size=8,
+                      optimizer=cr.SGD(lr=0.5, momentum=0.9), callbacks=[stopper], verbose=0)
+    assert stopper.stopped_epoch is not None and history.epochs < 40
+    best = min(history["val_loss"])
+    assert net.evaluate(X[240:], y[240:])["loss"] == pytest.approx(best, rel=1e-5)
+    with pytest.raises(ChainruleError, match="monitor 'val_loss' is not among"):
+        net.fit(X, y, epochs=1, callbacks=[cr.EarlyStopping()], verbose=0)
+
+
+def test_schedules_set_the_learning_rate_per_epoch(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 8, 3], seed=0)
+    history = net.fit(X, y, epochs=4, optimizer=cr.SGD(lr=0.1, schedule=cr.StepDecay(2, 0.5)), verbose=0)
+    assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05])
+    cosine = cr.CosineDecay(4)
+    assert [cosine(e) for e in range(5)] == pytest.approx([1, 0.5 + 0.5 * math.cos(math.pi / 4), 0.5,
+                                                           0.5 - 0.5 * math.cos(math.pi / 4), 0])
+
+
+def test_callbacks_see_batches_and_can_stop(blobs):
+    X, y = blobs
+
+    class StopAfterOne(cr.Callback):
+        batches = 0
+
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            self.batches += 1
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            trainer.stop = True
+
+    callback = StopAfterOne()
+    history = cr.mlp([4, 8, 3], seed=0).fit(X, y, epochs=5, batch_size=100, callbacks=[callback], verbose=0)
+    assert history.epochs == 1 and callback.batches == 3
+
+
+def test_progress_bar_prints_figures(blobs, capsys):
+    X, y = blobs
+    cr.mlp([4, 8, 3], seed=0).fit(X, y, epochs=2, validation_split=0.2, verbose=1)
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "loss=" in err and "val_accuracy=" in err and "samples/s=" in err
+
+
+def test_training_does_not_copy_float32_data(blobs, monkeypatch):
+    X, y = blobs
+    seen = []
+    original = cr.training.Batches.__init__
+
+    def spy(self, X_, Y_, batch_size):
+        seen.append(X_)
+        original(self, X_, Y_, batch_size)
+    monkeypatch.setattr(cr.training.Batches, "__init__", spy)
+    cr.mlp([4, 8, 3], seed=0).fit(X, y, epochs=1, verbose=0)
+    assert seen[0] is X or np.shares_memory(seen[0], X)
+
+
+@pytest.mark.parametrize("output, loss, targets", [
+    ("sigmoid", None, lambda y: np.stack([y == 0, y == 1], axis=1).astype(float)),
+    ("identity", "mean_squared_error", lambda y: np.eye(3)[y] * 2.0),
+])
+def test_other_heads_train(blobs, output, loss, targets):
+    X, y = blobs
+    net = cr.mlp([4, 16, 2 if output == "sigmoid" else 3], output=output, loss=loss, seed=0)
+    history = net.fit(X, targets(y), epochs=10, optimizer=cr.Adam(lr=1e-2), verbose=0)
+    assert history["loss"][-1] < history["loss"][0] / 2
