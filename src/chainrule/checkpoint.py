@@ -56,8 +56,9 @@ class CheckpointStore:
         if saved.get("standardized"):
             from .training import Standardizer
             network.standardizer = Standardizer(arrays["standardizer/mean"], arrays["standardizer/scale"])
+        from .training import training_parameters
         optimizer.load_state_arrays({k[len("optimizer/"):]: v for k, v in arrays.items()
-                                     if k.startswith("optimizer/")}, params)
+                                     if k.startswith("optimizer/")}, training_parameters(network)[0])
         optimizer.steps, optimizer.lr = state["optimizer"]["steps"], state["optimizer"]["lr"]
         trainer.rng.bit_generator.state = state["rng"]
         for layer, rng_state in zip([l for l in network.layers if isinstance(l, Dropout)], state["dropout_rngs"],

@@ -29,6 +29,7 @@ class Network:
         self.standardizer = None   # input standardisation fitted in training; predict/evaluate apply it
         self.classes = None        # the original class labels, for classifiers trained on a labelled data set
         self.info: dict = {}       # what the model was trained on (data set, split), saved with it
+        self._flat: tuple[np.ndarray, np.ndarray] | None = None
         self.out_features = self._check_widths()
         for layer in dense:   # nothing needs dL/dx of the input itself: skip that matrix product
             layer.needs_input_grad = layer is not self.layers[0]
@@ -137,6 +138,29 @@ class Network:
     def named_gradients(self) -> dict[str, np.ndarray]:
         """The gradients of the last ``backward``, under the same names as ``named_parameters``."""
         return {f"{i}.{name}": layer.grads[name] for i, layer in enumerate(self.layers) for name in layer.params}
+
+    def flat_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """All parameters as one contiguous 1-D array, and all gradients as another, made on first use.
+
+        Every layer's parameter and gradient arrays become views into these two, so the registry's names still reach
+        the same memory, and an optimizer can update the whole network with a handful of array operations instead
+        of a handful per parameter array (the elementwise results are the same, bit for bit).
+        """
+        params = self.named_parameters()
+        if self._flat is not None and all(p.base is self._flat[0] for p in params.values()):
+            return self._flat
+        total = sum(p.size for p in params.values())
+        flat_params, flat_grads = np.empty(total, dtype=self.dtype), np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer in self.layers:
+            for name, param in layer.params.items():
+                view = flat_params[offset:offset + param.size].reshape(param.shape)
+                view[...] = param
+                layer.params[name] = view
+                layer.grads[name] = flat_grads[offset:offset + param.size].reshape(param.shape)
+                offset += param.size
+        self._flat = flat_params, flat_grads
+        return self._flat
 
     def check_input(self, x) -> np.ndarray:
         return as_batch(x, "input", self.in_features, dtype=self.dtype)

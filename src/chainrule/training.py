@@ -148,7 +148,7 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
 
 def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbacks, store):
     network, optimizer = trainer.network, trainer.optimizer
-    params, grads = network.named_parameters(), network.named_gradients()   # fixed arrays, rewritten each step
+    params, grads = training_parameters(network)
     output = network.loss_fn.output
     labels = labels_of(Y, output)
     n = len(X)
@@ -160,7 +160,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         for callback in callbacks:
             callback.on_epoch_begin(trainer, epoch)
         started = time.perf_counter()
-        last_good = {name: p.copy() for name, p in params.items()}
+        last_good = {name: p.copy() for name, p in params.items()}   # one copy of the flat array an epoch
         order = trainer.rng.permutation(n) if shuffle else np.arange(n)
         total_loss = 0.0
         for batch, start, xb, yb in batches.epoch(order):
@@ -194,6 +194,12 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
             callback.on_epoch_end(trainer, epoch, logs)
         if store is not None:
             store.save(trainer)
+
+
+def training_parameters(network: Network) -> tuple[dict, dict]:
+    """What the optimizer updates during fit: the network's flat parameter and gradient arrays, as one entry."""
+    flat_params, flat_grads = network.flat_parameters()
+    return {"all": flat_params}, {"all": flat_grads}
 
 
 class Batches:
