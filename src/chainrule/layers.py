@@ -30,6 +30,8 @@ class Layer:
     def buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """A reusable array of ``shape``: a leading slice of the largest one asked for under ``name``."""
         held = self._buffers.get(name)
+        if held is not None and held.shape == shape and held.dtype == dtype:
+            return held
         if held is None or held.shape[0] < shape[0] or held.shape[1:] != shape[1:] or held.dtype != dtype:
             held = self._buffers[name] = np.empty(shape, dtype=dtype)
         return held if held.shape[0] == shape[0] else held[:shape[0]]
@@ -97,7 +99,7 @@ class Dense(Layer):
         if self.bias_kind == "per_neuron":
             np.add.reduce(grad_out, axis=0, out=self.grads["bias"])
         elif self.bias_kind == "shared":
-            self.grads["bias"][0] = grad_out.sum()
+            self.grads["bias"][0] = np.add.reduce(grad_out, axis=None)
         if not self.needs_input_grad:
             return None
         weight = self.params["weight"]

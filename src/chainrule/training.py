@@ -221,8 +221,8 @@ class Batches:
         for batch, start in enumerate(range(0, len(order), self.batch_size)):
             index = order[start:start + self.batch_size]
             m = len(index)
-            yield (batch, start, np.take(self.X, index, axis=0, out=self.x_buffer[:m]),
-                   np.take(self.Y, index, axis=0, out=self.y_buffer[:m]))
+            yield (batch, start, self.X.take(index, axis=0, out=self.x_buffer[:m]),
+                   self.Y.take(index, axis=0, out=self.y_buffer[:m]))
 
 
 def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[float, float | None]:
