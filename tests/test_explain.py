@@ -61,11 +61,15 @@ def test_every_quantity_against_an_independent_computation(eta):
 
 def test_the_article_z4_is_its_first_mistake():
     d = derive(seed_article())
-    verdicts = {c.name: c.agrees for c in d.claims}
-    assert verdicts == {"z1": True, "z2": True, "a1": True, "a2": True, "z3": True,
-                        "z4": False, "yhat1": False, "yhat2": False, "L": False}
-    assert d.first_disagreement().name == "z4"
+    verdicts = {c.name: c.verdict for c in d.claims}
+    assert verdicts == {"z1": "agrees", "z2": "agrees", "a1": "agrees", "a2": "agrees", "z3": "agrees",
+                        "z4": "slip", "yhat1": "carried", "yhat2": "carried", "L": "carried"}
+    slip = d.first_slip()
+    assert slip.name == "z4" and slip.from_claims == pytest.approx(-0.1 * 0.426 + 0.2 * 0.5 + 0.1, abs=1e-12)
     assert d.values["z4"] == pytest.approx(-0.1 * 0.425557483 + 0.2 * 0.5 + 0.1, abs=1e-9)
+    # the article's yhat1 follows from its own z3, z4 within their rounding: 1 / (1 + e^(0.185 - 0.428)) = 0.5604
+    yhat1 = next(c for c in d.claims if c.name == "yhat1")
+    assert yhat1.from_claims == pytest.approx(1 / (1 + math.exp(0.185 - 0.428)), abs=1e-12)
 
 
 def made_up(claims: dict, **changes):
@@ -84,7 +88,7 @@ def test_claims_right_and_wrong_on_made_up_numbers():
     d = derive(made_up({"a1": 0.42556, "dL/dw7": -0.1842, "w7'": 0.3184, "L": 0.58, "dL/dw1": 0.0423}))
     verdicts = {c.name: c.agrees for c in d.claims}
     assert verdicts == {"a1": True, "dL/dw7": True, "w7'": True, "L": False, "dL/dw1": False}   # sign slip
-    assert d.first_disagreement().name == "L"
+    assert d.first_slip().name == "L"
 
 
 def test_rounding_tolerance_follows_the_printed_places():
@@ -113,11 +117,13 @@ def test_text_shows_every_step_with_formula_numbers_and_result():
                     "Backward pass, gradients of layer 1", "Update"]:
         assert heading in text
     for line in ["z⁽⁴⁾ = w₈·a⁽¹⁾ + w₁₀·a⁽²⁾ + b⁽²⁾", "= (-0.1)·0.425557 + 0.2·0.5 + 0.1", "= 0.157444",
-                 "article: 0.185  ✗ DISAGREES", "article: 0.426  ✓ agrees",
+                 "article: 0.185  ✗ SLIP (from its own inputs: 0.1574)", "article: 0.426  ✓ agrees",
+                 "article: 0.561  ✗ carried",
                  "∂L/∂w₈ = ∂L/∂z⁽⁴⁾·a⁽¹⁾", "∂L/∂b⁽¹⁾ = ∂L/∂z⁽¹⁾ + ∂L/∂z⁽²⁾",
                  "∂L/∂z⁽¹⁾ = ∂L/∂a⁽¹⁾·a⁽¹⁾·(1 − a⁽¹⁾)", "w₁′ = w₁ − η·∂L/∂w₁", "= 0.204233",
                  "its w8 (from a(2) to z(3)) is w9 here", "one bias parameter shared by the 2 neurons",
-                 "The first disagreement in the order of the pass is z⁽⁴⁾: article 0.185, computed 0.157444"]:
+                 "First slip: z⁽⁴⁾ is printed as 0.185; from the article's own inputs it is 0.1574, and the correct "
+                 "value is 0.157444.", "It carried into: ŷ₁ (printed 0.561, correct 0.567148), ŷ₂"]:
         assert line in text, line
     for i in range(1, 11):
         assert f"∂L/∂w{str(i).translate(str.maketrans('0123456789', '₀₁₂₃₄₅₆₇₈₉'))} =" in text
@@ -129,7 +135,9 @@ def test_json_output_schema():
     assert all(isinstance(document["quantities"][n], float) for n in names)
     assert sorted(document["updated"]) == sorted([f"w{i}" for i in range(1, 11)] + ["b1", "b2"])
     claim = next(c for c in document["claims"] if c["name"] == "z4")
-    assert claim == {"name": "z4", "claimed": 0.185, "computed": pytest.approx(0.1574442517), "agrees": False}
+    assert claim == {"name": "z4", "claimed": 0.185, "computed": pytest.approx(0.1574442517), "agrees": False,
+                     "verdict": "slip", "from_claims": pytest.approx(0.1574)}
+    assert [c["verdict"] for c in document["claims"]].count("carried") == 3
 
 
 def test_traced_and_untraced_steps_leave_identical_parameters():

@@ -97,6 +97,43 @@ class MeanSquaredError(Loss):
         return 2.0 * self.diff / self.diff.size
 
 
+class CrossEntropy(Loss):
+    """L = -(1/N) sum_n sum_k y_nk ln p_nk on probabilities ``p`` that a Softmax layer already produced.
+
+    Training always uses the fused SoftmaxCrossEntropy; this unfused form exists for audits, where an author's
+    printed probabilities must enter the loss exactly as printed. ``p`` is floored at the smallest normal number,
+    so ln(0) never happens.
+    """
+
+    name = "cross_entropy_on_probabilities"
+
+    def forward(self, p, y):
+        self.yhat, self.y = p, y
+        return float(-(y * np.log(np.maximum(p, np.finfo(p.dtype).tiny))).sum() / len(p))
+
+    def backward(self):
+        return -self.y / np.maximum(self.yhat, np.finfo(self.yhat.dtype).tiny) / len(self.y)
+
+
+class BinaryCrossEntropy(Loss):
+    """L = -(1/N) sum [y ln p + (1 - y) ln(1 - p)] on probabilities from a Sigmoid layer (for audits, like
+    CrossEntropy); ``p`` is kept inside [tiny, 1 - eps] so neither logarithm sees 0."""
+
+    name = "binary_cross_entropy_on_probabilities"
+
+    def forward(self, p, y):
+        self.yhat, self.y = p, y
+        q = np.clip(p, np.finfo(p.dtype).tiny, 1 - np.finfo(p.dtype).epsneg)
+        return float(-(y * np.log(q) + (1 - y) * np.log1p(-q)).sum() / len(p))
+
+    def backward(self):
+        q = np.clip(self.yhat, np.finfo(self.yhat.dtype).tiny, 1 - np.finfo(self.yhat.dtype).epsneg)
+        return (q - self.y) / (q * (1 - q)) / len(self.y)
+
+
+#: the unfused forms of the fused pairings: the output activation as a layer, the loss on its probabilities
+ON_PROBABILITIES = {"cross_entropy": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy}
+
 FUSED = {("softmax", "cross_entropy"): SoftmaxCrossEntropy,
          ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy}
 UNFUSED = {"half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError}

@@ -9,7 +9,7 @@ from .spec import Spec, load_spec, parse_spec
 
 def seed_article_path():
     """The shipped spec of chainrule's seed article: its network, its example and its printed numbers."""
-    return resources.files("chainrule") / "data" / "seed_article.json"
+    return resources.files("chainrule") / "data" / "examples" / "seed_article.json"
 
 
 def seed_article() -> Spec:

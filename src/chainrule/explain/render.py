@@ -4,7 +4,8 @@
 import json
 import re
 
-from .derivation import ClaimCheck, Derivation, natural_key
+from .audit import ClaimCheck, carried_into
+from .derivation import Derivation, natural_key
 from .notation import format_number, unicode_name
 
 _PLACEHOLDER = re.compile(r"\{(-?)([^{}]+)\}")
@@ -36,9 +37,11 @@ def result_text(value: float) -> str:
 
 def claim_mark(check: ClaimCheck, source: str) -> str:
     printed = f"{check.claimed:.{check.decimals}f}"
-    if check.agrees:
+    if check.verdict == "agrees":
         return f"{source}: {printed}  ✓ agrees"
-    return f"{source}: {printed}  ✗ DISAGREES"
+    if check.verdict == "carried":
+        return f"{source}: {printed}  ✗ carried (right from its own wrong inputs)"
+    return f"{source}: {printed}  ✗ SLIP (from its own inputs: {format_number(check.from_claims)})"
 
 
 def describe_network(d: Derivation) -> str:
@@ -93,17 +96,25 @@ def render_text(d: Derivation) -> str:
 
 
 def audit_summary(d: Derivation) -> list[str]:
-    wrong = [c for c in d.claims if not c.agrees]
     source, sup = d.spec.claims_source, d.spec.superscript
-    lines = [f"{len(d.claims)} printed number(s) checked: {len(d.claims) - len(wrong)} agree and {len(wrong)} "
-             f"disagree beyond the rounding of the printed digits."]
-    first = d.first_disagreement()
-    if first is not None:
-        lines.append(f"The first disagreement in the order of the pass is {unicode_name(first.name, sup)}: "
-                     f"{source} {first.claimed:.{first.decimals}f}, computed {format_number(first.computed)}.")
-        later = [unicode_name(c.name, sup) for c in wrong if c is not first]
-        if later:
-            lines.append("Computed after it, and possibly carried from it: " + ", ".join(later) + ".")
+    counts = {v: sum(c.verdict == v for c in d.claims) for v in ("agrees", "slip", "carried")}
+    lines = [f"{len(d.claims)} printed number(s) checked: {counts['agrees']} agree, {counts['slip']} slip(s), "
+             f"{counts['carried']} carried from an earlier slip. (Agreement allows for the rounding of the printed "
+             f"digits and of the printed numbers each was computed from.)"]
+    slip = d.first_slip()
+    if slip is None:
+        return lines
+    lines.append(f"First slip: {unicode_name(slip.name, sup)} is printed as {slip.claimed:.{slip.decimals}f}; "
+                 f"from the {source}'s own inputs it is {format_number(slip.from_claims)}, and the correct value is "
+                 f"{format_number(slip.computed)}.")
+    carried = carried_into(d.claims, slip)
+    if carried:
+        lines.append("It carried into: " + ", ".join(
+            f"{unicode_name(c.name, sup)} (printed {c.claimed:.{c.decimals}f}, correct {format_number(c.computed)})"
+            for c in carried) + ".")
+    later = [unicode_name(c.name, sup) for c in d.claims if c.verdict == "slip" and c is not slip]
+    if later:
+        lines.append("Further slips: " + ", ".join(later) + ".")
     return lines
 
 
@@ -118,8 +129,8 @@ def render_json(d: Derivation) -> str:
         "network": describe_network(d),
         "learning_rate": d.learning_rate,
         "quantities": quantities,
-        "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "agrees": c.agrees}
-                   for c in d.claims],
+        "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "agrees": c.agrees,
+                    "verdict": c.verdict, "from_claims": c.from_claims} for c in d.claims],
         "updated": d.updated,
         "order": d.order,
     }

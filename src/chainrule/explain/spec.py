@@ -16,7 +16,7 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..errors import ChainruleError
 from ..layers import Dense
-from ..losses import output_head
+from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error")
@@ -256,9 +256,11 @@ def _decimals_of_float(value) -> int:
     return len(text.split(".")[1]) if "." in text and "e" not in text else 0
 
 
-def build_network(spec: Spec) -> tuple[Network, list[tuple[int, int | None]]]:
+def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:
     """The engine's network for a spec, in float64, and for each spec layer the indices of its dense layer and of
-    its activation layer (``None`` where the loss applies the output function itself)."""
+    its activation layer (``None`` where the loss applies the output function itself). ``fused=False`` keeps the
+    output activation a layer of its own even for softmax + cross-entropy, so its outputs can be inspected and
+    replaced (the audit does this with an author's printed probabilities)."""
     layers, where = [], []
     width = len(spec.inputs)
     for number, spec_layer in enumerate(spec.layers):
@@ -273,6 +275,8 @@ def build_network(spec: Spec) -> tuple[Network, list[tuple[int, int | None]]]:
             where.append((len(layers) - 2, len(layers) - 1))
         width = n_out
     head, loss = output_head(spec.layers[-1].activation, spec.loss)
+    if not fused and not head:
+        head, loss = [ACTIVATIONS[spec.layers[-1].activation]()], ON_PROBABILITIES[spec.loss]()
     layers += head
     where.append((len(layers) - 1 - len(head), len(layers) - 1 if head else None))
     return Network(layers, loss), where

@@ -1,0 +1,118 @@
+"""Auditing an author's printed numbers: agrees, slip, or carried.
+
+Each printed number is compared twice. First with the value computed from the spec (the truth): it *agrees* when
+the difference is within the rounding of its printed digits (half a unit of the last place) plus the rounding of the
+printed numbers it was computed from, carried forward through the step (linearised: each upstream number's actual
+deviation from the truth times the step's sensitivity to it).
+Otherwise with the value the step gives when fed the author's own printed numbers: if it matches that, the number
+is *carried* (right arithmetic on an earlier wrong number); if not, it is a *slip*, a mistake made at that step.
+
+"The step fed the author's numbers" is the engine's own pass: the spec's network, unfused so that printed
+probabilities can be fed in, run with a ClampingRecorder that overwrites each printed quantity as the pass reaches
+it. The sensitivities are central differences of that same pass. No arithmetic of the network is written here.
+"""
+
+from dataclasses import dataclass, field
+
+from ..optimizers import GradientDescent
+from .recorder import ClampingRecorder
+from .spec import Spec, build_network
+
+
+@dataclass
+class ClaimCheck:
+    name: str
+    claimed: float
+    computed: float             # the correct value
+    decimals: int
+    verdict: str                # "agrees", "slip" or "carried"
+    from_claims: float          # the value this step gives from the author's own printed inputs
+    tolerance: float            # how far from the correct value rounding alone could put it
+    carried_from: list[str] = field(default_factory=list)   # printed inputs whose change would change it
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == "agrees"
+
+
+def updated_name(name: str) -> str:
+    return name[:-1] + "'" if name.endswith("+") else name
+
+
+def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple]) -> dict:
+    """Every quantity of one step computed by the engine with the printed numbers fed in where they occur.
+
+    Returns name -> value, each value as computed *before* its own printed number replaced it."""
+    from .derivation import layout_values
+
+    network, where = build_network(spec, fused=False)
+    recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
+    network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
+    network.backward(recorder=recorder)
+    params = network.named_parameters()
+    trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
+    GradientDescent(learning_rate).step(trainable, network.named_gradients())
+    return layout_values(spec, where, recorder, params)
+
+
+def places_of(spec: Spec) -> dict[str, tuple]:
+    """Where, in the unfused network's pass, each computed quantity is held (for clamping)."""
+    from .derivation import layout_places
+    from .recorder import Recorder
+
+    network, where = build_network(spec, fused=False)
+    recorder = Recorder()
+    network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
+    network.backward(recorder=recorder)
+    return layout_places(spec, where, recorder)
+
+
+def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list[str]) -> list[ClaimCheck]:
+    """Verdicts for the spec's claims, in the order the pass computes them."""
+    claims = {updated_name(c.name): c for c in spec.claims}
+    printed = {name: c.value for name, c in claims.items()}
+    half = {name: c.half_unit for name, c in claims.items()}
+    places = places_of(spec)
+    base = author_pass(spec, learning_rate, printed, places)
+    sensitivity = {q: {} for q in printed}
+    for i in printed:
+        if i not in places:
+            continue
+        step = 1e-7 * max(1.0, abs(printed[i]))
+        plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places)
+        minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places)
+        for q in printed:
+            if q != i and q in plus:
+                slope = (plus[q] - minus[q]) / (2 * step)
+                if abs(slope) > 1e-9:
+                    sensitivity[q][i] = slope
+    position = {name: k for k, name in enumerate(order)}
+    checks = {}
+    for name in sorted(printed, key=lambda n: position.get(n, -1)):
+        claim, upstream, correct = claims[name], sensitivity[name], truth[name]
+        # How far the author's inputs really were from the truth: a printed number that agrees was off by exactly
+        # its own deviation (0 for an exact one); a wrong one could stand for anything within its last place.
+        right = {i: abs(printed[i] - truth[i]) for i in upstream if i in checks and checks[i].agrees}
+        wrong = [i for i in upstream if i in checks and not checks[i].agrees]
+        tolerance = half[name] + sum(abs(upstream[i]) * e for i, e in right.items())
+        carry_tolerance = tolerance + sum(abs(upstream[i]) * half[i] for i in wrong)
+        slack = 1e-9 * max(1.0, abs(correct))
+        if abs(claim.value - correct) <= tolerance + slack:
+            verdict = "agrees"
+        elif wrong and abs(claim.value - base.get(name, correct)) <= carry_tolerance + slack:
+            verdict = "carried"
+        else:
+            verdict = "slip"
+        checks[name] = ClaimCheck(claim.name, claim.value, correct, claim.decimals, verdict,
+                                  base.get(name, correct), tolerance, wrong)
+    return list(checks.values())
+
+
+def carried_into(checks: list[ClaimCheck], slip: ClaimCheck) -> list[ClaimCheck]:
+    """The carried numbers that follow from ``slip``, directly or through other carried numbers."""
+    reached, result = {updated_name(slip.name)}, []
+    for check in checks:
+        if check.verdict == "carried" and any(updated_name(i) in reached for i in check.carried_from):
+            reached.add(updated_name(check.name))
+            result.append(check)
+    return result
