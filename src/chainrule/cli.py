@@ -12,12 +12,24 @@ from .errors import ChainruleError
 
 
 def _explain(args) -> int:
-    from .explain import RENDERERS, derive, load_spec, seed_article_path
+    from .explain import RENDERERS, derive, example_path, load_spec
 
-    spec = load_spec(args.spec if args.spec else seed_article_path())
+    if args.spec and args.example:
+        raise ChainruleError("explain: give --spec FILE or --example NAME, not both")
+    spec = load_spec(args.spec if args.spec else example_path(args.example or "seed_article"))
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         raise ChainruleError(f"--lr: expected a positive learning rate, found {args.lr}")
-    sys.stdout.write(RENDERERS[args.format](derive(spec, args.lr)))
+    if args.steps < 1:
+        raise ChainruleError(f"--steps: expected a positive number of steps, found {args.steps}")
+    text = RENDERERS[args.format](derive(spec, args.lr, steps=args.steps, show_step=args.show_step))
+    if args.out:
+        from pathlib import Path
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ChainruleError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -130,8 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
                                   "pass, loss, backward pass, update; and check an author's printed numbers. With "
                                   "no --spec, the seed article's example.")
     explain.add_argument("--spec", help="a network and example as a JSON or TOML spec file")
+    explain.add_argument("--example", help="a shipped example: seed_article (default), step_by_step_sigmoid, "
+                         "relu_student")
     explain.add_argument("--lr", type=float, help="learning rate eta (default: the spec's, 0.1 for the article)")
-    explain.add_argument("--format", choices=["text", "json"], default="text")
+    explain.add_argument("--steps", type=int, default=1, help="run N updates and show the loss falling")
+    explain.add_argument("--show-step", type=int, default=1, help="which step to derive in full (default 1)")
+    explain.add_argument("--format", choices=["text", "markdown", "latex", "html", "json"], default="text")
+    explain.add_argument("--out", help="write to this file instead of standard output")
     explain.set_defaults(run=_explain)
 
     grad = commands.add_parser("gradcheck", help="check every backprop gradient against finite differences",

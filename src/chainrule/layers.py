@@ -94,12 +94,19 @@ class Dense(Layer):
         return z
 
     def backward(self, grad_out):
-        # grad_out = dL/dz: (N, D_out).  dL/dW = x^T dL/dz; dL/db sums over the batch (and the neurons when shared).
-        np.matmul(self.x.T, grad_out, out=self.grads["weight"])        # (D_in, D_out)
+        self.param_backward(grad_out)
+        return self.input_backward(grad_out)
+
+    def param_backward(self, grad_out) -> None:
+        """dL/dW = x^T dL/dz and dL/db (summed over the batch, and over the neurons when shared), into ``grads``."""
+        np.matmul(self.x.T, grad_out, out=self.grads["weight"])        # (D_in, D_out); grad_out: (N, D_out)
         if self.bias_kind == "per_neuron":
             np.add.reduce(grad_out, axis=0, out=self.grads["bias"])
         elif self.bias_kind == "shared":
             self.grads["bias"][0] = np.add.reduce(grad_out, axis=None)
+
+    def input_backward(self, grad_out):
+        """dL/dx = dL/dz W^T with the weights as they are now (None for the first layer, which needs none)."""
         if not self.needs_input_grad:
             return None
         weight = self.params["weight"]

@@ -78,14 +78,24 @@ class Network:
             recorder.loss(self.loss_fn, z, y, value)
         return value
 
-    def backward(self, *, recorder=None) -> None:
-        """Gradients of the last ``loss`` for every parameter, left in each layer's ``grads``."""
+    def backward(self, *, recorder=None, after_params=None) -> None:
+        """Gradients of the last ``loss`` for every parameter, left in each layer's ``grads``.
+
+        ``after_params(index, layer)``, if given, runs as soon as a layer's parameter gradients are known and
+        before the error is carried below it: a layer-by-layer ("sequential") update uses it, so that the error
+        reaching the layers below is computed with the weights already updated.
+        """
         grad = self.loss_fn.backward()
         if recorder is not None:
             recorder.loss_backward(self.loss_fn, grad)
         for index in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[index]
-            grad_in = layer.backward(grad)
+            if after_params is not None and layer.params:
+                layer.param_backward(grad)
+                after_params(index, layer)
+                grad_in = layer.input_backward(grad)
+            else:
+                grad_in = layer.backward(grad)
             if recorder is not None:
                 recorder.backward(index, layer, grad, grad_in)
             grad = grad_in

@@ -7,16 +7,32 @@ from .render import RENDERERS, render_json, render_text
 from .spec import Spec, load_spec, parse_spec
 
 
+def example_path(name: str):
+    """A shipped example spec by name (see ``examples()``)."""
+    from ..errors import ChainruleError
+
+    found = {path.name.split(".")[0]: path for path in (resources.files("chainrule") / "data" / "examples").iterdir()
+             if path.name.endswith((".json", ".toml"))}
+    if name not in found:
+        raise ChainruleError(f"--example: expected one of {', '.join(sorted(found))}, found {name!r}")
+    return found[name]
+
+
+def examples() -> list[str]:
+    return sorted(p.name.split(".")[0] for p in (resources.files("chainrule") / "data" / "examples").iterdir()
+                  if p.name.endswith((".json", ".toml")))
+
+
 def seed_article_path():
     """The shipped spec of chainrule's seed article: its network, its example and its printed numbers."""
-    return resources.files("chainrule") / "data" / "examples" / "seed_article.json"
+    return example_path("seed_article")
 
 
 def seed_article() -> Spec:
     return load_spec(seed_article_path())
 
 
-__all__ = ["build_network_for", "Derivation", "RENDERERS", "Spec", "derive", "load_spec", "parse_spec", "render_json", "render_text",
+__all__ = ["example_path", "examples", "build_network_for", "Derivation", "RENDERERS", "Spec", "derive", "load_spec", "parse_spec", "render_json", "render_text",
            "seed_article", "seed_article_path"]
 
 

@@ -14,7 +14,6 @@ it. The sensitivities are central differences of that same pass. No arithmetic o
 
 from dataclasses import dataclass, field
 
-from ..optimizers import GradientDescent
 from .recorder import ClampingRecorder
 from .spec import Spec, build_network
 
@@ -43,16 +42,13 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
     """Every quantity of one step computed by the engine with the printed numbers fed in where they occur.
 
     Returns name -> value, each value as computed *before* its own printed number replaced it."""
-    from .derivation import layout_values
+    from .derivation import gradient_step, layout_values
 
     network, where = build_network(spec, fused=False)
     recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
-    network.backward(recorder=recorder)
-    params = network.named_parameters()
-    trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
-    GradientDescent(learning_rate).step(trainable, network.named_gradients())
-    return layout_values(spec, where, recorder, params)
+    gradient_step(network, spec, learning_rate, recorder)
+    return layout_values(spec, where, recorder, network.named_parameters())
 
 
 def places_of(spec: Spec) -> dict[str, tuple]:

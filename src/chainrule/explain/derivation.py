@@ -55,6 +55,8 @@ class Derivation:
     updated: dict[str, float]                # parameter name -> value after the step
     trained: set[str] = field(default_factory=set)   # parameters the step changed (the rest are frozen)
     claims: list[ClaimCheck] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # the loss before each step, then after the last
+    step: int = 1                                        # which step the sections show
 
     @property
     def order(self) -> list[str]:
@@ -66,34 +68,60 @@ class Derivation:
         return next((c for c in self.claims if c.verdict == "slip"), None)
 
 
-def derive(spec: Spec, learning_rate: float | None = None) -> Derivation:
-    """Run one real step (forward, loss, backward, update) on the spec's example and lay out every number."""
+def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1) -> Derivation:
+    """Run ``steps`` real gradient-descent steps on the spec's example and lay out every number of step
+    ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table."""
     eta = spec.learning_rate if learning_rate is None else float(learning_rate)
+    if not 1 <= show_step <= steps:
+        raise ChainruleError(f"--show-step: expected a step between 1 and {steps}, found {show_step}")
     network, where = build_network(spec)
-    recorder = Recorder()
-    network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
-    network.backward(recorder=recorder)
-
     names = _parameter_names(spec, where)                      # (param key, flat index) -> quantity name
     params = network.named_parameters()
-    values = {"eta": eta, **dict(zip(spec.input_names, spec.inputs)), **dict(zip(spec.target_names, spec.targets))}
-    values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+    x, y = spec.inputs[None, :], spec.targets[None, :]
+    losses = []
+    for step in range(1, steps + 1):
+        recorder = Recorder() if step == show_step else None
+        if recorder is not None:
+            values = {"eta": eta, **dict(zip(spec.input_names, spec.inputs)),
+                      **dict(zip(spec.target_names, spec.targets))}
+            values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+        losses.append(network.loss(x, y, recorder=recorder))
+        trained = gradient_step(network, spec, eta, recorder)
+        if recorder is not None:
+            shown = recorder
+            updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+    losses.append(network.loss(x, y))
 
-    trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
-    GradientDescent(eta).step(trainable, network.named_gradients())
-    updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
-    trained = {name for (key, _), name in names.items() if key in trainable}
-
-    layout = _Layout(spec, where, recorder, values)
-    sections = layout.forward() + [layout.loss()] + layout.backward() + [_update(spec, updated, trained, values)]
-    derivation = Derivation(spec, eta, values, sections, updated, trained)
+    trained_names = {name for (key, _), name in names.items() if key in trained}
+    layout = _Layout(spec, where, shown, values)
+    sections = layout.forward() + [layout.loss()] + layout.backward()
+    sections.append(_update(spec, updated, trained_names, values))
+    derivation = Derivation(spec, eta, values, sections, updated, trained_names, losses=losses, step=show_step)
     unknown = [c.name for c in spec.claims if updated_name(c.name) not in values]
     if unknown:
         known = ", ".join(sorted(values, key=natural_key)[:12])
         raise ChainruleError(f"claims.{unknown[0]}: expected the name of a quantity of this network "
                              f"(such as {known}, ...), found none called {unknown[0]!r}")
-    derivation.claims = audit(spec, eta, values, derivation.order)
+    if show_step == 1:        # printed numbers describe the first step
+        derivation.claims = audit(spec, eta, values, derivation.order)
     return derivation
+
+
+def gradient_step(network, spec: Spec, eta: float, recorder=None) -> set[str]:
+    """Backward pass and one gradient-descent update, simultaneous or sequential as the spec says; returns the
+    names of the parameter arrays it changed (biases stay fixed when the spec says so)."""
+    params = network.named_parameters()
+    trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
+    optimizer = GradientDescent(eta)
+    if spec.update_order == "sequential":
+        def update_layer(index, layer):
+            mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
+            optimizer.step(mine, network.named_gradients())
+        network.backward(recorder=recorder, after_params=update_layer)
+    else:
+        network.backward(recorder=recorder)
+        optimizer.step(trainable, network.named_gradients())
+    return set(trainable)
 
 
 def layout_values(spec: Spec, where, recorder: Recorder, params) -> dict[str, float]:
@@ -231,9 +259,10 @@ class _Layout:
     def carried_back(self, number: int) -> list[Step]:
         layer, L = self.spec.layers[number], self.L
         dense = self.where[number][0]
+        new = "'" if self.spec.update_order == "sequential" else ""   # sequential: the layer's updated weights
         steps = []
         for i, a in enumerate(self.inputs_of(number)):
-            terms = " + ".join(f"{{{layer.weight_names[j][i]}}}·{{d{L}/d{z}}}"
+            terms = " + ".join(f"{{{layer.weight_names[j][i]}{new}}}·{{d{L}/d{z}}}"
                                for j, z in enumerate(layer.pre_activation_names))
             steps.append(self.step(f"d{L}/d{a}", terms, "grad", dense, i))
         return steps
@@ -255,9 +284,13 @@ def _activation_template(layer: SpecLayer, j: int) -> str:
 
 def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: dict[str, float]) -> Section:
     steps = []
-    for layer in spec.layers:
+    order = reversed(spec.layers) if spec.update_order == "sequential" else spec.layers
+    for layer in order:
         for name in sorted((w for row in layer.weight_names for w in row), key=natural_key) + layer.bias_names:
             template = f"{{{name}}} − {{eta}}·{{d{spec.loss_name}/d{name}}}" if name in trained else f"{{{name}}}"
             values[f"{name}'"] = updated[name]
             steps.append(Step(f"{name}'", template, updated[name]))
-    return Section("Update, w′ = w − η·∂L/∂w", steps)
+    title = "Update, w′ = w − η·∂L/∂w"
+    if spec.update_order == "sequential":
+        title += " (sequential: each layer as soon as its gradients are known, output layer first)"
+    return Section(title, steps)

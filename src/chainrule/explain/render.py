@@ -72,6 +72,10 @@ def render_text(d: Derivation) -> str:
            "Network: " + describe_network(d)]
     if lines := notes(d):
         out += ["", "Notes:"] + [f"  - {line}" for line in lines]
+    if len(d.losses) > 2:
+        out += ["", f"Loss over {len(d.losses) - 1} steps (the derivation below is step {d.step}):"]
+        out += [f"  step {k:>4}   {spec.loss_name} = {format_number(loss)}" for k, loss in enumerate(d.losses[:-1], 1)]
+        out += [f"  after step {len(d.losses) - 1}: {spec.loss_name} = {format_number(d.losses[-1])}"]
     given = spec.input_names + spec.target_names + [n for layer in spec.layers for n in sorted(
         [w for row in layer.weight_names for w in row], key=natural_key) + layer.bias_names]
     out += ["", "Given:"] + _columns([f"{unicode_name(n, sup)} = {format_number(d.values[n])}" for n in given])
@@ -133,6 +137,8 @@ def render_json(d: Derivation) -> str:
                     "verdict": c.verdict, "from_claims": c.from_claims} for c in d.claims],
         "updated": d.updated,
         "order": d.order,
+        "losses": d.losses,
+        "step": d.step,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

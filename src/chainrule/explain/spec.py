@@ -58,6 +58,7 @@ class Spec:
     loss_name: str
     learning_rate: float
     update_biases: bool = True
+    update_order: str = "simultaneous"   # or "sequential": each layer updated before the error goes below it
     claims: list[Claim] = field(default_factory=list)
     claims_source: str = "claimed"
     title: str = ""
@@ -146,14 +147,14 @@ class _Reader:
         if rate <= 0:
             self.fail("learning_rate", "a positive number", rate)
         order = raw.get("update_order", "simultaneous")
-        if order != "simultaneous":
-            self.fail("update_order", "'simultaneous' (the only order supported so far)", repr(order))
+        if order not in ("simultaneous", "sequential"):
+            self.fail("update_order", "'simultaneous' or 'sequential'", repr(order))
         update_biases = raw.get("update_biases", True)
         if not isinstance(update_biases, bool):
             self.fail("update_biases", "true or false", repr(update_biases))
         spec = Spec(input_names, np.array(inputs), target_names, np.array(targets), layers, loss,
                     self.text(raw.get("loss_name", "E" if loss == "half_squared_error" else "L"), "loss_name"),
-                    rate, update_biases, title=self.text(raw.get("title", ""), "title"),
+                    rate, update_biases, order, title=self.text(raw.get("title", ""), "title"),
                     claims_source=self.text(raw.get("claims_source", "claimed"), "claims_source"),
                     notes=self.texts(raw.get("notes", []), "notes"),
                     superscript=self.texts(raw.get("notation", {}).get("superscript", []), "notation.superscript"))
