@@ -3,7 +3,12 @@
 from importlib import resources
 
 from .derivation import Derivation, derive
-from .render import RENDERERS, render_json, render_text
+from .render import render_json, render_text
+from .render_html import render_html
+from .render_tex import render_latex, render_markdown
+
+RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown, "latex": render_latex,
+             "html": render_html}
 from .spec import Spec, load_spec, parse_spec
 
 

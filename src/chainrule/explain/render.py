@@ -28,6 +28,11 @@ def substituted(template: str, values: dict[str, float]) -> str:
     return _PLACEHOLDER.sub(number, template)
 
 
+def printed(value: float, decimals: int | None = None) -> str:
+    """A number as printed: to the claim's own places when given, else six significant figures."""
+    return f"{value:.{decimals}f}" if decimals is not None else format_number(value)
+
+
 def result_text(value: float) -> str:
     """A result; one that is zero but for floating-point rounding says so rather than print as a real number."""
     if value != 0 and abs(value) < 1e-12:
@@ -66,8 +71,7 @@ def notes(d: Derivation) -> list[str]:
 
 def render_text(d: Derivation) -> str:
     spec, sup = d.spec, d.spec.superscript
-    checks = {c.name.rstrip("+'"): c for c in d.claims}
-    checks |= {c.name[:-1] + "'": c for c in d.claims if c.name.endswith(("+", "'"))}
+    checks = claim_lookup(d)
     out = [f"chainrule explain: {spec.title}" if spec.title else "chainrule explain", "",
            "Network: " + describe_network(d)]
     if lines := notes(d):
@@ -76,9 +80,7 @@ def render_text(d: Derivation) -> str:
         out += ["", f"Loss over {len(d.losses) - 1} steps (the derivation below is step {d.step}):"]
         out += [f"  step {k:>4}   {spec.loss_name} = {format_number(loss)}" for k, loss in enumerate(d.losses[:-1], 1)]
         out += [f"  after step {len(d.losses) - 1}: {spec.loss_name} = {format_number(d.losses[-1])}"]
-    given = spec.input_names + spec.target_names + [n for layer in spec.layers for n in sorted(
-        [w for row in layer.weight_names for w in row], key=natural_key) + layer.bias_names]
-    out += ["", "Given:"] + _columns([f"{unicode_name(n, sup)} = {format_number(d.values[n])}" for n in given])
+    out += ["", "Given:"] + _columns([f"{unicode_name(n, sup)} = {format_number(d.values[n])}" for n in given_names(d)])
     for number, section in enumerate(d.sections, start=1):
         out += ["", f"{number}. {section.title}"]
         for step in section.steps:
@@ -99,8 +101,10 @@ def render_text(d: Derivation) -> str:
     return "\n".join(out) + "\n"
 
 
-def audit_summary(d: Derivation) -> list[str]:
+def audit_summary(d: Derivation, name=None, number=printed) -> list[str]:
+    """The audit in sentences; ``name`` writes a quantity's name (Unicode by default), ``number`` a value."""
     source, sup = d.spec.claims_source, d.spec.superscript
+    name = name or (lambda n: unicode_name(n, sup))
     counts = {v: sum(c.verdict == v for c in d.claims) for v in ("agrees", "slip", "carried")}
     lines = [f"{len(d.claims)} printed number(s) checked: {counts['agrees']} agree, {counts['slip']} slip(s), "
              f"{counts['carried']} carried from an earlier slip. (Agreement allows for the rounding of the printed "
@@ -108,18 +112,30 @@ def audit_summary(d: Derivation) -> list[str]:
     slip = d.first_slip()
     if slip is None:
         return lines
-    lines.append(f"First slip: {unicode_name(slip.name, sup)} is printed as {slip.claimed:.{slip.decimals}f}; "
-                 f"from the {source}'s own inputs it is {format_number(slip.from_claims)}, and the correct value is "
-                 f"{format_number(slip.computed)}.")
+    lines.append(f"First slip: {name(slip.name)} is printed as {number(slip.claimed, slip.decimals)}; "
+                 f"from the {source}'s own inputs it is {number(slip.from_claims)}, and the correct value is "
+                 f"{number(slip.computed)}.")
     carried = carried_into(d.claims, slip)
     if carried:
         lines.append("It carried into: " + ", ".join(
-            f"{unicode_name(c.name, sup)} (printed {c.claimed:.{c.decimals}f}, correct {format_number(c.computed)})"
+            f"{name(c.name)} (printed {number(c.claimed, c.decimals)}, correct {number(c.computed)})"
             for c in carried) + ".")
-    later = [unicode_name(c.name, sup) for c in d.claims if c.verdict == "slip" and c is not slip]
+    later = [name(c.name) for c in d.claims if c.verdict == "slip" and c is not slip]
     if later:
         lines.append("Further slips: " + ", ".join(later) + ".")
     return lines
+
+
+def claim_lookup(d: Derivation) -> dict:
+    """Claims by the name of the step that computes them (updated values as ``w5'``)."""
+    from .audit import updated_name
+    return {updated_name(c.name): c for c in d.claims}
+
+
+def given_names(d: Derivation) -> list[str]:
+    spec = d.spec
+    return spec.input_names + spec.target_names + [n for layer in spec.layers for n in sorted(
+        [w for row in layer.weight_names for w in row], key=natural_key) + layer.bias_names]
 
 
 def _columns(cells: list[str], width: int = 4) -> list[str]:
@@ -141,6 +157,3 @@ def render_json(d: Derivation) -> str:
         "step": d.step,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-RENDERERS = {"text": render_text, "json": render_json}

@@ -1,0 +1,117 @@
+"""Formula templates as LaTeX: the same templates the text renderer prints, turned into typeset mathematics.
+
+A template is a small language of its own (see derivation.py): ``{name}`` placeholders, numbers, the words ln, tanh,
+max, sigma, and the operators + − · / ^ ² ½. Parsing it into groups lets ``a/b`` become a fraction of its two
+operands and ``e^(x)`` a superscript, without any knowledge of what the formula computes.
+"""
+
+import re
+
+from .notation import format_number
+
+_TOKEN = re.compile(r"\{-?[^{}]+\}|\d+(?:\.\d+)?|[A-Za-zσ]+|\S")
+_WORDS = {"σ": r"\sigma", "ln": r"\ln", "tanh": r"\tanh", "max": r"\max", "e": "e"}
+_SYMBOLS = {"·": r"\cdot", "−": "-", "½": r"\tfrac{1}{2}", ">": ">", "=": "=", "+": "+", ",": ",\\,"}
+_INDEXED = re.compile(r"^([A-Za-z]+?)(\d+)$")
+_HATS = {"yhat": r"\hat{y}", "ohat": r"\hat{o}", "that": r"\hat{t}"}
+
+
+def latex_name(name: str, superscript=()) -> str:
+    """``z1`` -> z^{(1)} or z_{1}; ``yhat2`` -> \\hat{y}_{2}; ``dL/dw7`` -> \\frac{\\partial L}{\\partial w_{7}};
+    ``net_h1`` -> \\mathrm{net}_{h1}; a trailing ' or + marks the updated value."""
+    if name == "eta":
+        return r"\eta"
+    if name.endswith(("'", "+")):
+        return "{" + latex_name(name[:-1], superscript) + "}'"     # braces: z^{(1)}' would be a double superscript
+    if name.startswith("d") and "/d" in name:
+        top, bottom = name[1:].split("/d", 1)
+        return rf"\frac{{\partial {latex_name(top, superscript)}}}{{\partial {latex_name(bottom, superscript)}}}"
+    if "_" in name:
+        head, tail = name.split("_", 1)
+        return rf"\mathrm{{{head}}}_{{{tail}}}"
+    match = _INDEXED.match(name)
+    if not match:
+        return _HATS.get(name, name if len(name) == 1 else rf"\mathrm{{{name}}}")
+    family, index = match.groups()
+    letter = _HATS.get(family, family if len(family) == 1 else rf"\mathrm{{{family}}}")
+    return f"{letter}^{{({index})}}" if family in superscript else f"{letter}_{{{index}}}"
+
+
+def _parse(tokens: list[str], closing: str | None = None):
+    """Nested lists for bracketed groups: ["(", [...], ")"]."""
+    items = []
+    while tokens:
+        token = tokens.pop(0)
+        if token in "([":
+            items.append((token, _parse(tokens, ")" if token == "(" else "]")))
+        elif token == closing:
+            return items
+        else:
+            items.append(token)
+    return items
+
+
+def to_latex(template: str, atom) -> str:
+    """LaTeX for a template; ``atom(name, negated, alone)`` gives each placeholder's LaTeX."""
+    tokens = _TOKEN.findall(template)
+    return _render(_parse(tokens), atom, template)
+
+
+def _render(items, atom, template) -> str:
+    out: list[tuple[str, str]] = []            # (as written, the same without its outer brackets)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "/" and out and i + 1 < len(items):
+            numerator = out.pop()[1]
+            denominator = _operand(items[i + 1], atom, template)[1]
+            out.append((rf"\frac{{{numerator}}}{{{denominator}}}",) * 2)
+            i += 2
+            continue
+        if item == "^" and out and i + 1 < len(items):
+            base = out.pop()[0]
+            out.append((f"{base}^{{{_operand(items[i + 1], atom, template)[1]}}}",) * 2)
+            i += 2
+            continue
+        if item == "²" and out:
+            base = out.pop()[0]
+            base = f"{{{base}}}" if "^" in base or "'" in base else base
+            out.append((f"{base}^{{2}}",) * 2)
+            i += 1
+            continue
+        out.append(_operand(item, atom, template))
+        i += 1
+    return " ".join(text for text, _ in out)
+
+
+def _operand(item, atom, template) -> tuple[str, str]:
+    if isinstance(item, tuple):
+        bracket, inner = item
+        if bracket == "(" and len(inner) == 1 and isinstance(inner[0], str) and inner[0].startswith("{"):
+            text = atom(inner[0].strip("{}-"), inner[0].startswith("{-"), alone=True)
+            return rf"\left({text}\right)", text
+        body = _render(inner, atom, template)
+        if bracket == "(":
+            return rf"\left({body}\right)", body
+        return rf"\left[{body}\right]", body
+    if item.startswith("{"):
+        text = atom(item.strip("{}-"), item.startswith("{-"))
+        return text, text
+    if item in _WORDS:
+        return (_WORDS[item],) * 2
+    return (_SYMBOLS.get(item, item),) * 2
+
+
+def symbolic_atom(superscript):
+    return lambda name, negated, alone=False: ("-" if negated else "") + latex_name(name, superscript)
+
+
+def numeric_atom(values):
+    def atom(name, negated, alone=False):
+        value = -values[name] if negated else values[name]
+        text = format_number(value)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = rf"{mantissa}\times 10^{{{int(exponent)}}}"
+        return rf"\left({text}\right)" if value < 0 and not alone else text
+    return atom
