@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench accuracy clean
+.PHONY: demo test bench accuracy clean system-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,22 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/chainrule train --data digits --hidden 128 64 --dropout 0.2 --epochs 40 --out digits-model.npz --quiet
 
-test: $(STAMP)
+test: $(STAMP) system-tools
 	$(BIN)/python -m pytest
+
+# The HTML test drives Debian's Chromium; the LaTeX test compiles with pdflatex. Installed here when missing and
+# this is a root shell with apt (as in CI); elsewhere those tests say they were skipped and why.
+system-tools:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v pdflatex >/dev/null || missing="$$missing texlive-latex-base"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing for the browser and LaTeX tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not installed:$$missing (the browser and LaTeX tests will be skipped)"; fi; \
+	fi
 
 # Speed side by side (PyTorch joins when torch==2.13.0 can be installed; it is never a dependency).
 bench: $(STAMP)
