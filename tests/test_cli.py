@@ -106,3 +106,22 @@ def test_evaluate_refuses_unknown_labels(tmp_path):
     other.write_text("a,b,label\n1,2,x\n3,4,z\n")
     result = run("evaluate", str(model), "--data", str(other))
     assert result.returncode == 2 and "unknown label 'z'" in result.stderr
+
+
+def test_explain_a_trained_models_prediction(tmp_path):
+    model = tmp_path / "wine.npz"
+    assert run("train", "--data", "wine", "--hidden", "8", "--epochs", "5", "--out", str(model), "--quiet").returncode == 0
+    result = run("explain", "--model", str(model), "--data", "wine", "--index", "3", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert len(document["quantities"]) > 13 * 8
+    result = run("explain", "--model", str(model), "--data", "wine", "--index", "999")
+    assert result.returncode == 2 and "--index: expected 0..177" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "html"])
+def test_explain_formats_to_a_file(fmt, tmp_path):
+    out = tmp_path / f"article.{fmt}"
+    result = run("explain", "--example", "relu_student", "--format", fmt, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 1000 and result.stdout == ""

@@ -89,3 +89,28 @@ def test_html_in_a_real_browser(tmp_path):
         assert (tmp_path / "article.png").stat().st_size > 20_000
     finally:
         driver.quit()
+
+
+def test_wide_layers_switch_to_matrix_form_and_model_examples_explain(tmp_path):
+    import numpy as np
+
+    import chainrule as cr
+    from chainrule.explain.from_model import spec_from_network
+
+    data = cr.datasets.load("iris")
+    net = cr.mlp([4, 12, 3], activation="tanh", seed=0)
+    net.fit(data.X, data.y, epochs=5, standardize=True, verbose=0)
+    spec = spec_from_network(net, data.X[60], int(data.y[60]), 0.1, "iris example 60")
+    d = derive(spec)
+    np.testing.assert_allclose([d.values[n] for n in spec.layers[-1].activation_names],
+                               net.predict_proba(data.X[60])[0], rtol=1e-5)      # the model's own prediction
+    text = RENDERERS["text"](d)
+    assert "z⁽¹⁾ = W⁽¹⁾·x + b⁽¹⁾   W⁽¹⁾: (12 × 4), x: (4), z⁽¹⁾: (12)" in text
+    assert "δ⁽¹⁾ = ∂L/∂a⁽¹⁾ ⊙ tanh′(z⁽¹⁾)" in text and "…" in text
+    assert "z₁ = " not in text                                                  # no scalar lines for wide layers
+    for fmt in ("markdown", "html", "latex", "json"):
+        assert len(RENDERERS[fmt](d)) > 500
+    if shutil.which("pdflatex"):
+        (tmp_path / "m.tex").write_text(RENDERERS["latex"](d))
+        assert subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
+                              capture_output=True, timeout=120).returncode == 0

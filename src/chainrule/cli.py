@@ -14,9 +14,12 @@ from .errors import ChainruleError
 def _explain(args) -> int:
     from .explain import RENDERERS, derive, example_path, load_spec
 
-    if args.spec and args.example:
-        raise ChainruleError("explain: give --spec FILE or --example NAME, not both")
-    spec = load_spec(args.spec if args.spec else example_path(args.example or "seed_article"))
+    if sum(map(bool, (args.spec, args.example, args.model))) > 1:
+        raise ChainruleError("explain: give one of --spec FILE, --example NAME or --model FILE")
+    if args.model:
+        spec = _spec_for_model(args)
+    else:
+        spec = load_spec(args.spec if args.spec else example_path(args.example or "seed_article"))
     if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         raise ChainruleError(f"--lr: expected a positive learning rate, found {args.lr}")
     if args.steps < 1:
@@ -31,6 +34,23 @@ def _explain(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _spec_for_model(args):
+    from . import datasets
+    from .explain.from_model import spec_from_network
+    from .io import load
+    from .report import labels_for_model
+
+    if args.data is None:
+        raise ChainruleError("--model: give --data NAME_OR_FILE and --index I for the example to explain")
+    network = load(args.model)
+    data = datasets.load(args.data, label=args.label, labels_path=args.labels)
+    if not 0 <= args.index < len(data):
+        raise ChainruleError(f"--index: expected 0..{len(data) - 1} for {data.name}, found {args.index}")
+    label = labels_for_model(network, data, data.y[args.index:args.index + 1])[0]
+    title = f"{args.model}: example {args.index} of {data.name}"
+    return spec_from_network(network, data.X[args.index], int(label), args.lr or 0.1, title)
 
 
 def _gradcheck(args) -> int:
@@ -147,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--lr", type=float, help="learning rate eta (default: the spec's, 0.1 for the article)")
     explain.add_argument("--steps", type=int, default=1, help="run N updates and show the loss falling")
     explain.add_argument("--show-step", type=int, default=1, help="which step to derive in full (default 1)")
+    explain.add_argument("--model", help="explain a trained model's prediction on one example (with --data, --index)")
+    explain.add_argument("--data", help="with --model: a built-in data set or a data file")
+    explain.add_argument("--index", type=int, default=0, help="with --model: which example (default 0)")
+    explain.add_argument("--label", help="with --model and a CSV: the label column")
+    explain.add_argument("--labels", help="with --model and IDX images: the labels file")
     explain.add_argument("--format", choices=["text", "markdown", "latex", "html", "json"], default="text")
     explain.add_argument("--out", help="write to this file instead of standard output")
     explain.set_defaults(run=_explain)

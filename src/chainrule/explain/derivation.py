@@ -44,6 +44,8 @@ class Step:
 class Section:
     title: str
     steps: list[Step]
+    kind: str = ""              # forward, loss, output_error, gradients, carried_back, update
+    layer: int | None = None    # the spec layer (0-based) the section is about
 
 
 @dataclass
@@ -186,7 +188,7 @@ class _Layout:
             steps += [self.step(a_name, _activation_template(layer, j), *self.activation_place(number, j))
                       for j, a_name in enumerate(layer.activation_names)]
             word = ACTIVATION_WORDS[layer.activation]
-            sections.append(Section(f"Forward pass, layer {number + 1} ({word})", steps))
+            sections.append(Section(f"Forward pass, layer {number + 1} ({word})", steps, "forward", number))
         return sections
 
     def loss(self) -> Section:
@@ -200,7 +202,7 @@ class _Layout:
         body = " + ".join(terms(y, o) for y, o in zip(targets, out, strict=True))
         template = {"cross_entropy": f"−({body})", "binary_cross_entropy": f"−({body})",
                     "half_squared_error": f"½[{body}]", "mean_squared_error": f"(1/{len(out)})[{body}]"}[self.spec.loss]
-        return Section("Loss", [self.step(self.L, template, "loss")])
+        return Section("Loss", [self.step(self.L, template, "loss")], "loss", len(self.spec.layers) - 1)
 
     def backward(self) -> list[Section]:
         L, last = self.L, len(self.spec.layers) - 1
@@ -215,13 +217,15 @@ class _Layout:
             steps = [self.step(f"d{L}/d{o}", derivative[self.spec.loss].format(o=f"{{{o}}}", y=f"{{{y}}}"),
                                "loss_grad", k) for k, (_, o, y) in enumerate(names)]
             steps += self.through_activation(last)
-        sections = [Section("Backward pass, output error", steps)]
+        sections = [Section("Backward pass, output error", steps, "output_error", last)]
         for number in range(last, -1, -1):
-            sections.append(Section(f"Backward pass, gradients of layer {number + 1}", self.gradients(number)))
+            sections.append(Section(f"Backward pass, gradients of layer {number + 1}", self.gradients(number),
+                                    "gradients", number))
             if number > 0:
                 steps = self.carried_back(number) + self.through_activation(number - 1)
                 word = ACTIVATION_WORDS[self.spec.layers[number - 1].activation]
-                sections.append(Section(f"Backward pass, error carried back through layer {number} ({word})", steps))
+                sections.append(Section(f"Backward pass, error carried back through layer {number} ({word})", steps,
+                                        "carried_back", number))
         return sections
 
     def through_activation(self, number: int) -> list[Step]:
@@ -293,4 +297,4 @@ def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: di
     title = "Update, w′ = w − η·∂L/∂w"
     if spec.update_order == "sequential":
         title += " (sequential: each layer as soon as its gradients are known, output layer first)"
-    return Section(title, steps)
+    return Section(title, steps, "update")

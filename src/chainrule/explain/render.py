@@ -6,6 +6,7 @@ import re
 
 from .audit import ClaimCheck, carried_into
 from .derivation import Derivation, natural_key
+from .matrix import is_wide, matrix_lines
 from .notation import format_number, unicode_name
 
 _PLACEHOLDER = re.compile(r"\{(-?)([^{}]+)\}")
@@ -80,9 +81,16 @@ def render_text(d: Derivation) -> str:
         out += ["", f"Loss over {len(d.losses) - 1} steps (the derivation below is step {d.step}):"]
         out += [f"  step {k:>4}   {spec.loss_name} = {format_number(loss)}" for k, loss in enumerate(d.losses[:-1], 1)]
         out += [f"  after step {len(d.losses) - 1}: {spec.loss_name} = {format_number(d.losses[-1])}"]
-    out += ["", "Given:"] + _columns([f"{unicode_name(n, sup)} = {format_number(d.values[n])}" for n in given_names(d)])
+    if any(len(layer.pre_activation_names) > 24 for layer in spec.layers):
+        out += ["", f"Given: {len(given_names(d))} numbers (inputs, targets, weights, biases); see --format json."]
+    else:
+        out += ["", "Given:"] + _columns([f"{unicode_name(n, sup)} = {format_number(d.values[n])}"
+                                          for n in given_names(d)])
     for number, section in enumerate(d.sections, start=1):
         out += ["", f"{number}. {section.title}"]
+        if is_wide(d, section):
+            out += ["  " + line for line in matrix_lines(d, section)]
+            continue
         for step in section.steps:
             name = unicode_name(step.name, sup)
             pad = " " * len(name)

@@ -7,6 +7,7 @@ from .derivation import Derivation
 from .latex import latex_name
 from .notation import format_number, unicode_name
 from .render import audit_summary, claim_lookup, describe_network, given_names, notes, printed
+from .matrix import is_wide, matrix_lines
 from .render_tex import VERDICT_WORDS, equation_rows
 
 STYLE = """
@@ -27,6 +28,7 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 table.given { border-collapse: collapse; } table.given td { padding: .1rem .8rem .1rem 0; }
 figure { margin: 1rem 0; } figcaption { color: #4a5368; font-size: .9rem; }
 svg text { font-family: system-ui, sans-serif; }
+pre.matrix { background: #f4f5f7; padding: .6rem .8rem; border-radius: 6px; overflow-x: auto; font-size: .9rem; }
 """
 
 HALO = 'stroke="white" stroke-width="3" paint-order="stroke"'   # labels stay legible where lines cross
@@ -67,11 +69,17 @@ def render_html(d: Derivation) -> str:
                     f"<th>{escape(spec.loss_name)}</th></tr>{rows}<tr><td>after {len(d.losses) - 1}</td>"
                     f"<td>{format_number(d.losses[-1])}</td></tr></table>")
     given = given_names(d)
-    cells = [f"<td>{inline_mathml(latex_name(n, sup) + ' = ' + format_number(d.values[n]))}</td>" for n in given]
-    body.append("<h2>Given</h2><table class=\"given\">" + "".join(
-        "<tr>" + "".join(cells[i:i + 6]) + "</tr>" for i in range(0, len(cells), 6)) + "</table>")
+    if len(given) > 60:
+        body.append(f"<h2>Given</h2><p>{len(given)} numbers (inputs, targets, weights, biases).</p>")
+    else:
+        cells = [f"<td>{inline_mathml(latex_name(n, sup) + ' = ' + format_number(d.values[n]))}</td>" for n in given]
+        body.append("<h2>Given</h2><table class=\"given\">" + "".join(
+            "<tr>" + "".join(cells[i:i + 6]) + "</tr>" for i in range(0, len(cells), 6)) + "</table>")
     for number, section in enumerate(d.sections, start=1):
         body.append(f"<h2>{number}. {escape(section.title)}</h2>")
+        if is_wide(d, section):
+            body.append('<pre class="matrix">' + escape("\n".join(matrix_lines(d, section))) + "</pre>")
+            continue
         for step in section.steps:
             rows = equation_rows(d, step)
             lines = "".join(f'<div class="row"><span class="lhs">{mathml(left) if left else ""}</span>'
@@ -103,6 +111,35 @@ def _with_names(text: str, sup) -> str:
 
 def network_svg(d: Derivation) -> str:
     """Inputs on the left, outputs on the right, as textbook figures draw them."""
+    if any(len(c) > 10 for c in [d.spec.input_names] + [layer.activation_names for layer in d.spec.layers]):
+        return layer_svg(d)
+    return neuron_svg(d)
+
+
+def layer_svg(d: Derivation) -> str:
+    """A wide network as one box per layer, with its width, activation and the weight matrix between."""
+    spec = d.spec
+    columns = [("x", len(spec.inputs), "inputs")] + [
+        ("ŷ" if k == len(spec.layers) - 1 else f"a{k + 1}", len(layer.activation_names), layer.activation)
+        for k, layer in enumerate(spec.layers)]
+    gap, width = 200, 200 * len(columns)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="230" viewBox="0 0 {width} 230" '
+             'role="img" aria-label="network diagram">']
+    for c, (name, size, kind) in enumerate(columns):
+        x, h = 40 + c * gap, 60 + min(size, 128) * 0.9
+        parts.append(f'<rect x="{x}" y="{115 - h / 2:.0f}" width="70" height="{h:.0f}" rx="10" fill="#eef1fb" '
+                     'stroke="#3f51b5"/>')
+        parts.append(f'<text x="{x + 35}" y="{115 - h / 2 - 8:.0f}" font-size="13" text-anchor="middle">'
+                     f'{escape(kind)} ({size})</text>')
+        if c:
+            parts.append(f'<line x1="{x - gap + 70}" y1="115" x2="{x}" y2="115" stroke="#9aa3b5" stroke-width="2"/>'
+                         f'<text x="{x - gap / 2 + 35}" y="108" font-size="12" text-anchor="middle">'
+                         f'W{c}: {size} × {columns[c - 1][1]}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def neuron_svg(d: Derivation) -> str:
     spec, sup, v = d.spec, d.spec.superscript, d.values
     checks = claim_lookup(d)
     columns = [spec.input_names] + [layer.activation_names for layer in spec.layers]

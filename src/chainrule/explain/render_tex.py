@@ -2,6 +2,7 @@
 
 from .derivation import Derivation
 from .latex import latex_name, numeric_atom, symbolic_atom, to_latex
+from .matrix import is_wide, matrix_lines
 from .notation import format_number
 from .render import audit_summary, claim_lookup, describe_network, given_names, notes, printed
 
@@ -43,10 +44,17 @@ def render_markdown(d: Derivation) -> str:
         out += [f"## Loss over {len(d.losses) - 1} steps", "", f"| step | ${latex_name(spec.loss_name)}$ |", "|---|---|"]
         out += [f"| {k} | {format_number(loss)} |" for k, loss in enumerate(d.losses[:-1], 1)]
         out += [f"| after {len(d.losses) - 1} | {format_number(d.losses[-1])} |", ""]
-    out += ["## Given", "", "| quantity | value |", "|---|---|"]
-    out += [f"| ${latex_name(n, sup)}$ | {format_number(d.values[n])} |" for n in given_names(d)]
+    given = given_names(d)
+    if len(given) > 60:
+        out += ["## Given", "", f"{len(given)} numbers (inputs, targets, weights, biases): see `--format json`."]
+    else:
+        out += ["## Given", "", "| quantity | value |", "|---|---|"]
+        out += [f"| ${latex_name(n, sup)}$ | {format_number(d.values[n])} |" for n in given]
     for number, section in enumerate(d.sections, start=1):
         out += ["", f"## {number}. {section.title}", ""]
+        if is_wide(d, section):
+            out += ["```text"] + matrix_lines(d, section) + ["```"]
+            continue
         for step in section.steps:
             rows = equation_rows(d, step)
             body = " \\\\\n".join(f"{left} &= {right}" for left, right in rows)
@@ -64,7 +72,8 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 
 _LATEX_SPECIAL |= {"η": r"$\eta$", "∂": r"$\partial$", "′": "'", "²": r"$^2$", "½": r"$\frac12$", "σ": r"$\sigma$",
-                   "ŷ": r"$\hat{y}$", "✓": "", "✗": "", "…": r"\dots{}", "×": r"$\times$", "≈": r"$\approx$"}
+                   "ŷ": r"$\hat{y}$", "✓": "", "✗": "", "…": r"\dots{}", "×": r"$\times$", "≈": r"$\approx$",
+                   "⊙": r"$\odot$", "ᵀ": r"$^T$", "δ": r"$\delta$", "Σ": r"$\Sigma$"}
 _LATEX_SPECIAL |= {d: f"$_{i}$" for i, d in enumerate("₀₁₂₃₄₅₆₇₈₉")}
 _LATEX_SPECIAL |= {d: f"$^{i}$" for i, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")} | {"⁽": "$^($", "⁾": "$^)$"}
 
@@ -96,10 +105,18 @@ def render_latex(d: Derivation) -> str:
         out += [f"{k} & {format_number(loss)} \\\\" for k, loss in enumerate(d.losses[:-1], 1)]
         out += [f"after {len(d.losses) - 1} & {format_number(d.losses[-1])} \\\\", r"\end{tabular}"]
     given = [f"{latex_name(n, sup)} = {format_number(d.values[n])}" for n in given_names(d)]
-    out += [r"\section*{Given}", r"\begin{align*}"]
-    out += [" ,\\quad ".join(given[i:i + 4]) + r" \\" for i in range(0, len(given), 4)] + [r"\end{align*}"]
+    if len(given) > 60:
+        out += [r"\section*{Given}", f"{len(given)} numbers (inputs, targets, weights, biases).", ""]
+    else:
+        out += [r"\section*{Given}", r"\begin{align*}"]
+        out += [" ,\\quad ".join(given[i:i + 4]) + r" \\" for i in range(0, len(given), 4)] + [r"\end{align*}"]
     for number, section in enumerate(d.sections, start=1):
-        out += [r"\section*{" + f"{number}. " + tex_text(section.title) + "}", r"\begin{align*}"]
+        out += [r"\section*{" + f"{number}. " + tex_text(section.title) + "}"]
+        if is_wide(d, section):
+            out += [r"{\small\noindent " + r"\\".join(r"\texttt{" + tex_text(line) + "}"
+                                                      for line in matrix_lines(d, section)) + r"\par}"]
+            continue
+        out += [r"\begin{align*}"]
         rows = []
         for step in section.steps:
             step_rows = equation_rows(d, step)
