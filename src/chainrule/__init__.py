@@ -14,8 +14,16 @@ from .training import Callback, History, Standardizer, TrainingDiverged, fit
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "GradientDescent",
+__all__ = ["MLPClassifier", "MLPRegressor", "Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "GradientDescent",
            "HalfSquaredError", "History", "Identity", "Layer", "Loss", "MeanSquaredError", "Network", "Optimizer",
            "ReLU", "SGD", "Sigmoid", "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "Standardizer",
            "StepDecay", "Tanh", "TrainingDiverged", "check_gradients", "datasets", "fit", "load", "mlp", "sigmoid",
            "softmax"]
+
+
+def __getattr__(name):
+    """The scikit-learn estimators load on first use, so that the engine needs only NumPy."""
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
