@@ -152,6 +152,15 @@ def _predict(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from .export import export_onnx
+    from .io import load
+
+    export_onnx(load(args.model), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Feed-forward networks trained by "
                                      "backpropagation, explained number by number.")
@@ -234,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input")
     predict.add_argument("--out", help="write the CSV here instead of standard output")
     predict.set_defaults(run=_predict)
+
+    export = commands.add_parser("export", help="write a saved model as an ONNX graph",
+                                 description="Write a saved model as an ONNX graph (input 'input' (N, D) of raw "
+                                 "features, output 'probabilities' (N, K)), standardisation included.")
+    export.add_argument("model")
+    export.add_argument("out")
+    export.set_defaults(run=_export)
     return parser
 
 
