@@ -106,6 +106,64 @@ def _train(args) -> int:
     print(report(net, X_test, y_test, f"test split ({args.test_size:.0%}, seed {args.seed})"))
     net.save(args.out)
     print(f"saved {args.out}")
+    if args.plot:
+        _plots_after_training(net, history, X_test, y_test, args.plot)
+    return 0
+
+
+def _plots_after_training(net, history, X_test, y_test, folder) -> None:
+    import json
+    from pathlib import Path
+
+    from . import plots
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "history.json").write_text(json.dumps(history.history, indent=1))
+    written = [plots.plot_history(history, folder / "curves.png"),
+               plots.plot_confusion(net, X_test, y_test, folder / "confusion.png")]
+    if round(net.in_features ** 0.5) ** 2 == net.in_features:      # square images, such as digits' 8x8
+        written.append(plots.plot_first_layer(net, folder / "weights.png"))
+    print("plots: " + ", ".join(str(p) for p in written))
+
+
+def _plot(args) -> int:
+    from . import datasets, plots
+    from .io import load
+
+    out = args.out
+    if args.what == "curves":
+        if not args.source:
+            raise ChainruleError("plot curves: give a history.json (from train --plot) or a checkpoint")
+        plots.plot_history(plots.read_history(args.source), out)
+    elif args.what in ("confusion", "weights"):
+        if not args.source:
+            raise ChainruleError(f"plot {args.what}: give a model file")
+        net = load(args.source)
+        if args.what == "weights":
+            plots.plot_first_layer(net, out)
+        else:
+            from .report import labels_for_model
+            if not args.data:
+                raise ChainruleError("plot confusion: give --data")
+            data = datasets.load(args.data)
+            info = net.info
+            if info.get("data") == args.data and info.get("test_size"):
+                _, X, _, y = datasets.train_test_split(data, info["test_size"], info["seed"])
+            else:
+                X, y = data.X, data.y
+            plots.plot_confusion(net, X, labels_for_model(net, data, y), out)
+    else:
+        from .network import mlp
+        from .optimizers import Adam
+        data = datasets.load(args.data or "moons")
+        net = mlp([2, 32, 32, len(data.class_names)], "tanh", seed=args.seed)
+        epochs = sorted({1, max(2, args.epochs // 8), max(3, args.epochs // 3), args.epochs})
+        snapshots = plots.Snapshots(epochs)
+        net.fit(data.X, data.y, epochs=args.epochs, batch_size=32, optimizer=Adam(lr=0.01), standardize=False,
+                verbose=0, seed=args.seed, callbacks=[snapshots])
+        plots.plot_decision_regions(net, data.X, data.y, snapshots.taken, out)
+    print(f"wrote {out}")
     return 0
 
 
@@ -226,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint", metavar="DIR", help="save a checkpoint after every epoch in DIR")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint DIR")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--plot", metavar="DIR", help="write training curves, confusion counts (and first-layer "
+                       "weights for image data) as PNG files in DIR")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion counts of a saved model",
@@ -250,6 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model")
     export.add_argument("out")
     export.set_defaults(run=_export)
+
+    plot = commands.add_parser("plot", help="training curves, confusion matrix, decision regions, weights",
+                               description="Plots as PNG or SVG (by the --out suffix). curves HISTORY: loss and "
+                               "accuracy per epoch from train --plot's history.json or a checkpoint; confusion MODEL "
+                               "--data D; weights MODEL: first-layer weights as images; regions [--data moons|spiral]: "
+                               "trains a small network and draws its decision regions as training goes on.")
+    plot.add_argument("what", choices=["curves", "confusion", "weights", "regions"])
+    plot.add_argument("source", nargs="?", help="history.json, checkpoint or model file")
+    plot.add_argument("--data", help="data set (confusion: the model's; regions: moons or spiral)")
+    plot.add_argument("--epochs", type=int, default=60, help="regions: epochs to train (default 60)")
+    plot.add_argument("--seed", type=int, default=0)
+    plot.add_argument("--out", required=True, help="the .png or .svg file to write")
+    plot.set_defaults(run=_plot)
     return parser
 
 

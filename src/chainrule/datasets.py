@@ -16,6 +16,7 @@ from .extras import require
 from .validation import check_finite
 
 BUILTIN = ("digits", "iris", "wine", "breast_cancer")
+PLANE = ("moons", "spiral")     # 2-D problems, made by a fixed seed, for decision-region plots
 
 
 @dataclass
@@ -35,6 +36,8 @@ def load(source: str, label=None, labels_path=None) -> Dataset:
     or IDX (``*-idx3-ubyte`` or ``.idx``, optionally ``.gz``; the labels file beside it or ``labels_path``)."""
     if source in BUILTIN:
         return load_builtin(source)
+    if source in PLANE:
+        return load_plane(source)
     path = Path(source)
     if not path.exists():
         raise ChainruleError(f"{source}: no such file, and not a built-in data set ({', '.join(BUILTIN)})")
@@ -56,6 +59,20 @@ def load_builtin(name: str) -> Dataset:
     return Dataset(bunch.data.astype(np.float64), bunch.target.astype(np.int64),
                    [str(t) for t in bunch.target_names], [str(f) for f in getattr(bunch, "feature_names",
                    [f"pixel{i}" for i in range(bunch.data.shape[1])])], name)
+
+
+def load_plane(name: str, n: int = 400, seed: int = 0) -> Dataset:
+    """Two interleaved half-moons (scikit-learn's make_moons) or a two-armed spiral, with noise."""
+    rng = np.random.default_rng(seed)
+    if name == "moons":
+        make_moons = require("sklearn.datasets", "train", "The moons data set").make_moons
+        X, y = make_moons(n_samples=n, noise=0.2, random_state=seed)
+    else:
+        t = np.sqrt(rng.uniform(0, 1, n // 2)) * 3 * np.pi
+        arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / 3
+        X = np.vstack([arm, -arm]) + rng.normal(scale=0.15, size=(2 * (n // 2), 2))
+        y = np.repeat([0, 1], n // 2)
+    return Dataset(X.astype(np.float64), y.astype(np.int64), ["0", "1"], ["x", "y"], name)
 
 
 def encode_labels(raw, source: str) -> tuple[np.ndarray, list[str]]:

@@ -1,0 +1,149 @@
+"""Plots with matplotlib: training curves, a confusion matrix, decision regions of a 2-D problem evolving over
+training, and the first layer's weights as images. Each function writes one PNG or SVG file (by its suffix)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ChainruleError
+from .extras import require
+from .training import Callback
+
+
+def _pyplot():
+    matplotlib = require("matplotlib", "plot", "Plotting")
+    matplotlib.use("Agg")                      # files only: no display needed
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(figure, path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ChainruleError(f"{path}: expected a .png or .svg file name")
+    if not path.parent.exists():
+        raise ChainruleError(f"{path}: the folder {path.parent} does not exist")
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    _pyplot().close(figure)
+    return path
+
+
+def plot_history(history, path) -> Path:
+    """Loss and accuracy per epoch, training and (when present) validation."""
+    plt = _pyplot()
+    h = history.history if hasattr(history, "history") else history
+    panels = [key for key in ("loss", "accuracy") if key in h]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    epochs = np.arange(1, len(h["loss"]) + 1)
+    for ax, key in zip(axes[0], panels, strict=True):
+        ax.plot(epochs, h[key], marker="o", markersize=3, label="training")
+        if f"val_{key}" in h:
+            ax.plot(epochs, h[f"val_{key}"], marker="o", markersize=3, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.set_title(key.capitalize())
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return _save(figure, path)
+
+
+def plot_confusion(network, X, y, path, class_names=None) -> Path:
+    """Counts of true class (rows) against predicted class (columns)."""
+    from .report import confusion_counts
+
+    plt = _pyplot()
+    k = network.out_features
+    counts = confusion_counts(np.asarray(y), network.predict(X), k)
+    names = [str(c) for c in (class_names if class_names is not None else
+                              network.classes if network.classes is not None else range(k))]
+    figure, ax = plt.subplots(figsize=(1.0 + 0.55 * k, 0.8 + 0.55 * k))
+    ax.imshow(counts, cmap="Blues")
+    for (i, j), count in np.ndenumerate(counts):
+        ax.text(j, i, str(count), ha="center", va="center",
+                color="white" if count > counts.max() / 2 else "black", fontsize=9)
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"Confusion counts (accuracy {np.trace(counts) / max(counts.sum(), 1):.1%})")
+    return _save(figure, path)
+
+
+def plot_first_layer(network, path, shape=None) -> Path:
+    """Each first-layer neuron's incoming weights drawn as an image (for image inputs, e.g. digits' 8x8)."""
+    plt = _pyplot()
+    from .layers import Dense
+
+    dense = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
+    weights = dense.params["weight"]                       # (D_in, D_out)
+    side = int(round(np.sqrt(weights.shape[0])))
+    shape = shape or (side, side)
+    if shape[0] * shape[1] != weights.shape[0]:
+        raise ChainruleError(f"plot weights: {weights.shape[0]} inputs do not make an image of shape {shape}")
+    n = min(weights.shape[1], 64)
+    columns = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.2 * rows), squeeze=False)
+    limit = np.abs(weights[:, :n]).max()
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(weights[:, k].reshape(shape), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    figure.suptitle(f"First-layer weights of {n} neurons (red positive, blue negative)")
+    return _save(figure, path)
+
+
+class Snapshots(Callback):
+    """Keeps a copy of the parameters at the end of the chosen epochs (counted from 1)."""
+
+    def __init__(self, epochs):
+        self.epochs, self.taken = set(epochs), {}
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch + 1 in self.epochs:
+            self.taken[epoch + 1] = {k: p.copy() for k, p in trainer.network.named_parameters().items()}
+
+
+def plot_decision_regions(network, X, y, snapshots: dict, path) -> Path:
+    """The class the network predicts over the plane, after each snapshot's epoch, with the data on top."""
+    plt = _pyplot()
+    X, y = np.asarray(X), np.asarray(y)
+    if X.shape[1] != 2:
+        raise ChainruleError(f"plot regions: expected a problem with 2 features, found {X.shape[1]}")
+    pad = 0.5
+    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 200)
+    ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 200)
+    grid = np.column_stack([a.ravel() for a in np.meshgrid(xs, ys)])
+    kept = {k: p.copy() for k, p in network.named_parameters().items()}
+    figure, axes = plt.subplots(1, len(snapshots), figsize=(3.4 * len(snapshots), 3.4), squeeze=False)
+    try:
+        for ax, (epoch, params) in zip(axes[0], sorted(snapshots.items()), strict=True):
+            for name, param in network.named_parameters().items():
+                param[...] = params[name]
+            regions = network.predict(grid).reshape(len(ys), len(xs))
+            ax.contourf(xs, ys, regions, alpha=0.35, cmap="coolwarm", levels=np.arange(network.out_features + 1) - 0.5)
+            ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=9, edgecolors="k", linewidths=0.2)
+            accuracy = np.mean(network.predict(X) == y)
+            ax.set_title(f"epoch {epoch}: accuracy {accuracy:.0%}")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    finally:
+        for name, param in network.named_parameters().items():
+            param[...] = kept[name]
+    return _save(figure, path)
+
+
+def read_history(path) -> dict:
+    """A history from ``train --plot``'s history.json or from a checkpoint."""
+    path = Path(path)
+    if not path.exists():
+        raise ChainruleError(f"{path}: no such file")
+    if path.suffix == ".npz" or path.is_dir():
+        from .io import json_from, read_npz
+        file = path / "checkpoint.npz" if path.is_dir() else path
+        return json_from(read_npz(file)["training"], "training", file)["history"]
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise ChainruleError(f"{path}: not a history JSON file ({exc})") from None

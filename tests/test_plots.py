@@ -1,0 +1,79 @@
+"""Plots: each file is produced and well-formed (a PNG with the right signature and size, SVG that parses)."""
+
+import json
+import struct
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+plots = pytest.importorskip("chainrule.plots")
+pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def assert_svg(path):
+    root = ElementTree.parse(path).getroot()
+    assert root.tag.endswith("svg") and len(list(root.iter())) > 50
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = cr.datasets.load("digits")
+    X_train, X_test, y_train, y_test = cr.datasets.train_test_split(data, 0.25, 0)
+    net = cr.mlp([64, 32, 10], seed=0)
+    history = net.fit(X_train, y_train, epochs=4, validation_split=0.1, standardize=True, verbose=0)
+    return net, history, X_test, y_test
+
+
+def test_curves_confusion_and_weights(trained, tmp_path):
+    net, history, X_test, y_test = trained
+    assert png_size(plots.plot_history(history, tmp_path / "curves.png"))[0] > 600
+    assert png_size(plots.plot_confusion(net, X_test, y_test, tmp_path / "confusion.png"))[0] > 300
+    assert png_size(plots.plot_first_layer(net, tmp_path / "weights.png"))[1] > 300
+    assert_svg(plots.plot_confusion(net, X_test, y_test, tmp_path / "confusion.svg"))
+
+
+def test_decision_regions_evolve_over_training(tmp_path):
+    data = cr.datasets.load("moons")
+    net = cr.mlp([2, 16, 2], "tanh", seed=0)
+    snapshots = plots.Snapshots([1, 10, 30])
+    net.fit(data.X, data.y, epochs=30, optimizer=cr.Adam(lr=0.01), callbacks=[snapshots], verbose=0)
+    before = {k: p.copy() for k, p in net.named_parameters().items()}
+    path = plots.plot_decision_regions(net, data.X, data.y, snapshots.taken, tmp_path / "regions.svg")
+    assert_svg(path)
+    assert sorted(snapshots.taken) == [1, 10, 30]
+    for name, value in net.named_parameters().items():       # the network is left as it was
+        np.testing.assert_array_equal(value, before[name])
+    assert not np.array_equal(snapshots.taken[1]["0.weight"], snapshots.taken[30]["0.weight"])
+
+
+def test_bad_plot_requests(tmp_path, trained):
+    net, history, *_ = trained
+    with pytest.raises(cr.ChainruleError, match="expected a .png or .svg"):
+        plots.plot_history(history, tmp_path / "curves.jpg")
+    with pytest.raises(cr.ChainruleError, match="expected a problem with 2 features"):
+        plots.plot_decision_regions(net, np.zeros((3, 64)), np.zeros(3), {}, tmp_path / "r.png")
+
+
+def test_train_plot_and_plot_command(tmp_path):
+    from chainrule.cli import main
+
+    assert main(["train", "--data", "digits", "--epochs", "3", "--quiet", "--validation-split", "0.1",
+                 "--out", str(tmp_path / "m.npz"), "--plot", str(tmp_path / "plots")]) == 0
+    for name in ("curves.png", "confusion.png", "weights.png"):
+        png_size(tmp_path / "plots" / name)
+    assert len(json.loads((tmp_path / "plots" / "history.json").read_text())["loss"]) == 3
+    assert main(["plot", "curves", str(tmp_path / "plots" / "history.json"), "--out", str(tmp_path / "c.svg")]) == 0
+    assert main(["plot", "regions", "--data", "spiral", "--epochs", "8", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["plot", "weights", str(tmp_path / "m.npz"), "--out", str(tmp_path / "w.png")]) == 0
+    assert_svg(tmp_path / "c.svg")
+    png_size(tmp_path / "s.png")
