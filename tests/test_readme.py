@@ -1,4 +1,4 @@
-"""The README's Python examples run as written."""
+"""The README's Python examples (```python blocks; ```py marks ones that need a cluster) run as written."""
 
 import re
 from pathlib import Path
