@@ -5,9 +5,6 @@ training (Sub, Div), each dense layer (MatMul, Add), each activation, and the ou
 (Softmax or Sigmoid). Dropout is the identity at inference and is left out.
 """
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from . import activations
@@ -69,16 +66,7 @@ def to_onnx(network):
 
 def export_onnx(network, path) -> None:
     """Write the network's ONNX graph to ``path``, atomically (a temporary file renamed into place)."""
-    model = to_onnx(network)
-    path = Path(path)
-    if not path.parent.exists():
-        raise ChainruleError(f"{path}: cannot save, the folder {path.parent} does not exist")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(model.SerializeToString())
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise ChainruleError(f"{path}: cannot save ({exc.strerror or exc})") from None
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    from .io import write_atomic
+
+    data = to_onnx(network).SerializeToString()
+    write_atomic(path, lambda handle: handle.write(data))

@@ -67,14 +67,16 @@ def json_from(array: np.ndarray, what: str, path) -> dict:
         raise ChainruleError(f"{path}: the {what} record is not valid JSON: the file is damaged") from None
 
 
-def write_npz_atomic(path, arrays: dict[str, np.ndarray]) -> None:
+def write_atomic(path, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, flush it to disk and rename it over ``path``:
+    a crash leaves the old file or the new one, never half of one."""
     path = Path(path)
     if not path.parent.exists():
         raise ChainruleError(f"{path}: cannot save, the folder {path.parent} does not exist")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -83,6 +85,10 @@ def write_npz_atomic(path, arrays: dict[str, np.ndarray]) -> None:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def write_npz_atomic(path, arrays: dict[str, np.ndarray]) -> None:
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
 
 
 def save_model(network: Network, path) -> None:
