@@ -221,8 +221,10 @@ class Batches:
         for batch, start in enumerate(range(0, len(order), self.batch_size)):
             index = order[start:start + self.batch_size]
             m = len(index)
-            yield (batch, start, self.X.take(index, axis=0, out=self.x_buffer[:m]),
-                   self.Y.take(index, axis=0, out=self.y_buffer[:m]))
+            # mode="clip": the indices come from a permutation, so they are in range; the default "raise" mode
+            # gathers into a temporary first (to leave `out` untouched on error), which costs 40% more.
+            yield (batch, start, self.X.take(index, axis=0, out=self.x_buffer[:m], mode="clip"),
+                   self.Y.take(index, axis=0, out=self.y_buffer[:m], mode="clip"))
 
 
 def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[float, float | None]:
