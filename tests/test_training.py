@@ -171,3 +171,22 @@ def test_other_heads_train(blobs, output, loss, targets):
     net = cr.mlp([4, 16, 2 if output == "sigmoid" else 3], output=output, loss=loss, seed=0)
     history = net.fit(X, targets(y), epochs=10, optimizer=cr.Adam(lr=1e-2), verbose=0)
     assert history["loss"][-1] < history["loss"][0] / 2
+
+
+def test_plain_sgd_prescaled_step_matches_the_textbook_step(blobs):
+    """fit asks plain SGD's backward for the gradient of lr * L and steps w <- w - g: the same update."""
+    X, y = blobs
+
+    class Textbook(cr.SGD):
+        def loss_scale(self):
+            return None
+
+    results = []
+    for optimizer in (cr.SGD(lr=0.1), Textbook(lr=0.1)):
+        net = cr.mlp([4, 16, 3], seed=0, dtype=np.float64)
+        net.fit(X, y, epochs=3, batch_size=16, optimizer=optimizer, verbose=0)
+        results.append(weights(net))
+    for name in results[0]:
+        np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-12, atol=1e-14)
+    assert cr.SGD(lr=0.1).loss_scale() == 0.1
+    assert cr.SGD(lr=0.1, momentum=0.9).loss_scale() is None and cr.Adam().loss_scale() is None

@@ -26,8 +26,9 @@ class Loss:
     def forward(self, z: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError
 
-    def backward(self) -> np.ndarray:
-        """dL/dz: (N, K), for the ``z`` and ``y`` of the last ``forward`` (which leaves the predictions in ``yhat``)."""
+    def backward(self, scale: float = 1.0) -> np.ndarray:
+        """dL/dz: (N, K), for the ``z`` and ``y`` of the last ``forward`` (which leaves the predictions in ``yhat``);
+        times ``scale`` when given (the gradient of ``scale * L``, in the same number of operations)."""
         raise NotImplementedError
 
 
@@ -48,10 +49,10 @@ class SoftmaxCrossEntropy(Loss):
         self.yhat, self.y = e / total, y
         return float((np.add.reduce(np.log(total), axis=None) - np.vdot(y, shifted)) / len(z))
 
-    def backward(self):
+    def backward(self, scale=1.0):
         # dL/dz_k = sum_j dL/dyhat_j dyhat_j/dz_k = sum_j (-y_j / yhat_j) yhat_j (delta_jk - yhat_k) = yhat_k - y_k
         # when each row of y sums to one; the mean over the batch divides by N.
-        return (self.yhat - self.y) / len(self.y)
+        return (self.yhat - self.y) * (scale / len(self.y))
 
 
 class SigmoidBinaryCrossEntropy(Loss):
@@ -67,8 +68,8 @@ class SigmoidBinaryCrossEntropy(Loss):
         self.yhat, self.y = sigmoid(z), y
         return float((np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum() / len(z))
 
-    def backward(self):
-        return (self.yhat - self.y) / len(self.y)    # the sigmoid's a(1 - a) cancels as softmax's Jacobian does
+    def backward(self, scale=1.0):
+        return (self.yhat - self.y) * (scale / len(self.y))   # the sigmoid's a(1 - a) cancels as softmax's does
 
 
 class HalfSquaredError(Loss):
@@ -80,8 +81,8 @@ class HalfSquaredError(Loss):
         self.yhat, self.diff = z, z - y               # (N, K); the output layer already applied its activation
         return float(0.5 * (self.diff ** 2).sum() / len(z))
 
-    def backward(self):
-        return self.diff / len(self.diff)
+    def backward(self, scale=1.0):
+        return self.diff * (scale / len(self.diff))
 
 
 class MeanSquaredError(Loss):
@@ -93,8 +94,8 @@ class MeanSquaredError(Loss):
         self.yhat, self.diff = z, z - y
         return float((self.diff ** 2).mean())
 
-    def backward(self):
-        return 2.0 * self.diff / self.diff.size
+    def backward(self, scale=1.0):
+        return self.diff * (2.0 * scale / self.diff.size)
 
 
 class CrossEntropy(Loss):
@@ -111,8 +112,8 @@ class CrossEntropy(Loss):
         self.yhat, self.y = p, y
         return float(-(y * np.log(np.maximum(p, np.finfo(p.dtype).tiny))).sum() / len(p))
 
-    def backward(self):
-        return -self.y / np.maximum(self.yhat, np.finfo(self.yhat.dtype).tiny) / len(self.y)
+    def backward(self, scale=1.0):
+        return -self.y / np.maximum(self.yhat, np.finfo(self.yhat.dtype).tiny) * (scale / len(self.y))
 
 
 class BinaryCrossEntropy(Loss):
@@ -126,9 +127,9 @@ class BinaryCrossEntropy(Loss):
         q = np.clip(p, np.finfo(p.dtype).tiny, 1 - np.finfo(p.dtype).epsneg)
         return float(-(y * np.log(q) + (1 - y) * np.log1p(-q)).sum() / len(p))
 
-    def backward(self):
+    def backward(self, scale=1.0):
         q = np.clip(self.yhat, np.finfo(self.yhat.dtype).tiny, 1 - np.finfo(self.yhat.dtype).epsneg)
-        return (q - self.y) / (q * (1 - q)) / len(self.y)
+        return (q - self.y) / (q * (1 - q)) * (scale / len(self.y))
 
 
 #: the unfused forms of the fused pairings: the output activation as a layer, the loss on its probabilities

@@ -78,14 +78,15 @@ class Network:
             recorder.loss(self.loss_fn, z, y, value)
         return value
 
-    def backward(self, *, recorder=None, after_params=None) -> None:
+    def backward(self, *, recorder=None, after_params=None, scale: float = 1.0) -> None:
         """Gradients of the last ``loss`` for every parameter, left in each layer's ``grads``.
 
         ``after_params(index, layer)``, if given, runs as soon as a layer's parameter gradients are known and
         before the error is carried below it: a layer-by-layer ("sequential") update uses it, so that the error
-        reaching the layers below is computed with the weights already updated.
+        reaching the layers below is computed with the weights already updated. ``scale`` multiplies every
+        gradient (they become those of ``scale * L``; see ``SGD.loss_scale``).
         """
-        grad = self.loss_fn.backward()
+        grad = self.loss_fn.backward(scale)
         if recorder is not None:
             recorder.loss_backward(self.loss_fn, grad)
         for index in range(len(self.layers) - 1, -1, -1):

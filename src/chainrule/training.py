@@ -173,8 +173,13 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
                     f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
                     f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
                     f"(this run used {optimizer.lr:g}).")
-            network.backward()
-            optimizer.step(params, grads)
+            scale = optimizer.loss_scale()
+            if scale is None:
+                network.backward()
+                optimizer.step(params, grads)
+            else:                                   # the gradients of lr * L: the step is w <- w - g
+                network.backward(scale=scale)
+                optimizer.step_prescaled(params, grads)
             total_loss += loss * m
             if predicted is not None:
                 predicted[start:start + m] = decide(network.loss_fn.yhat, output)
