@@ -116,17 +116,17 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
     optimizer = optimizer or SGD(lr=0.01)
     X = as_batch(X, "X", network.in_features, dtype=network.dtype)
     Y = encode_targets(network, y, len(X))
-    if validation_data is None and validation_split:
-        X, Y, validation_data = _hold_out(X, Y, network.loss_fn.output, validation_split, seed)
-    if standardize:
-        network.standardizer = Standardizer.fit(X)
-    if network.standardizer is not None:
-        X = network.standardizer.transform(X, network.dtype)
-    validation = None
+    held_out = None                                  # (raw inputs, encoded targets) for validation
     if validation_data is not None:
         Xv, yv = validation_data
-        Xv = network.prepare(Xv, "validation X")
-        validation = (Xv, encode_targets(network, yv, len(Xv)) if not isinstance(yv, Encoded) else yv.targets)
+        held_out = (Xv, encode_targets(network, yv, len(Xv)))
+    elif validation_split:
+        X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed)
+    if standardize:
+        network.standardizer = Standardizer.fit(X)   # on the training part only
+    if network.standardizer is not None:
+        X = network.standardizer.transform(X, network.dtype)
+    validation = None if held_out is None else (network.prepare(held_out[0], "validation X"), held_out[1])
 
     trainer = Trainer(network, optimizer, np.random.default_rng(seed), History())
     trainer.epochs = epochs
@@ -247,12 +247,6 @@ def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[fl
     return total / len(X), accuracy(np.concatenate(predicted), labels, output)
 
 
-@dataclass
-class Encoded:
-    """Targets already in the loss's form (used internally by validation_split)."""
-    targets: np.ndarray
-
-
 def _hold_out(X, Y, output, fraction, seed):
     if not 0.0 < float(fraction) < 1.0:
         raise ChainruleError(f"validation_split: expected a fraction between 0 and 1, found {fraction!r}")
@@ -267,7 +261,7 @@ def _hold_out(X, Y, output, fraction, seed):
         val = rng.permutation(len(X))[:n_val]
     keep = np.ones(len(X), dtype=bool)
     keep[val] = False
-    return X[keep], Y[keep], (X[val], Encoded(Y[val]))
+    return X[keep], Y[keep], (X[val], Y[val])
 
 
 def _positive_int(value, name: str) -> int:
