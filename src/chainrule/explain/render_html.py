@@ -59,8 +59,8 @@ def render_html(d: Derivation) -> str:
                     + " ".join(rendered) + "</section>")
     body.append(f"<figure>{network_svg(d)}<figcaption>The network before the step: each neuron shows its "
                 "pre-activation and activation, each connection its weight and (below) the gradient of the loss "
-                "with respect to it. A red ring marks a printed number that is a slip, amber one carried from a "
-                "slip.</figcaption></figure>")
+                "with respect to it. A red ring marks a neuron with a printed number (its value or its error) that is a "
+                "slip, amber one carried from a slip.</figcaption></figure>")
     if lines := notes(d):
         body.append('<ul class="notes">' + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>")
     if len(d.losses) > 2:
@@ -181,7 +181,9 @@ def neuron_svg(d: Derivation) -> str:
                          f'{escape(text)}{" …" if len(bias) > 3 else ""}</text>')
     for (c, r), (x, y) in position.items():
         name = columns[c][r]
-        verdicts = [checks[n].verdict for n in (name, pre[c][r] if pre[c] else None) if n in checks]
+        L = spec.loss_name
+        own = [name, f"d{L}/d{name}"] + ([pre[c][r], f"d{L}/d{pre[c][r]}"] if pre[c] else [])
+        verdicts = [checks[n].verdict for n in own if n in checks]
         ring = next((VERDICT_COLOUR[k] for k in ("slip", "carried") if k in verdicts), "#3f51b5")
         fill = "#eef1fb" if c else "#f4f5f7"
         parts.append(f'<circle cx="{x}" cy="{y}" r="{radius}" fill="{fill}" stroke="{ring}" '
