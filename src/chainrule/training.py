@@ -105,9 +105,10 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
         shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False) -> History:
     """Train ``network`` on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the History.
 
-    ``validation_split`` holds out the last fraction of a seeded permutation (stratified by class for classifiers)
-    unless ``validation_data=(X_val, y_val)`` is given. ``standardize=True`` fits the network's input
-    standardisation on the training part (it then travels with the model). ``checkpoint=DIR`` saves everything
+    ``validation_split`` holds out that fraction of the examples, drawn with a generator seeded from ``seed``
+    (stratified by class for classifiers), unless ``validation_data=(X_val, y_val)`` is given. ``standardize=True``
+    fits the network's input standardisation on the training part (it then travels with the model; the
+    standardised inputs are made once, one copy of the data set, before the first epoch). ``checkpoint=DIR`` saves everything
     needed to continue after every epoch; ``resume=True`` continues from the last one saved there.
     """
     from .progress import ProgressBar
