@@ -177,7 +177,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError("chainrule.MLPClassifier supports one label per sample, not multilabel targets.")
         y = column_or_1d(y, warn=True)
         if first:
-            self.classes_ = unique_labels(y)
+            given = self.__dict__.pop("_classes_given", None)     # from partial_fit's first call
+            self.classes_ = unique_labels(y) if given is None else given
             self._n_outputs = max(len(self.classes_), 2)
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
@@ -194,15 +195,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if not hasattr(self, "network_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self.classes_ = unique_labels(classes)
-            self._n_outputs = max(len(self.classes_), 2)
-            self._random = check_random_state(self.random_state)
-            X_checked = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
-            self.network_ = mlp([X_checked.shape[1], *self._hidden(), self._n_outputs], ACTIVATION[self.activation],
-                                dtype=X_checked.dtype, seed=np.random.default_rng(self._random.randint(2**31)))
-            self._optimizer = Adam(self.learning_rate_init) if self.solver == "adam" else \
-                SGD(self.learning_rate_init, momentum=self.momentum, nesterov=self.nesterovs_momentum and self.momentum > 0)
-            self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
+            self._classes_given = unique_labels(classes)
         return self._fit(X, y, incremental=True)
 
     def predict_proba(self, X):
