@@ -90,3 +90,19 @@ def test_initialisation_scales(rng):
     glorot = Dense(1000, 100, init="glorot", rng=rng).params["weight"]
     assert abs(he.var() - 2 / 1000) < 2e-4                 # He: Var = 2 / fan_in
     assert abs(glorot.var() - 2 / 1100) < 2e-4             # Glorot: Var = 2 / (fan_in + fan_out)
+
+
+def test_dropout_against_finite_differences(rng):
+    """With the same mask each time (the generator re-seeded), dropout's backward matches central differences."""
+    layer = Dropout(0.3, rng=np.random.default_rng(7))
+    x = rng.normal(size=(5, 6))
+    readout = rng.normal(size=(5, 6))
+
+    def loss():
+        layer.rng = np.random.default_rng(7)
+        return float((readout * layer.forward(x, training=True)).sum())
+
+    loss()
+    analytic = layer.backward(readout)
+    np.testing.assert_allclose(analytic, numeric_grad(loss, x), rtol=1e-6, atol=1e-8)
+    assert (analytic == 0).any() and (analytic != 0).any()
