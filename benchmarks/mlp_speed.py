@@ -114,31 +114,39 @@ def time_interleaved(contenders, X, y, rounds):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def small_regime(steps, threads):
+def small_regime(steps, threads, rounds=5):
     """The article's 3-2-2 network trained one example at a time (batch 1, plain gradient descent): seconds per step
-    of forward, backward and update, through chainrule's fit and through a plain PyTorch loop."""
+    of forward, backward and update, through chainrule's fit and through a plain PyTorch loop; medians of
+    ``rounds`` interleaved rounds."""
     spec = cr.explain.seed_article()
-    net, x, t = cr.explain.build_network_for(spec)
+    _, x, t = cr.explain.build_network_for(spec)
     X, Y = np.repeat(x, steps, axis=0), np.repeat(t, steps, axis=0)
-    started = time.perf_counter()
-    net.fit(X, Y, epochs=1, batch_size=1, optimizer=cr.GradientDescent(0.1), verbose=0, shuffle=False)
-    results = {"chainrule": (time.perf_counter() - started) / steps}
+
+    def chainrule_steps():
+        net, _, _ = cr.explain.build_network_for(spec)
+        net.fit(X, Y, epochs=1, batch_size=1, optimizer=cr.GradientDescent(0.1), verbose=0, shuffle=False)
+
+    contenders = {"chainrule": chainrule_steps}
     try:
         import torch
     except ImportError:
-        return results
-    torch.set_num_threads(threads)
-    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Sigmoid(), torch.nn.Linear(2, 2)).double()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    Xt, yt = torch.from_numpy(X), torch.zeros(steps, dtype=torch.long)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    started = time.perf_counter()
-    for i in range(steps):
-        opt.zero_grad(set_to_none=True)
-        loss_fn(model(Xt[i:i + 1]), yt[i:i + 1]).backward()
-        opt.step()
-    results["torch"] = (time.perf_counter() - started) / steps
-    return results
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(threads)
+        Xt, yt = torch.from_numpy(X), torch.zeros(steps, dtype=torch.long)
+
+        def torch_steps():
+            model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Sigmoid(), torch.nn.Linear(2, 2)).double()
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            loss_fn = torch.nn.CrossEntropyLoss()
+            for i in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss_fn(model(Xt[i:i + 1]), yt[i:i + 1]).backward()
+                opt.step()
+        contenders["torch"] = torch_steps
+    medians = time_interleaved({k: (lambda f: lambda X_, y_: f())(f) for k, f in contenders.items()}, None, None,
+                               rounds)
+    return {name: seconds / steps for name, seconds in medians.items()}
 
 
 MEMORY_PROBE = """
@@ -194,8 +202,9 @@ def main():
     print(f"\nPeak memory (fresh process): {peak:.0f} MiB with training, {before:.0f} MiB after making the data "
           f"alone; data set {data:.0f} MiB, so training adds {peak - before:.0f} MiB "
           f"(peak - data = {peak - data:.0f} MiB, target < 150)")
-    small = small_regime(2_000 if args.quick else 20_000, threads)
-    print("\nSmall regime: seed article 3-2-2 network, one example per step (forward, backward, update)")
+    small = small_regime(2_000 if args.quick else 5_000, threads, rounds=2 if args.quick else 7)
+    print("\nSmall regime: seed article 3-2-2 network, one example per step (forward, backward, update); "
+          "medians of interleaved rounds")
     for name, seconds in small.items():
         print(f"{name:<12}{seconds * 1e6:>10.1f} us/step")
     if "torch" in small:
