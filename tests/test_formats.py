@@ -48,7 +48,7 @@ def test_latex_compiles(name, tmp_path):
 
 
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium import webdriver    # a test dependency; only the system browser may be absent
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them as root)")
