@@ -122,7 +122,7 @@ def small_regime(steps, threads, rounds=5):
     _, x, t = cr.explain.build_network_for(spec)
     X, Y = np.repeat(x, steps, axis=0), np.repeat(t, steps, axis=0)
 
-    def chainrule_steps():
+    def chainrule_steps(*_):
         net, _, _ = cr.explain.build_network_for(spec)
         net.fit(X, Y, epochs=1, batch_size=1, optimizer=cr.GradientDescent(0.1), verbose=0, shuffle=False)
 
@@ -135,7 +135,7 @@ def small_regime(steps, threads, rounds=5):
         torch.set_num_threads(threads)
         Xt, yt = torch.from_numpy(X), torch.zeros(steps, dtype=torch.long)
 
-        def torch_steps():
+        def torch_steps(*_):
             model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Sigmoid(), torch.nn.Linear(2, 2)).double()
             opt = torch.optim.SGD(model.parameters(), lr=0.1)
             loss_fn = torch.nn.CrossEntropyLoss()
@@ -144,8 +144,7 @@ def small_regime(steps, threads, rounds=5):
                 loss_fn(model(Xt[i:i + 1]), yt[i:i + 1]).backward()
                 opt.step()
         contenders["torch"] = torch_steps
-    medians = time_interleaved({k: (lambda f: lambda X_, y_: f())(f) for k, f in contenders.items()}, None, None,
-                               rounds)
+    medians = time_interleaved(contenders, None, None, rounds)
     return {name: seconds / steps for name, seconds in medians.items()}
 
 

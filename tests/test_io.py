@@ -1,7 +1,6 @@
 """Model files: round trip, atomic writes, and clear refusals of truncated, foreign, future and pickled files."""
 
 import json
-import zipfile
 
 import numpy as np
 import pytest

@@ -7,8 +7,6 @@ killed and resumed ends with the same weights, bit for bit, as one that never st
 
 from pathlib import Path
 
-import numpy as np
-
 from .errors import ChainruleError
 from .io import describe_layers, json_array, json_from, model_arrays, read_npz, write_npz_atomic
 from .layers import Dropout

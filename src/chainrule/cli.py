@@ -76,8 +76,11 @@ def _gradcheck(args) -> int:
 def _optimizer(args):
     from .optimizers import SGD, Adam, CosineDecay, StepDecay
 
-    schedule = {"none": None, "cosine": CosineDecay(args.epochs) if args.schedule == "cosine" else None,
-                "step": StepDecay(args.step_size, args.gamma) if args.schedule == "step" else None}[args.schedule]
+    schedule = None
+    if args.schedule == "cosine":
+        schedule = CosineDecay(args.epochs)
+    elif args.schedule == "step":
+        schedule = StepDecay(args.step_size, args.gamma)
     if args.optimizer == "adam":
         return Adam(lr=args.lr if args.lr is not None else 1e-3, weight_decay=args.weight_decay, schedule=schedule)
     return SGD(lr=args.lr if args.lr is not None else 0.01, momentum=args.momentum, nesterov=args.nesterov,

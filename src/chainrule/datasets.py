@@ -13,7 +13,6 @@ import numpy as np
 
 from .errors import ChainruleError
 from .extras import require
-from .validation import check_finite
 
 BUILTIN = ("digits", "iris", "wine", "breast_cancer")
 PLANE = ("moons", "spiral")     # 2-D problems, made by a fixed seed, for decision-region plots
@@ -285,5 +284,5 @@ def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
     return split(data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify)
 
 
-__all__ = ["BUILTIN", "Dataset", "load", "load_builtin", "load_csv", "load_idx", "load_npy", "load_npz", "read_idx",
-           "train_test_split", "check_finite"]
+__all__ = ["BUILTIN", "PLANE", "Dataset", "load", "load_builtin", "load_csv", "load_features", "load_idx", "load_npy",
+           "load_npz", "load_plane", "read_idx", "train_test_split"]

@@ -139,7 +139,7 @@ class _BaseMLP(BaseEstimator):
         stopped = plateau.stopped or any(getattr(c, "stopped_epoch", None) is not None for c in callbacks)
         if not incremental and not stopped and history.epochs == self.max_iter:
             warnings.warn(f"chainrule: maximum iterations ({self.max_iter}) reached and the optimization hasn't "
-                          "converged yet.", ConvergenceWarning)
+                          "converged yet.", ConvergenceWarning, stacklevel=3)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

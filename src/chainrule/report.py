@@ -15,7 +15,6 @@ def labels_for_model(network, data, y: np.ndarray) -> np.ndarray:
     if network.classes is None:
         return y
     known = {str(name): i for i, name in enumerate(network.classes)}
-    unknown = [name for name in data.class_names if name not in known]
     present = set(np.unique(y).tolist())
     unknown = [name for i, name in enumerate(data.class_names) if name not in known and i in present]
     if unknown:

@@ -158,6 +158,10 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
     while trainer.epoch < trainer.epochs and not trainer.stop:
         epoch = trainer.epoch
         optimizer.start_epoch(epoch)
+        # Plain SGD's step is linear in the gradient: backward then gives the gradient of lr * L and the step is
+        # w <- w - g (see SGD.loss_scale). The learning rate changes only between epochs.
+        scale = optimizer.loss_scale()
+        step = optimizer.step if scale is None else optimizer.step_prescaled
         for callback in callbacks:
             callback.on_epoch_begin(trainer, epoch)
         started = time.perf_counter()
@@ -174,13 +178,8 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
                     f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
                     f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
                     f"(this run used {optimizer.lr:g}).")
-            scale = optimizer.loss_scale()
-            if scale is None:
-                network.backward()
-                optimizer.step(params, grads)
-            else:                                   # the gradients of lr * L: the step is w <- w - g
-                network.backward(scale=scale)
-                optimizer.step_prescaled(params, grads)
+            network.backward(scale=1.0 if scale is None else scale)
+            step(params, grads)
             total_loss += loss * m
             if predicted is not None:
                 predicted[start:start + m] = decide(network.loss_fn.yhat, output)

@@ -8,8 +8,6 @@ step; this module only arranges them. Each step holds a formula template in whic
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..errors import ChainruleError
 from ..optimizers import GradientDescent
 from .audit import ClaimCheck, audit, updated_name
@@ -84,8 +82,8 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     for step in range(1, steps + 1):
         recorder = Recorder() if step == show_step else None
         if recorder is not None:
-            values = {"eta": eta, **dict(zip(spec.input_names, spec.inputs)),
-                      **dict(zip(spec.target_names, spec.targets))}
+            values = {"eta": eta, **dict(zip(spec.input_names, spec.inputs, strict=True)),
+                      **dict(zip(spec.target_names, spec.targets, strict=True))}
             values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
         losses.append(network.loss(x, y, recorder=recorder))
         trained = gradient_step(network, spec, eta, recorder)

@@ -119,13 +119,12 @@ def network_svg(d: Derivation) -> str:
 def layer_svg(d: Derivation) -> str:
     """A wide network as one box per layer, with its width, activation and the weight matrix between."""
     spec = d.spec
-    columns = [("x", len(spec.inputs), "inputs")] + [
-        ("ŷ" if k == len(spec.layers) - 1 else f"a{k + 1}", len(layer.activation_names), layer.activation)
-        for k, layer in enumerate(spec.layers)]
+    columns = [(len(spec.inputs), "inputs")] + [(len(layer.activation_names), layer.activation)
+                                                for layer in spec.layers]
     gap, width = 200, 200 * len(columns)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="230" viewBox="0 0 {width} 230" '
              'role="img" aria-label="network diagram">']
-    for c, (name, size, kind) in enumerate(columns):
+    for c, (size, kind) in enumerate(columns):
         x, h = 40 + c * gap, 60 + min(size, 128) * 0.9
         parts.append(f'<rect x="{x}" y="{115 - h / 2:.0f}" width="70" height="{h:.0f}" rx="10" fill="#eef1fb" '
                      'stroke="#3f51b5"/>')
@@ -134,7 +133,7 @@ def layer_svg(d: Derivation) -> str:
         if c:
             parts.append(f'<line x1="{x - gap + 70}" y1="115" x2="{x}" y2="115" stroke="#9aa3b5" stroke-width="2"/>'
                          f'<text x="{x - gap / 2 + 35}" y="108" font-size="12" text-anchor="middle">'
-                         f'W{c}: {size} × {columns[c - 1][1]}</text>')
+                         f'W{c}: {size} × {columns[c - 1][0]}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -150,7 +149,7 @@ def neuron_svg(d: Derivation) -> str:
     position = {}
     for c, names in enumerate(columns):
         offset = top + (tallest - len(names)) * row_gap / 2 + row_gap / 2
-        for r, name in enumerate(names):
+        for r in range(len(names)):
             position[c, r] = (90 + c * col_gap, offset + r * row_gap)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="network diagram">']
