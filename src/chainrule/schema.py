@@ -106,7 +106,7 @@ class Number(Check):
         except OverflowError:
             number = math.inf
         if not math.isfinite(number) or (isinstance(value, (int, Decimal)) and abs(value) > 1e300):
-            fail(source, path, f"a finite {self.expected.removeprefix('a ').removeprefix('an ')}", describe(value))
+            fail(source, path, self.expected, describe(value))
         if self.low is not None and (number <= self.low if self.open_low else number < self.low):
             fail(source, path, self.expected, describe(value))
         if self.high is not None and number > self.high:
