@@ -222,6 +222,21 @@ class AnyOf(Check):
         fail(source, path, self.expected, kind_of(value))
 
 
+class Tagged(Check):
+    """A table whose ``tag`` field says which of ``kinds`` (each a ``Table``) it must be."""
+
+    def __init__(self, tag: str, kinds: dict[str, "Table"], what: str):
+        self.tag, self.kinds, self.expected = tag, kinds, what
+
+    def check(self, value, path, source):
+        if not isinstance(value, dict):
+            fail(source, path, self.expected, kind_of(value))
+        kind = value.get(self.tag)
+        if not isinstance(kind, str) or kind not in self.kinds:
+            Choice(self.kinds).check(kind, _join(path, self.tag), source)
+        self.kinds[kind].check(value, path, source)
+
+
 class Null(Check):
     expected = "null"
 
@@ -240,7 +255,7 @@ def _accepts(check: Check, value) -> bool:
         return isinstance(value, str)
     if isinstance(check, ListOf):
         return isinstance(value, list)
-    if isinstance(check, (MapOf, Table)):
+    if isinstance(check, (MapOf, Table, Tagged)):
         return isinstance(value, dict)
     if isinstance(check, Null):
         return value is None
