@@ -67,6 +67,9 @@ def notes(d: Derivation) -> list[str]:
                          f"sum of the layer's ∂{spec.loss_name}/∂z over those neurons.")
     if not spec.update_biases:
         lines.append("Biases are kept fixed: the update changes weights only.")
+    if spec.claims and not d.claims:
+        lines.append(f"The {len(spec.claims)} printed number(s) describe step 1 and are audited only there; this "
+                     f"shows step {d.step} (run with --show-step 1 for the audit).")
     return lines
 
 
