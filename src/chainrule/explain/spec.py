@@ -18,6 +18,7 @@ from ..errors import ChainruleError
 from ..layers import Dense
 from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
+from .printed_digits import as_text, as_written, last_digit_unit
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error")
 
@@ -36,15 +37,24 @@ class SpecLayer:
 
 @dataclass
 class Claim:
-    """A number an author printed for a quantity; ``decimals`` places were shown (it was rounded to them)."""
+    """A number an author printed for a quantity, kept as written: it was rounded to its last printed digit."""
     name: str
     value: float
-    decimals: int
+    written: Decimal               # the digits as printed (``printed_digits``)
+
+    @property
+    def unit(self) -> float:
+        """What one unit of the last printed digit is worth."""
+        return last_digit_unit(self.written)
 
     @property
     def half_unit(self) -> float:
         """How far the unrounded value may lie from the printed one."""
-        return 0.5 * 10.0 ** -self.decimals
+        return 0.5 * self.unit
+
+    @property
+    def text(self) -> str:
+        return as_text(self.written)
 
 
 @dataclass
@@ -153,7 +163,7 @@ class _Reader:
         if not isinstance(update_biases, bool):
             self.fail("update_biases", "true or false", repr(update_biases))
         spec = Spec(input_names, np.array(inputs), target_names, np.array(targets), layers, loss,
-                    self.text(raw.get("loss_name", "E" if loss == "half_squared_error" else "L"), "loss_name"),
+                    self.text(raw.get("loss_name", "L"), "loss_name"),
                     rate, update_biases, order, title=self.text(raw.get("title", ""), "title"),
                     claims_source=self.text(raw.get("claims_source", "claimed"), "claims_source"),
                     notes=self.texts(raw.get("notes", []), "notes"),
@@ -245,16 +255,8 @@ class _Reader:
             self.fail("claims", "a table/object of quantity name = printed number", repr(raw))
         claims = []
         for name, value in raw.items():
-            number = self.number(value, f"claims.{name}")
-            decimals = max(0, -Decimal(str(value)).as_tuple().exponent) if isinstance(value, Decimal) \
-                else _decimals_of_float(value)
-            claims.append(Claim(name, number, decimals))
+            claims.append(Claim(name, self.number(value, f"claims.{name}"), as_written(value)))
         return claims
-
-
-def _decimals_of_float(value) -> int:
-    text = repr(value)
-    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
 
 
 def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:
