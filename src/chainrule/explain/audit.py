@@ -19,8 +19,8 @@ from .recorder import ClampingRecorder
 from .spec import Spec, build_network
 
 # float64 rounding in the computed value and in reading the printed one, relative to their size. Half a unit of the
-# last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/5000 of it for up to
-# 8 digits and under 1/50 for 10; only beyond about 12 digits, finer than float64 arithmetic settles, does it matter.
+# last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/50000 of it for up
+# to 8 digits and under 1/500 for 10; only from about 12 digits, finer than float64 arithmetic settles, does it count.
 FLOAT_SLACK = 1e-13
 # An input counts as upstream of a quantity when a relative change in it moves the quantity by more than this much
 # relatively; the sensitivities are central differences with steps this much smaller than each input.
