@@ -31,7 +31,7 @@ def test_explain_json_and_learning_rate():
 
 
 @pytest.mark.parametrize("args, words", [
-    (("explain", "--spec", "no/such/file.json"), "cannot read the spec file"),
+    (("explain", "--spec", "no/such/file.json"), "no/such/file.json: no such spec file"),
     (("explain", "--lr", "-1"), "--lr: expected a positive learning rate"),
 ])
 def test_errors_exit_2_without_traceback(args, words):

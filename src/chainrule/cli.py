@@ -339,7 +339,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with np.errstate(all="ignore"):     # non-finite results are checked and named where they arise
+            return args.run(args)
     except ChainruleError as exc:
         print(f"chainrule {args.command}: error: {exc}", file=sys.stderr)
         return 2
