@@ -181,15 +181,15 @@ def test_the_rounding_of_a_printed_input_is_carried_at_every_size(number, offset
     printed_z1, last = number
     w2 = mantissa * 10.0 ** scale
     z1 = float(Decimal(printed_z1) + Decimal(offset) * Decimal(5).scaleb(last - 1))   # rounds to printed_z1
-    author_z2 = f"{w2 * float(printed_z1):.{n2 - 1}e}"
-    unit2 = float(Decimal(1).scaleb(Decimal(author_z2).as_tuple().exponent))
-    allowed = unit2 / 2 + abs(w2 * (float(printed_z1) - z1))
-    wrong_z2 = f"{float(author_z2) + sign * (2 * allowed + unit2):.{n2 + 8}e}"
+    author_z2 = Decimal(f"{w2 * float(printed_z1):.{n2 - 1}e}")
+    unit2 = Decimal(1).scaleb(author_z2.as_tuple().exponent)
+    allowed = float(unit2) / 2 + abs(w2 * (float(printed_z1) - z1))
+    wrong_z2 = author_z2 + sign * (int(2 * allowed / float(unit2)) + 2) * unit2   # same last digit, moved > 2·allowed
     for z2, verdict in [(author_z2, "agrees"), (wrong_z2, "slip")]:
         spec = parse_spec({"inputs": [1.0], "targets": [0.0], "loss": "half_squared_error",
                            "layers": [{"weights": [[z1]], "activation": "identity"},
                                       {"weights": [[w2]], "activation": "identity"}],
-                           "claims": {"z1": Decimal(printed_z1), "z2": Decimal(z2)}})
+                           "claims": {"z1": Decimal(printed_z1), "z2": z2}})
         checks = derive(spec).claims
         assert [c.verdict for c in checks] == ["agrees", verdict], (z2, checks)
 
