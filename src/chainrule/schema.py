@@ -253,8 +253,8 @@ def _accepts(check: Check, value) -> bool:
         return isinstance(value, bool)
     if isinstance(check, (Text, Choice)):
         return isinstance(value, str)
-    if isinstance(check, ListOf):
-        return isinstance(value, list)
+    if isinstance(check, ListOf):     # judged by the first item too, so a list of lists is not a list of numbers
+        return isinstance(value, list) and (not value or _accepts(check.item, value[0]))
     if isinstance(check, (MapOf, Table, Tagged)):
         return isinstance(value, dict)
     if isinstance(check, Null):

@@ -54,6 +54,8 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
     Returns name -> value, each value as computed *before* its own printed number replaced it."""
     from .derivation import gradient_step, layout_values
 
+    if spec.batch_size:
+        return _batch_author_pass(spec, learning_rate, printed, places)
     network, where = build_network(spec, fused=False)
     recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
@@ -67,17 +69,73 @@ def places_of(spec: Spec) -> dict[str, tuple]:
     from .recorder import Recorder
 
     network, where = build_network(spec, fused=False)
+    if spec.batch_size:
+        return _batch_places(spec, network, where)
     recorder = Recorder()
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     network.backward(recorder=recorder)
     return layout_places(spec, where, recorder)
 
 
+# A batch: each example's quantities are held by a pass of that example alone, ("example", n, place); the batch's
+# loss and parameter gradients by the batch pass, ("batch", place).
+def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
+    from .derivation import example_pass, layout_places, _parameter_names
+    from .recorder import Recorder
+
+    places = {}
+    for n in range(1, spec.batch_size + 1):
+        recorder = Recorder()
+        example_pass(network, spec, n, recorder)
+        places |= {name: ("example", n, place) for name, place in layout_places(spec, where, recorder, n).items()}
+    places[spec.loss_name] = ("batch", ("loss",))
+    for (key, flat), name in _parameter_names(spec, where).items():
+        dense, kind = key.split(".")
+        places[f"d{spec.loss_name}/d{name}"] = ("batch", ("param_grad", int(dense), kind, flat))
+    return places
+
+
+def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple]):
+    """The author pass of a batch: each example's pass with its printed numbers fed in, then the batch pass fed the
+    same numbers in each example's row (an error scaled by the batch's weight of that example, 1/N for a mean, as
+    the engine's mean loss scales it) and the batch's own printed gradients."""
+    from .derivation import _Layout, _parameter_names, example_pass, gradient_step
+
+    network, where = build_network(spec, fused=False)
+    values, rows, batch = {}, {}, {}
+    weight = 1.0 if spec.reduction == "sum" else 1.0 / spec.batch_size
+    for name, value in printed.items():
+        if name in places and places[name][0] == "batch":
+            batch[places[name][1]] = value
+    for n in range(1, spec.batch_size + 1):
+        clamps = {places[name][2]: value for name, value in printed.items()
+                  if name in places and places[name][0] == "example" and places[name][1] == n}
+        recorder = ClampingRecorder(clamps)
+        example_pass(network, spec, n, recorder)
+        layout = _Layout(spec, where, recorder, values, example=n)
+        layout.forward(), layout.loss(), layout.backward()
+        for place, value in clamps.items():
+            if place[0] in ("out", "yhat"):
+                rows[n - 1, place] = value
+            elif place[0] in ("grad", "loss_grad"):
+                rows[n - 1, place] = value * weight
+    recorder = ClampingRecorder(batch, rows)
+    values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder)
+    gradient_step(network, spec, learning_rate, recorder)
+    params = network.named_parameters()
+    for (key, flat), name in _parameter_names(spec, where).items():
+        dense, kind = key.split(".")
+        values[f"d{spec.loss_name}/d{name}"] = recorder.read(("param_grad", int(dense), kind, flat))
+        values[f"{name}'"] = float(params[key].reshape(-1)[flat])
+    return values
+
+
 def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list[str]) -> list[ClaimCheck]:
     """Verdicts for the spec's claims, in the order the pass computes them."""
     claims = {updated_name(c.name): c for c in spec.claims}
     printed = {name: c.value for name, c in claims.items()}
-    half = {name: c.half_unit for name, c in claims.items()}
+    # a rounded number lies within half a unit of its last digit of the value; a truncated one within a whole unit
+    half = {name: c.unit if spec.rounding == "truncate" else c.half_unit for name, c in claims.items()}
     size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
     places = places_of(spec)
     base = author_pass(spec, learning_rate, printed, places)

@@ -15,7 +15,7 @@ from ..schema import nearest
 from ..optimizers import GradientDescent
 from .audit import ClaimCheck, audit, updated_name
 from .recorder import Recorder
-from .spec import Spec, SpecLayer, build_network
+from .spec import Spec, SpecLayer, build_network, example_name
 
 FORWARD = {
     "sigmoid": "σ({z}) = 1/(1 + e^({-z}))",
@@ -80,24 +80,26 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     network, where = build_network(spec)
     names = _parameter_names(spec, where)                      # (param key, flat index) -> quantity name
     params = network.named_parameters()
-    x, y = spec.inputs[None, :], spec.targets[None, :]
     losses = []
     for step in range(1, steps + 1):
         recorder = Recorder() if step == show_step else None
         if recorder is not None:
-            values = {"eta": eta, **dict(zip(spec.input_names, spec.inputs, strict=True)),
-                      **dict(zip(spec.target_names, spec.targets, strict=True))}
+            values = {"eta": eta, **given_values(spec)}
             values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
-        losses.append(network.loss(x, y, recorder=recorder))
+            examples = example_sections(spec, network, where, values)    # a batch: each example on its own first
+        losses.append(spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder))
         trained = gradient_step(network, spec, eta, recorder)
         if recorder is not None:
             shown = recorder
             updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
-    losses.append(network.loss(x, y))
+    losses.append(spec.loss_scale * network.loss(spec.X, spec.Y))
 
     trained_names = {name for (key, _), name in names.items() if key in trained}
     layout = _Layout(spec, where, shown, values)
-    sections = layout.forward() + [layout.loss()] + layout.backward()
+    if spec.batch_size:
+        sections = examples + [_batch_section(spec, where, shown, values)]
+    else:
+        sections = layout.forward() + [layout.loss()] + layout.backward()
     sections.append(_update(spec, updated, trained_names, values))
     overflowed = next((n for n, v in {**values, **updated}.items() if not np.isfinite(v)), None)
     if overflowed is not None or not np.all(np.isfinite(losses)):
@@ -125,11 +127,59 @@ def gradient_step(network, spec: Spec, eta: float, recorder=None) -> set[str]:
         def update_layer(index, layer):
             mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
             optimizer.step(mine, network.named_gradients())
-        network.backward(recorder=recorder, after_params=update_layer)
+        network.backward(recorder=recorder, after_params=update_layer, scale=spec.loss_scale)
     else:
-        network.backward(recorder=recorder)
+        network.backward(recorder=recorder, scale=spec.loss_scale)
         optimizer.step(trainable, network.named_gradients())
     return set(trainable)
+
+
+def given_values(spec: Spec) -> dict[str, float]:
+    """The inputs and targets by name; in a batch, each example's as ``x1[1]``, ``x1[2]``, ..."""
+    if not spec.batch_size:
+        return dict(zip(spec.input_names + spec.target_names, [*spec.inputs, *spec.targets], strict=True))
+    values = {}
+    for n, (x, y) in enumerate(zip(spec.X, spec.Y, strict=True), start=1):
+        values |= {example_name(name, n): float(v) for name, v in zip(spec.input_names, x, strict=True)}
+        values |= {example_name(name, n): float(v) for name, v in zip(spec.target_names, y, strict=True)}
+    return values
+
+
+def example_pass(network, spec: Spec, n: int, recorder: Recorder) -> None:
+    """The engine's forward and backward pass of example ``n`` (from 1) alone: its own loss and gradients."""
+    network.loss(spec.X[n - 1:n], spec.Y[n - 1:n], recorder=recorder)
+    network.backward(recorder=recorder)
+
+
+def example_sections(spec: Spec, network, where, values: dict[str, float]) -> list[Section]:
+    """For a batch, every example's forward and backward pass, each recorded from a real pass of that example alone
+    (the batch's own pass then gives the mean or sum of their gradients); nothing for a single example."""
+    sections = []
+    for n in range(1, spec.batch_size + 1):
+        recorder = Recorder()
+        example_pass(network, spec, n, recorder)
+        layout = _Layout(spec, where, recorder, values, example=n)
+        sections += layout.forward() + [layout.loss()] + layout.backward()
+    return sections
+
+
+def _batch_section(spec: Spec, where, recorder: Recorder, values: dict[str, float]) -> Section:
+    """The batch's loss and gradients, read from the batch pass: the mean (or sum) of the examples'."""
+    L, N = spec.loss_name, spec.batch_size
+    share = "" if spec.reduction == "sum" else f"(1/{N})·"
+
+    def over(name):
+        return share + "(" + " + ".join(f"{{{example_name(name, n)}}}" for n in range(1, N + 1)) + ")"
+    value = spec.loss_scale * recorder.loss_value
+    values[L] = value
+    steps = [Step(L, over(L), value, ("loss",))]
+    for (key, flat), name in _parameter_names(spec, where).items():
+        dense, kind = key.split(".")
+        place = ("param_grad", int(dense), kind, flat)
+        values[f"d{L}/d{name}"] = recorder.read(place)
+        steps.append(Step(f"d{L}/d{name}", over(f"d{L}/d{name}"), values[f"d{L}/d{name}"], place))
+    word = "sum" if spec.reduction == "sum" else "mean"
+    return Section(f"Batch: the {word} of the {N} examples' losses and gradients", steps, "batch")
 
 
 def layout_values(spec: Spec, where, recorder: Recorder, params) -> dict[str, float]:
@@ -142,9 +192,9 @@ def layout_values(spec: Spec, where, recorder: Recorder, params) -> dict[str, fl
     return values
 
 
-def layout_places(spec: Spec, where, recorder: Recorder) -> dict[str, tuple]:
+def layout_places(spec: Spec, where, recorder: Recorder, example: int = 0) -> dict[str, tuple]:
     """Where a recorded pass holds each computed quantity (see ``Recorder.read``)."""
-    layout = _Layout(spec, where, recorder, {})
+    layout = _Layout(spec, where, recorder, {}, example)
     return {step.name: step.where for section in layout.forward() + [layout.loss()] + layout.backward()
             for step in section.steps}
 
@@ -166,11 +216,24 @@ def natural_key(name: str):
 
 
 class _Layout:
-    """Reads the recorder and builds the steps, section by section, storing each value under its name."""
+    """Reads the recorder and builds the steps, section by section, storing each value under its name.
 
-    def __init__(self, spec: Spec, where, recorder: Recorder, values: dict[str, float]):
+    ``example`` (from 1) lays out one example of a batch: its quantities are named ``z1[2]``, ``dL/dw1[2]`` (the
+    gradient of that example's own loss ``L[2]``); parameters keep their names."""
+
+    def __init__(self, spec: Spec, where, recorder: Recorder, values: dict[str, float], example: int = 0):
         self.spec, self.where, self.rec, self.values = spec, where, recorder, values
+        self.sfx = f"[{example}]" if example else ""
+        self.title = f"Example {example}: " if example else ""
         self.L = spec.loss_name
+
+    def q(self, name: str) -> str:
+        """A per-example quantity's name."""
+        return name + self.sfx
+
+    def d(self, name: str) -> str:
+        """The name of the gradient of (this example's) loss with respect to ``name``."""
+        return f"d{self.L}/d{name}{self.sfx}"
 
     def step(self, name: str, template: str, *where) -> Step:
         value = self.rec.read(where)
@@ -178,7 +241,8 @@ class _Layout:
         return Step(name, template, value, where)
 
     def inputs_of(self, number: int) -> list[str]:
-        return self.spec.input_names if number == 0 else self.spec.layers[number - 1].activation_names
+        names = self.spec.input_names if number == 0 else self.spec.layers[number - 1].activation_names
+        return [self.q(n) for n in names]
 
     def activation_place(self, number: int, j: int) -> tuple:
         index = self.where[number][1]
@@ -189,16 +253,18 @@ class _Layout:
         for number, layer in enumerate(self.spec.layers):
             dense = self.where[number][0]
             x_names = self.inputs_of(number)
-            steps = [self.step(z_name, _weighted_sum(layer, j, x_names), "out", dense, j)
+            steps = [self.step(self.q(z_name), _weighted_sum(layer, j, x_names), "out", dense, j)
                      for j, z_name in enumerate(layer.pre_activation_names)]
-            steps += [self.step(a_name, _activation_template(layer, j), *self.activation_place(number, j))
+            steps += [self.step(self.q(a_name), _activation_template(layer, j, self.q), *self.activation_place(number, j))
                       for j, a_name in enumerate(layer.activation_names)]
             word = ACTIVATION_WORDS[layer.activation]
-            sections.append(Section(f"Forward pass, layer {number + 1} ({word})", steps, "forward", number))
+            sections.append(Section(f"{self.title}Forward pass, layer {number + 1} ({word})", steps, "forward",
+                                    number))
         return sections
 
     def loss(self) -> Section:
-        out, targets = self.spec.layers[-1].activation_names, self.spec.target_names
+        out = [self.q(o) for o in self.spec.layers[-1].activation_names]
+        targets = [self.q(t) for t in self.spec.target_names]
         terms = {
             "cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}}",
             "binary_cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}} + (1 − {{{y}}})·ln(1 − {{{o}}})",
@@ -208,73 +274,79 @@ class _Layout:
         body = " + ".join(terms(y, o) for y, o in zip(targets, out, strict=True))
         template = {"cross_entropy": f"−({body})", "binary_cross_entropy": f"−({body})",
                     "half_squared_error": f"½[{body}]", "mean_squared_error": f"(1/{len(out)})[{body}]"}[self.spec.loss]
-        return Section("Loss", [self.step(self.L, template, "loss")], "loss", len(self.spec.layers) - 1)
+        return Section(f"{self.title}Loss", [self.step(self.q(self.L), template, "loss")], "loss",
+                       len(self.spec.layers) - 1)
 
     def backward(self) -> list[Section]:
-        L, last = self.L, len(self.spec.layers) - 1
+        last = len(self.spec.layers) - 1
         layer = self.spec.layers[last]
-        names = zip(layer.pre_activation_names, layer.activation_names, self.spec.target_names, strict=True)
+        names = list(zip([self.q(z) for z in layer.pre_activation_names], [self.q(a) for a in layer.activation_names],
+                         [self.q(t) for t in self.spec.target_names], strict=True))
         if self.where[last][1] is None:      # fused output: dL/dz = yhat - y
-            steps = [self.step(f"d{L}/d{z}", f"{{{o}}} − {{{y}}}", "loss_grad", k) for k, (z, o, y) in enumerate(names)]
+            steps = [self.step(self.d(z0), f"{{{o}}} − {{{y}}}", "loss_grad", k)
+                     for k, ((z, o, y), z0) in enumerate(zip(names, layer.pre_activation_names, strict=True))]
         else:                                # the loss's own derivative, then back through the output activation
             k_out = len(layer.activation_names)
             derivative = {"half_squared_error": "({o} − {y})", "mean_squared_error": f"(2/{k_out})·({{o}} − {{y}})",
                           "cross_entropy": "−{y}/{o}", "binary_cross_entropy": "({o} − {y})/({o}·(1 − {o}))"}
-            steps = [self.step(f"d{L}/d{o}", derivative[self.spec.loss].format(o=f"{{{o}}}", y=f"{{{y}}}"),
-                               "loss_grad", k) for k, (_, o, y) in enumerate(names)]
+            steps = [self.step(self.d(o0), derivative[self.spec.loss].format(o=f"{{{o}}}", y=f"{{{y}}}"),
+                               "loss_grad", k)
+                     for k, ((_, o, y), o0) in enumerate(zip(names, layer.activation_names, strict=True))]
             steps += self.through_activation(last)
-        sections = [Section("Backward pass, output error", steps, "output_error", last)]
+        sections = [Section(f"{self.title}Backward pass, output error", steps, "output_error", last)]
         for number in range(last, -1, -1):
-            sections.append(Section(f"Backward pass, gradients of layer {number + 1}", self.gradients(number),
-                                    "gradients", number))
+            sections.append(Section(f"{self.title}Backward pass, gradients of layer {number + 1}",
+                                    self.gradients(number), "gradients", number))
             if number > 0:
                 steps = self.carried_back(number) + self.through_activation(number - 1)
                 word = ACTIVATION_WORDS[self.spec.layers[number - 1].activation]
-                sections.append(Section(f"Backward pass, error carried back through layer {number} ({word})", steps,
-                                        "carried_back", number))
+                sections.append(Section(f"{self.title}Backward pass, error carried back through layer {number} "
+                                        f"({word})", steps, "carried_back", number))
         return sections
 
     def through_activation(self, number: int) -> list[Step]:
-        layer, L = self.spec.layers[number], self.L
+        layer = self.spec.layers[number]
         index = self.where[number][1]
         a_names, z_names = layer.activation_names, layer.pre_activation_names
         steps = []
         for j, (z, a) in enumerate(zip(z_names, a_names, strict=True)):
             if layer.activation == "softmax":
-                mix = " + ".join(f"{{{m}}}·{{d{L}/d{m}}}" for m in a_names)
-                template = f"{{{a}}}·({{d{L}/d{a}}} − ({mix}))"
+                mix = " + ".join(f"{{{self.q(m)}}}·{{{self.d(m)}}}" for m in a_names)
+                template = f"{{{self.q(a)}}}·({{{self.d(a)}}} − ({mix}))"
             else:
-                template = BACKWARD[layer.activation].format(g=f"{{d{L}/d{a}}}", a=f"{{{a}}}", z=f"{{{z}}}")
-            steps.append(self.step(f"d{L}/d{z}", template, "grad", index, j))
+                template = BACKWARD[layer.activation].format(g=f"{{{self.d(a)}}}", a=f"{{{self.q(a)}}}",
+                                                             z=f"{{{self.q(z)}}}")
+            steps.append(self.step(self.d(z), template, "grad", index, j))
         return steps
 
     def gradients(self, number: int) -> list[Step]:
-        layer, L = self.spec.layers[number], self.L
+        layer = self.spec.layers[number]
         dense = self.where[number][0]
         x_names, z_names = self.inputs_of(number), layer.pre_activation_names
         n_out = len(z_names)
-        steps = [(layer.weight_names[j][i], f"{{d{L}/d{z_names[j]}}}·{{{x_names[i]}}}", i * n_out + j)
+        steps = [(layer.weight_names[j][i], f"{{{self.d(z_names[j])}}}·{{{x_names[i]}}}", i * n_out + j)
                  for j in range(n_out) for i in range(len(x_names))]
         steps.sort(key=lambda s: natural_key(s[0]))
-        result = [self.step(f"d{L}/d{w}", template, "param_grad", dense, "weight", flat)
+        result = [self.step(self.d(w), template, "param_grad", dense, "weight", flat)
                   for w, template, flat in steps]
         if layer.bias_kind == "shared":
-            total = " + ".join(f"{{d{L}/d{z}}}" for z in z_names)
-            result.append(self.step(f"d{L}/d{layer.bias_names[0]}", total, "param_grad", dense, "bias", 0))
+            total = " + ".join(f"{{{self.d(z)}}}" for z in z_names)
+            result.append(self.step(self.d(layer.bias_names[0]), total, "param_grad", dense, "bias", 0))
         elif layer.bias_kind == "per_neuron":
-            result += [self.step(f"d{L}/d{b}", f"{{d{L}/d{z}}}", "param_grad", dense, "bias", j)
+            result += [self.step(self.d(b), f"{{{self.d(z)}}}", "param_grad", dense, "bias", j)
                        for j, (b, z) in enumerate(zip(layer.bias_names, z_names, strict=True))]
         return result
 
     def carried_back(self, number: int) -> list[Step]:
-        layer, L = self.spec.layers[number], self.L
+        layer = self.spec.layers[number]
         dense = self.where[number][0]
         new = "'" if self.spec.update_order == "sequential" else ""   # sequential: the layer's updated weights
+        below = self.spec.input_names if number == 0 else self.spec.layers[number - 1].activation_names
         steps = []
-        for i, a in enumerate(self.inputs_of(number)):
-            terms = " + ".join(f"{{{layer.weight_names[j][i]}{new}}}·{{d{L}/d{z}}}"
+        for i, a in enumerate(below):
+            terms = " + ".join(f"{{{layer.weight_names[j][i]}{new}}}·{{{self.d(z)}}}"
                                for j, z in enumerate(layer.pre_activation_names))
-            steps.append(self.step(f"d{L}/d{a}", terms, "grad", dense, i))
+            steps.append(self.step(self.d(a), terms, "grad", dense, i))
         return steps
 
 
@@ -285,10 +357,10 @@ def _weighted_sum(layer: SpecLayer, j: int, x_names: list[str]) -> str:
     return " + ".join(terms)
 
 
-def _activation_template(layer: SpecLayer, j: int) -> str:
-    z = layer.pre_activation_names[j]
+def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
+    z = q(layer.pre_activation_names[j])
     if layer.activation == "softmax":
-        return f"e^({{{z}}}) / (" + " + ".join(f"e^({{{m}}})" for m in layer.pre_activation_names) + ")"
+        return f"e^({{{z}}}) / (" + " + ".join(f"e^({{{q(m)}}})" for m in layer.pre_activation_names) + ")"
     return FORWARD[layer.activation].format(z=f"{{{z}}}", **{"-z": f"{{-{z}}}"})
 
 

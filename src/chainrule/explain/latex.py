@@ -21,6 +21,9 @@ def latex_name(name: str, superscript=()) -> str:
     ``net_h1`` -> \\mathrm{net}_{h1}; a trailing ' or + marks the updated value."""
     if name == "eta":
         return r"\eta"
+    if name.endswith("]") and "[" in name:      # z1[2]: z1 of example 2 of a batch
+        base, example = name[:-1].rsplit("[", 1)
+        return f"{{{latex_name(base, superscript)}}}[{example}]"
     if name.endswith(("'", "+")):
         return "{" + latex_name(name[:-1], superscript) + "}'"     # braces: z^{(1)}' would be a double superscript
     if name.startswith("d") and "/d" in name:

@@ -12,6 +12,8 @@ SCALAR_WIDTH = 4
 
 
 def is_wide(d: Derivation, section: Section) -> bool:
+    if d.spec.batch_size:          # a batch is small enough to show number by number (its names carry [n])
+        return False
     if section.layer is None:
         return any(len(layer.pre_activation_names) > SCALAR_WIDTH for layer in d.spec.layers)
     layer = d.spec.layers[section.layer]

@@ -49,14 +49,16 @@ class ClampingRecorder(Recorder):
     numbers for its inputs: what the author should have printed, had each step been done right from the last.
     """
 
-    def __init__(self, clamps: dict[tuple, float]):
+    def __init__(self, clamps: dict[tuple, float], row_clamps: dict[tuple[int, tuple], float] | None = None):
         super().__init__()
-        self.clamps = clamps
+        # (example row, place, value); ``clamps`` are of row 0, ``row_clamps`` keyed (row, place) for a batch
+        self.entries = [(0, where, value) for where, value in clamps.items()]
+        self.entries += [(row, where, value) for (row, where), value in (row_clamps or {}).items()]
 
     def _clamp(self, kind, index, array):
-        for where, value in self.clamps.items():
+        for row, where, value in self.entries:
             if where[0] == kind and where[1] == index:
-                array[0, where[2]] = value
+                array[row, where[2]] = value
 
     def forward(self, index, layer, x, out):
         super().forward(index, layer, x, out)
@@ -64,14 +66,14 @@ class ClampingRecorder(Recorder):
 
     def loss_backward(self, loss_fn, grad):
         super().loss_backward(loss_fn, grad)
-        for where, value in self.clamps.items():
+        for row, where, value in self.entries:
             if where[0] == "loss_grad":
-                grad[0, where[1]] = value
+                grad[row, where[1]] = value
 
     def backward(self, index, layer, grad_out, grad_in):
         super().backward(index, layer, grad_out, grad_in)
         if grad_in is not None:
             self._clamp("grad", index, grad_in)
-        for where, value in self.clamps.items():
+        for _, where, value in self.entries:
             if where[0] == "param_grad" and where[1] == index:
                 layer.grads[where[2]].reshape(-1)[where[3]] = value

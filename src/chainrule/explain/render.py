@@ -49,7 +49,11 @@ def describe_network(d: Derivation) -> str:
     spec = d.spec
     widths = [f"{len(spec.inputs)} inputs"] + [
         f"{len(layer.pre_activation_names)} {layer.activation}" for layer in spec.layers]
-    return " → ".join(widths) + f"; loss: {LOSS_WORDS[spec.loss]}; learning rate η = {format_number(d.learning_rate)}"
+    batch = ""
+    if spec.batch_size:
+        batch = f"; a batch of {spec.batch_size} examples, the loss the {spec.reduction} of theirs"
+    return (" → ".join(widths) + f"; loss: {LOSS_WORDS[spec.loss]}{batch}; learning rate η = "
+            f"{format_number(d.learning_rate)}")
 
 
 def notes(d: Derivation) -> list[str]:
@@ -62,6 +66,17 @@ def notes(d: Derivation) -> list[str]:
                          f"sum of the layer's ∂{spec.loss_name}/∂z over those neurons.")
     if not spec.update_biases:
         lines.append("Biases are kept fixed: the update changes weights only.")
+    if spec.weight_layout == "input_major":
+        lines.append("The spec gives each weight matrix input-major (z = x W, one column per neuron); the formulas "
+                     "below write each neuron's weighted sum, the same numbers.")
+    if spec.batch_size:
+        L = spec.loss_name
+        lines.append(f"Each example's quantities carry its number in brackets: z1[2] is z1 for example 2, and "
+                     f"d{L}/dw1[2] the gradient of that example's own loss {L}[2]. {L}, d{L}/dw1, ... without "
+                     f"brackets are the batch's: the {spec.reduction} over the {spec.batch_size} examples.")
+    if spec.rounding == "truncate" and spec.claims:
+        lines.append("The printed numbers were truncated, not rounded: each may lie up to one unit of its last "
+                     "digit from the value it stands for.")
     if spec.claims and not d.claims:
         lines.append(f"The {len(spec.claims)} printed number(s) describe step 1 and are audited only there; this "
                      f"shows step {d.step} (run with --show-step 1 for the audit).")
@@ -141,7 +156,11 @@ def claim_lookup(d: Derivation) -> dict:
 
 def given_names(d: Derivation) -> list[str]:
     spec = d.spec
-    return spec.input_names + spec.target_names + [n for layer in spec.layers for n in sorted(
+    if spec.batch_size:
+        given = [f"{name}[{n}]" for n in range(1, spec.batch_size + 1) for name in spec.input_names + spec.target_names]
+    else:
+        given = spec.input_names + spec.target_names
+    return given + [n for layer in spec.layers for n in sorted(
         [w for row in layer.weight_names for w in row], key=natural_key) + layer.bias_names]
 
 

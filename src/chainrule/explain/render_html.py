@@ -59,7 +59,7 @@ def render_html(d: Derivation) -> str:
                     + " ".join(rendered) + "</section>")
     body.append(f"<figure>{network_svg(d)}<figcaption>The network before the step: each neuron shows its "
                 "pre-activation and activation, each connection its weight and (below) the gradient of the loss "
-                "with respect to it. A red ring marks a neuron with a printed number (its value or its error) that is a "
+                "with respect to it" + (" (the neurons' values are example 1's)" if d.spec.batch_size else "") + ". A red ring marks a neuron with a printed number (its value or its error) that is a "
                 "slip, amber one carried from a slip.</figcaption></figure>")
     if lines := notes(d):
         body.append('<ul class="notes">' + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>")
@@ -141,6 +141,9 @@ def layer_svg(d: Derivation) -> str:
 def neuron_svg(d: Derivation) -> str:
     spec, sup, v = d.spec, d.spec.superscript, d.values
     checks = claim_lookup(d)
+
+    def value(name):      # a batch's diagram shows example 1
+        return v[name] if name in v else v[f"{name}[1]"]
     columns = [spec.input_names] + [layer.activation_names for layer in spec.layers]
     pre = [None] + [layer.pre_activation_names for layer in spec.layers]
     col_gap, row_gap, radius, top = 320, 120, 30, 70
@@ -168,7 +171,7 @@ def neuron_svg(d: Derivation) -> str:
                 grad = v.get(f"d{spec.loss_name}/d{name}")
                 colour = VERDICT_COLOUR.get(getattr(checks.get(f"d{spec.loss_name}/d{name}"), "verdict", ""), "#1d2330")
                 parts.append(f'<text x="{lx:.0f}" y="{ly - 4:.0f}" font-size="12" text-anchor="middle" {HALO}'
-                             f'fill="#1d2330">{escape(unicode_name(name, sup))} = {format_number(v[name])}</text>')
+                             f'fill="#1d2330">{escape(unicode_name(name, sup))} = {format_number(value(name))}</text>')
                 if grad is not None:
                     parts.append(f'<text x="{lx:.0f}" y="{ly + 10:.0f}" font-size="10.5" text-anchor="middle" '
                                  f'{HALO} fill="{colour}">∂ {format_number(grad)}</text>')
@@ -189,8 +192,8 @@ def neuron_svg(d: Derivation) -> str:
                      f'stroke-width="{3.5 if ring != "#3f51b5" else 1.6}"/>')
         parts.append(f'<text x="{x}" y="{y + 5}" font-size="14" text-anchor="middle" font-weight="600">'
                      f'{escape(unicode_name(name, sup))}</text>')
-        label = f"{format_number(v[name])}" if not c else f"{unicode_name(pre[c][r], sup)} = " \
-            f"{format_number(v[pre[c][r]])}, {format_number(v[name])}"
+        label = f"{format_number(value(name))}" if not c else f"{unicode_name(pre[c][r], sup)} = " \
+            f"{format_number(value(pre[c][r]))}, {format_number(value(name))}"
         parts.append(f'<text x="{x}" y="{y + radius + 16}" font-size="11.5" text-anchor="middle" '
                      f'fill="#4a5368">{escape(label)}</text>')
     parts.append("</svg>")

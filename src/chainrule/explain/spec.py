@@ -3,6 +3,11 @@
 A spec writes weights as textbook matrices, row j holding neuron j's incoming weights (``z = W x + b``); the engine
 keeps ``W: (D_in, D_out)``, so ``build_network`` transposes here, at the edge. Numbers are read as decimals so
 that a claim remembers how many places its author printed (``0.426`` was rounded to 3 places, ``0.5`` to one).
+
+Input-major weights (``weight_layout = "input_major"``: ``z = x W``, one column per neuron, as frameworks write it)
+are transposed to the textbook layout as they are read. A batch (``inputs`` a list of examples) keeps every
+example in ``examples_x``/``examples_y``; ``inputs``/``targets`` then hold the first example, which fixes the widths.
+A class index as a target (``targets = 2``, counted from 0) is the one-hot row of that class.
 """
 
 import json
@@ -77,6 +82,36 @@ class Spec:
     notes: list[str] = field(default_factory=list)
     superscript: list[str] = field(default_factory=list)   # name families written z^(1) rather than z_1
     source: str = "spec"           # the file (or "spec") named in messages
+    examples_x: np.ndarray | None = None   # (N, D) every example of a batch; None for one example
+    examples_y: np.ndarray | None = None   # (N, K)
+    reduction: str = "mean"        # the batch loss: the mean of the examples' losses, or their "sum"
+    weight_layout: str = "neuron_major"   # as the spec wrote its matrices (they are kept textbook-style here)
+    rounding: str = "round"        # how the claims' printed digits were cut: "round" or "truncate"
+
+    @property
+    def batch_size(self) -> int:
+        """How many examples the step is over; 0 for a spec of one example (no per-example names)."""
+        return 0 if self.examples_x is None else len(self.examples_x)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The examples as a batch: (N, D)."""
+        return self.inputs[None, :] if self.examples_x is None else self.examples_x
+
+    @property
+    def Y(self) -> np.ndarray:
+        """The targets as a batch: (N, K)."""
+        return self.targets[None, :] if self.examples_y is None else self.examples_y
+
+    @property
+    def loss_scale(self) -> float:
+        """The engine's loss is the mean over the batch; a summed loss is that mean times N."""
+        return float(self.batch_size) if self.reduction == "sum" and self.batch_size else 1.0
+
+
+def example_name(name: str, n: int) -> str:
+    """A per-example quantity's name in a batch: ``z1`` of example 2 is ``z1[2]`` (examples counted from 1)."""
+    return f"{name}[{n}]"
 
 
 NAME = Text(max_length=40, pattern=r"[A-Za-z][A-Za-z0-9_]*",
@@ -85,6 +120,12 @@ RESERVED_NAMES = ("eta",)      # written by chainrule itself: the learning rate 
 NUMBER = Number()
 NUMBERS = ListOf(NUMBER)
 NAMED_NUMBERS = AnyOf(NUMBERS, MapOf(NAME, NUMBER), what="a list of numbers or a table of name = number")
+MAX_EXAMPLES = 64
+EXAMPLES = ListOf(NAMED_NUMBERS, max_items=MAX_EXAMPLES,
+                  what="a list of examples, each a list of numbers or a table of name = number")
+CLASS_INDEX = Number(low=0, high=1_000_000, integer=True, expected="a class index (0 for the first output)")
+TARGET = AnyOf(CLASS_INDEX, NUMBERS, MapOf(NAME, NUMBER),
+               what="a list of numbers, a table of name = number, or a class index")
 NAMES = ListOf(NAME)
 LAYER = Table({
     "weights": ListOf(NUMBERS, what="a matrix: a list of rows of numbers, one row per neuron"),
@@ -95,12 +136,18 @@ LAYER = Table({
     "pre_activation_names": NAMES,
     "activation_names": NAMES,
 }, required=("weights", "activation"), what="a table with weights, bias, activation")
-CLAIM_NAME = Text(max_length=90, pattern=r"[A-Za-z0-9_/'+]+",
-                  grammar="a quantity name such as z1, dL/dw5 or w5+")
+CLAIM_NAME = Text(max_length=90, pattern=r"[A-Za-z0-9_/'+]+(\[[0-9]{1,3}\])?",
+                  grammar="a quantity name such as z1, dL/dw5, w5+ or z1[2] (example 2 of a batch)")
 SPEC = Table({
     "title": Text(max_length=300),
-    "inputs": NAMED_NUMBERS,
-    "targets": NAMED_NUMBERS,
+    "inputs": AnyOf(NUMBERS, MapOf(NAME, NUMBER), EXAMPLES,
+                    what="a list of numbers, a table of name = number, or a list of examples (a batch)"),
+    "targets": AnyOf(CLASS_INDEX, NUMBERS, MapOf(NAME, NUMBER), ListOf(TARGET, max_items=MAX_EXAMPLES),
+                     what="a list of numbers, a table of name = number, a class index, or one of these per "
+                          "example (a batch)"),
+    "reduction": Choice(("mean", "sum")),
+    "weight_layout": Choice(("neuron_major", "input_major")),
+    "rounding": Choice(("round", "truncate")),
     "layers": ListOf(LAYER, max_items=32, what="a non-empty list of layers"),
     "loss": Choice(LOSSES),
     "loss_name": NAME,
@@ -175,24 +222,78 @@ class _Reader:
         return list(value)
 
     def spec(self, raw) -> Spec:
-        input_names, inputs = self.named_values(raw["inputs"], "inputs", "x")
-        layers = self.layers(raw["layers"], len(inputs))
+        batch = isinstance(raw["inputs"], list) and bool(raw["inputs"]) and not isinstance(raw["inputs"][0],
+                                                                                          (int, float, Decimal))
+        examples = raw["inputs"] if batch else [raw["inputs"]]
+        input_names, first = self.named_values(examples[0], "inputs[0]" if batch else "inputs", "x")
+        rows = [first] + [self.example(item, f"inputs[{n}]", input_names, "x") for n, item in
+                          enumerate(examples[1:], 1)]
+        self.layout = raw.get("weight_layout", "neuron_major")
+        layers = self.layers(raw["layers"], len(first))
         width = len(layers[-1].pre_activation_names)
         loss = raw["loss"]
         output_head(layers[-1].activation, loss)   # rejects a pairing the engine does not offer
         target_prefix = "t" if loss == "half_squared_error" else "y"
-        target_names, targets = self.named_values(raw["targets"], "targets", target_prefix)
-        if len(targets) != width:
-            self.fail("targets", f"{width} values, one per output neuron", len(targets))
-        spec = Spec(input_names, np.array(inputs), target_names, np.array(targets), layers, loss,
+        raw_targets = raw["targets"]
+        if batch:
+            if not isinstance(raw_targets, list) or len(raw_targets) != len(examples):
+                self.fail("targets", f"a list of {len(examples)} targets, one per example of inputs",
+                          describe(raw_targets))
+            per_example = [(item, f"targets[{n}]") for n, item in enumerate(raw_targets)]
+        else:
+            per_example = [(raw_targets, "targets")]
+        target_names, targets = None, []
+        for item, path in per_example:
+            names, values = self.target(item, path, width, target_prefix, loss, layers[-1].activation)
+            if target_names is not None and names != target_names:
+                self.fail(path, f"the target names of the first example ({', '.join(target_names)})",
+                          ", ".join(names))
+            target_names = names
+            targets.append(values)
+        if batch and raw.get("update_order") == "sequential":
+            self.fail("update_order", '"simultaneous" for a batch (each example\'s error is shown computed with the '
+                      "weights before the step)", '"sequential"')
+        if "reduction" in raw and not batch:
+            self.fail("reduction", "inputs given as a list of examples (a batch) for a reduction to apply",
+                      "one example")
+        spec = Spec(input_names, np.array(first), target_names, np.array(targets[0]), layers, loss,
                     raw.get("loss_name", "L"),
                     float(raw.get("learning_rate", Decimal("0.1"))), raw.get("update_biases", True),
                     raw.get("update_order", "simultaneous"), title=raw.get("title", ""),
                     claims_source=raw.get("claims_source", "author"), notes=list(raw.get("notes", [])),
-                    superscript=list(raw.get("notation", {}).get("superscript", [])))
+                    superscript=list(raw.get("notation", {}).get("superscript", [])),
+                    reduction=raw.get("reduction", "mean"), weight_layout=self.layout,
+                    rounding=raw.get("rounding", "round"))
+        if batch:
+            spec.examples_x, spec.examples_y = np.array(rows, dtype=float), np.array(targets, dtype=float)
         self.check_unique_names(spec)
         spec.claims = self.claims(raw.get("claims", {}))
         return spec
+
+    def example(self, item, path: str, names: list[str], prefix: str) -> list[float]:
+        """One more example of a batch: the same names (or as many numbers) as the first."""
+        own, values = self.named_values(item, path, prefix)
+        if isinstance(item, dict) and own != names:
+            self.fail(path, f"the names of the first example ({', '.join(names)})", ", ".join(own))
+        if len(values) != len(names):
+            self.fail(path, f"{len(names)} values, as the first example", len(values))
+        return values
+
+    def target(self, item, path, width, prefix, loss, output) -> tuple[list[str], list[float]]:
+        """A target vector, or a class index read as the one-hot row of that class (softmax outputs)."""
+        if isinstance(item, (int, Decimal)) and not isinstance(item, bool):
+            if loss != "cross_entropy" or output != "softmax" or width < 2:
+                self.fail(path, "a list of target values (a class index is for a softmax output with "
+                          "cross_entropy)", describe(item))
+            if not 0 <= int(item) < width:
+                self.fail(path, f"a class index from 0 to {width - 1}", describe(item))
+            return [f"{prefix}{k + 1}" for k in range(width)], [float(k == int(item)) for k in range(width)]
+        if not isinstance(item, (list, dict)):
+            self.fail(path, "a list of numbers, a table of name = number or a class index", describe(item))
+        names, values = self.named_values(item, path, prefix)
+        if len(values) != width:
+            self.fail(path, f"{width} values, one per output neuron", len(values))
+        return names, values
 
     def layers(self, raw, in_width: int) -> list[SpecLayer]:
         layers, width, counts = [], in_width, {"w": 0, "z": 0, "a": 0, "b": 0}
@@ -204,6 +305,21 @@ class _Reader:
 
     def layer(self, item, path, width, counts, last) -> SpecLayer:
         rows = item["weights"]
+        if self.layout == "input_major":     # z = x W: row i holds input i's weights, one column per neuron
+            if len(rows) != width:
+                self.fail(f"{path}.weights", f"{width} rows, one per input of this layer (weight_layout = "
+                          f'"input_major")', f"{len(rows)}")
+            columns = len(rows[0])
+            for i, row in enumerate(rows):
+                if len(row) != columns:
+                    self.fail(f"{path}.weights[{i}]", f"{columns} columns, one per neuron, as row 0", f"{len(row)}")
+            rows = [[row[j] for row in rows] for j in range(columns)]
+            names = item.get("weight_names")
+            if names is not None:
+                if len(names) != width or any(len(r) != columns for r in names):
+                    self.fail(f"{path}.weight_names", f"a {width} × {columns} matrix of names, the layout of weights",
+                              f"{len(names)} rows")
+                item = {**item, "weight_names": [[r[j] for r in names] for j in range(columns)]}
         for j, row in enumerate(rows):
             if len(row) != width:
                 self.fail(f"{path}.weights[{j}]", f"{width} columns, one per input of this layer", f"{len(row)}")

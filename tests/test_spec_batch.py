@@ -1,0 +1,154 @@
+"""Spec additions: batches (mean or sum), input-major weights, class-index targets, truncated printed digits.
+Values are checked against scalar arithmetic written out here, independently of the engine."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from chainrule.errors import ChainruleError
+from chainrule.explain import RENDERERS, derive, load_spec, parse_spec
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+BATCH = {
+    "inputs": [[1.0, 0.5], [0.0, -1.0]],
+    "targets": [[1.0], [0.0]],
+    "loss": "half_squared_error",
+    "learning_rate": 0.5,
+    "layers": [{"weights": [[0.1, 0.2], [0.3, -0.4]], "bias": [0.0, 0.1], "activation": "sigmoid"},
+               {"weights": [[0.5, -0.6]], "bias": 0.2, "activation": "sigmoid"}],
+}
+
+
+def by_hand(x, t):
+    """One example of BATCH's network, scalar by scalar: (loss, {parameter: gradient})."""
+    w1, w2, w3, w4, b1, b2, w5, w6, b3 = 0.1, 0.2, 0.3, -0.4, 0.0, 0.1, 0.5, -0.6, 0.2
+    a1, a2 = sigmoid(w1 * x[0] + w2 * x[1] + b1), sigmoid(w3 * x[0] + w4 * x[1] + b2)
+    o = sigmoid(w5 * a1 + w6 * a2 + b3)
+    d3 = (o - t) * o * (1 - o)
+    d1, d2 = d3 * w5 * a1 * (1 - a1), d3 * w6 * a2 * (1 - a2)
+    grads = {"w1": d1 * x[0], "w2": d1 * x[1], "w3": d2 * x[0], "w4": d2 * x[1], "b1": d1, "b2": d2,
+             "w5": d3 * a1, "w6": d3 * a2, "b3": d3}
+    return 0.5 * (t - o) ** 2, grads, {"a1": a1, "a2": a2, "yhat1": o}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_batch_step_matches_hand_computed_values(reduction):
+    d = derive(parse_spec({**BATCH, "reduction": reduction}))
+    (l1, g1, f1), (l2, g2, f2) = by_hand([1.0, 0.5], 1.0), by_hand([0.0, -1.0], 0.0)
+    share = 1.0 if reduction == "sum" else 0.5
+    assert d.values["L[1]"] == pytest.approx(l1, rel=1e-12) and d.values["L[2]"] == pytest.approx(l2, rel=1e-12)
+    assert d.values["L"] == pytest.approx(share * (l1 + l2), rel=1e-12)
+    assert d.values["a2[2]"] == pytest.approx(f2["a2"], rel=1e-12)
+    start = {"w1": 0.1, "w2": 0.2, "w3": 0.3, "w4": -0.4, "b1": 0.0, "b2": 0.1, "w5": 0.5, "w6": -0.6, "b3": 0.2}
+    for name in g1:
+        assert d.values[f"dL/d{name}[1]"] == pytest.approx(g1[name], rel=1e-10, abs=1e-15)
+        assert d.values[f"dL/d{name}[2]"] == pytest.approx(g2[name], rel=1e-10, abs=1e-15)
+        assert d.values[f"dL/d{name}"] == pytest.approx(share * (g1[name] + g2[name]), rel=1e-10, abs=1e-15)
+        assert d.updated[name] == pytest.approx(start[name] - 0.5 * share * (g1[name] + g2[name]), rel=1e-12)
+    titles = [s.title for s in d.sections]
+    assert titles[0].startswith("Example 1: Forward") and any(t.startswith("Example 2:") for t in titles)
+    assert titles[-2] == f"Batch: the {reduction} of the 2 examples' losses and gradients"
+    assert titles[-1].startswith("Update")
+
+
+def test_a_batch_is_shown_in_every_format():
+    d = derive(parse_spec({**BATCH, "claims": {"z3[2]": 0.06, "dL/dw5": -0.0029}}))
+    text = RENDERERS["text"](d)
+    assert "z₁[2] = w₁·x₁[2] + w₂·x₂[2] + b₁" in text and "∂L/∂w₅ = (1/2)·(∂L/∂w₅[1] + ∂L/∂w₅[2])" in text
+    assert "a batch of 2 examples, the loss the mean of theirs" in text
+    assert r"{z_{1}}[2]" in RENDERERS["markdown"](d) and r"{z_{1}}[2]" in RENDERERS["latex"](d)
+    html = RENDERERS["html"](d)
+    assert "example 1" in html and 'data-name="z1[2]"' in html
+    document = json.loads(RENDERERS["json"](d))
+    assert {"z1[2]", "dL/dw5[1]", "dL/dw5", "L[2]"} <= set(document["quantities"])
+    assert [c["verdict"] for c in document["claims"]] == ["slip", "agrees"]
+
+
+def test_a_slip_in_one_example_is_carried_into_the_batch_gradient_and_update():
+    claims = {"a2[2]": 0.6225, "z3[2]": 0.0600, "yhat1[2]": 0.5150, "dL/dz3[2]": 0.1286, "dL/dw5[2]": 0.0579,
+              "dL/dw5": -0.0055, "w5+": 0.5028}
+    d = derive(parse_spec({**BATCH, "reduction": "sum", "claims": claims}))
+    verdicts = {c.name: c.verdict for c in d.claims}
+    assert verdicts == {"a2[2]": "agrees", "z3[2]": "slip", "yhat1[2]": "carried", "dL/dz3[2]": "carried",
+                        "dL/dw5[2]": "carried", "dL/dw5": "carried", "w5+": "carried"}
+
+
+def test_input_major_weights_give_the_same_step_as_rows_per_neuron():
+    transposed = [{**layer, "weights": [list(col) for col in zip(*layer["weights"])]} for layer in BATCH["layers"]]
+    a = derive(parse_spec({**BATCH, "weight_layout": "input_major", "layers": transposed}))
+    b = derive(parse_spec(BATCH))
+    assert a.values == b.values and a.updated == b.updated
+    assert any("input-major" in line for line in RENDERERS["text"](a).splitlines())
+
+
+def test_class_index_targets_are_one_hot_rows():
+    layers = [{"weights": [[0.1, 0.2], [0.3, -0.4], [0.0, 0.5]], "bias": 0.0, "activation": "softmax"}]
+    spec = parse_spec({"inputs": [[1.0, 2.0], [0.5, -1.0]], "targets": [2, 0], "layers": layers,
+                       "loss": "cross_entropy"})
+    assert spec.Y.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    single = parse_spec({"inputs": [1.0, 2.0], "targets": 1, "layers": layers, "loss": "cross_entropy"})
+    assert single.targets.tolist() == [0.0, 1.0, 0.0]
+    z = [0.1 * 1 + 0.2 * 2, 0.3 - 0.8, 1.0]
+    p = math.exp(z[1]) / sum(math.exp(v) for v in z)
+    assert derive(single).values["L"] == pytest.approx(-math.log(p), rel=1e-12)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"targets": [3, 1]}, "targets[0]: expected a list of target values (a class index is for a softmax output"),
+    ({"targets": [[1.0]]}, "targets: expected a list of 2 targets, one per example of inputs, found [[1.0]]"),
+    ({"inputs": [[1.0, 0.5], [0.0]]}, "inputs[1]: expected 2 values, as the first example, found 1"),
+    ({"reduction": "median"}, 'reduction: expected one of "mean", "sum", found the string "median"'),
+    ({"weight_layout": "rows"}, 'weight_layout: expected one of "neuron_major", "input_major"'),
+    ({"update_order": "sequential"}, 'update_order: expected "simultaneous" for a batch'),
+    ({"rounding": "floor"}, 'rounding: expected one of "round", "truncate"'),
+    ({"claims": {"z1[x]": 1}}, "claims key: expected a quantity name such as z1, dL/dw5, w5+ or z1[2]"),
+    ({"reduktion": "sum"}, 'reduktion: unknown field; did you mean "reduction"?'),
+])
+def test_bad_batch_fields_are_refused_naming_the_field(spec, message):
+    with pytest.raises(ChainruleError) as error:
+        parse_spec({**BATCH, **spec}, "batch.json")
+    assert f"batch.json: {message}" in str(error.value)
+
+
+def test_reduction_without_a_batch_is_refused():
+    with pytest.raises(ChainruleError, match="reduction: expected inputs given as a list of examples"):
+        parse_spec({**BATCH, "inputs": [1.0, 0.5], "targets": [1.0], "reduction": "sum"}, "one.json")
+
+
+def test_truncated_digits_are_not_slips():
+    claims = {"yhat1[1]": 0.5361}   # 0.536191: rounding gives 0.5362
+    rounded = derive(parse_spec({**BATCH, "claims": claims}))
+    truncated = derive(parse_spec({**BATCH, "claims": claims, "rounding": "truncate"}))
+    assert rounded.claims[0].verdict == "slip" and truncated.claims[0].verdict == "agrees"
+
+
+def test_the_cli_refuses_a_bad_batch_spec_with_exit_2(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**BATCH, "targets": [[1.0], ["x"]]}))
+    run = subprocess.run([sys.executable, "-m", "chainrule", "explain", "--spec", str(path)], capture_output=True,
+                         text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"{path}: targets[1]: expected a list of numbers" in run.stderr
+
+
+def test_the_readme_batch_example_runs_as_shown(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Batches, layouts"):readme.index("### JSON output")]
+    example = re.findall(r"```toml\n(.*?)```", section, re.S)[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(example, encoding="utf-8")
+    d = derive(load_spec(path))
+    verdicts = {c.name: c.verdict for c in d.claims}
+    assert verdicts == {"z3[2]": "slip", "dL/dw5": "carried"}
+    shown = re.findall(r"```text\n(.*?)```", section, re.S)[0].strip()
+    assert shown in RENDERERS["text"](d)
