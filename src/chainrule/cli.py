@@ -1,4 +1,5 @@
-"""The command line: ``chainrule explain``, ``gradcheck``, ``train``, ``evaluate``, ``predict``.
+"""The command line: ``chainrule explain``, ``gradcheck``, ``train``, ``evaluate``, ``predict``, ``exercise``,
+``grade``.
 
 User mistakes (``ChainruleError``, a missing file) print one line to stderr and exit with status 2; no traceback.
 """
@@ -276,6 +277,27 @@ def _export(args) -> int:
     return 0
 
 
+def _exercise(args) -> int:
+    from .teach.exercise import make_exercise, parse_shape
+
+    options = dict(shape=parse_shape(args.shape), hidden=args.hidden, output=args.output, loss=args.loss,
+                   ask=args.ask, batch=args.batch, reduction=args.reduction, update_order=args.update_order,
+                   update_biases=not args.fixed_biases, weight_layout=args.weight_layout, digits=args.digits)
+    if args.roster:
+        from .teach.roster import read_roster, variants, write_variants
+
+        students = read_roster(args.roster)
+        written = write_variants(variants(students, args.seed, **options), args.out, args.seed, args.force)
+        print(f"wrote {len(students)} variants (one question sheet per student) and the key in {args.out}")
+        return 0
+    from .teach.sheets import write_exercise
+
+    exercise = make_exercise(seed=args.seed, **options)
+    written = write_exercise(exercise, args.out, args.force)
+    print(f"wrote {len(exercise.asked)} questions: " + ", ".join(str(p) for p in written))
+    return 0
+
+
 # --- argument types: each flag's value checked where it is read, the message naming the flag -------------------
 def _number(text: str, low=None, high=None, open_low=False, open_high=False, integer=False, what="a number"):
     try:
@@ -439,6 +461,39 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", type=_path, help="a model file written by train")
     export.add_argument("out", type=_path, help="the .onnx file to write")
     export.set_defaults(run=_export)
+
+    exercise = command("exercise", help="write a seeded backpropagation exercise with its answer key",
+                       description="Write a backpropagation exercise a person can work by hand: a small network "
+                       "with one-decimal numbers (degenerate draws are redrawn), the questions and the answer key "
+                       "(the worked derivation, each asked quantity marked) as Markdown, LaTeX and HTML, the "
+                       "exercise as JSON (for chainrule grade) and a Moodle XML quiz. The same seed gives the same "
+                       "exercise, byte for byte.")
+    exercise.add_argument("--shape", default="2-2-2", help="layer widths, inputs first (any depth: 3-4-2-1)")
+    exercise.add_argument("--hidden", choices=["sigmoid", "tanh", "relu", "identity"], default="sigmoid",
+                          help="hidden activation")
+    exercise.add_argument("--output", choices=["softmax", "sigmoid", "identity", "tanh"], default="softmax",
+                          help="output activation")
+    exercise.add_argument("--loss", choices=["cross_entropy", "binary_cross_entropy", "half_squared_error",
+                                             "mean_squared_error"],
+                          help="the loss (default: cross_entropy for softmax, binary_cross_entropy for sigmoid, "
+                          "half_squared_error otherwise)")
+    exercise.add_argument("--seed", type=SEED, default=0, help="seed of the drawn numbers")
+    exercise.add_argument("--ask", nargs="+", default=["full-step"], metavar="WHAT",
+                          help="forward, loss, gradients, update, full-step, or quantity names such as dL/dw5")
+    exercise.add_argument("--batch", type=_type("batch", low=1, high=8, integer=True, what="1 to 8 examples"),
+                          default=1, help="examples in the step")
+    exercise.add_argument("--reduction", choices=["mean", "sum"], default="mean", help="a batch's loss")
+    exercise.add_argument("--update-order", choices=["simultaneous", "sequential"], default="simultaneous",
+                          help="sequential: the output layer is updated first and its new weights carry the error")
+    exercise.add_argument("--fixed-biases", action="store_true", help="keep the biases fixed in the update")
+    exercise.add_argument("--weight-layout", choices=["neuron_major", "input_major"], default="neuron_major",
+                          help="how the exercise file writes weight matrices")
+    exercise.add_argument("--digits", type=_type("digits", low=2, high=8, integer=True, what="2 to 8 digits"),
+                          default=4, help="significant digits of the answers")
+    exercise.add_argument("--roster", type=_path, help="a CSV column of student ids: one variant per student")
+    exercise.add_argument("--out", type=_path, required=True, metavar="DIR", help="the folder to write")
+    exercise.add_argument("--force", action="store_true", help="replace the exercise's files in DIR")
+    exercise.set_defaults(run=_exercise)
 
     plot = command("plot", help="training curves, confusion matrix, decision regions, weights",
                    description="Plots as PNG or SVG (by the --out suffix). See chainrule plot KIND --help.")
