@@ -3,8 +3,8 @@ the answer key, which is the derivation of the engine's own recorded step (``exp
 quantity marked. Nothing here computes a number of the network: the draw is checked against the derivation.
 
 A draw is redrawn when it would make a poor exercise: a ReLU input exactly 0 (the derivative is undefined there),
-a saturated sigmoid or tanh, a softmax output that rounds to 0 or 1, or an asked quantity that is exactly 0 or
-rounds to 0 at the answer's precision.
+a saturated sigmoid or tanh, a softmax output that rounds to 0 or 1, or an asked quantity that is 0 (in size
+below ``TINY``).
 """
 
 import hashlib
@@ -30,6 +30,9 @@ LEARNING_RATES = (0.1, 0.5)
 MAX_DRAWS = 2000
 SATURATED = 0.05          # a sigmoid output below this or above 1 - this (tanh: |a| above 1 - this) is saturated
 CERTAIN = 0.01            # a softmax probability below this or above 1 - this rounds to 0 or 1 at two places
+# An asked quantity smaller than this is 0 in effect: exactly 0 or 0 but for float64 rounding (two equal paths
+# cancelling), or too small for a hand computation from numbers of size 0.1 to 1 to resolve.
+TINY = 1e-6
 
 
 @dataclass
@@ -124,6 +127,9 @@ def _check_options(shape, hidden, output, loss, batch, digits, update_order, ask
         pairs = ", ".join(f"{o} + {name}" for o, name in PAIRINGS)
         raise ChainruleError(f"--output/--loss: expected one of the engine's pairings ({pairs}), found "
                              f"{output} + {loss}")
+    if output == "softmax" and shape[-1] < 2:
+        raise ChainruleError(f"--shape: expected at least 2 outputs for a softmax output (one is always 1), found "
+                             f"{shape[-1]}")
     if not 1 <= batch <= 8:
         raise ChainruleError(f"--batch: expected 1 to 8 examples, found {batch}")
     if batch > 1 and update_order == "sequential":
@@ -178,7 +184,8 @@ def asked_quantities(d: Derivation, ask) -> list[str]:
     kinds = {"forward": {"forward"}, "loss": {"loss", "batch_loss"},
              "gradients": {"gradients", "batch"} if d.spec.batch_size else {"gradients"},
              "update": {"update"}}
-    kinds["full-step"] = {"forward", "loss", "output_error", "gradients", "carried_back", "batch", "update"}
+    kinds["full-step"] = {"forward", "loss", "output_error", "gradients", "carried_back", "batch", "batch_loss",
+                          "update"}
     chosen: set[str] = set()
     for item in ask:
         if item in kinds:
@@ -223,7 +230,7 @@ def degenerate(d: Derivation, asked: list[str], digits: int) -> bool:
                     return True
                 if layer.activation == "softmax" and not CERTAIN <= a <= 1 - CERTAIN:
                     return True
-    return any(v[name] == 0 or float(rounded(v[name], digits)) == 0 for name in asked)
+    return any(abs(v[name]) < TINY for name in asked)
 
 
 def exercise_document(ex: Exercise) -> dict:
