@@ -298,6 +298,34 @@ def _exercise(args) -> int:
     return 0
 
 
+def _grade(args) -> int:
+    from pathlib import Path
+
+    from .io import write_text_atomic
+    from .teach.feedback import FEEDBACK
+    from .teach.grade import grade, gradebook_csv, load_task
+
+    task = load_task(args.exercise, args.rubric)
+    results = grade(task, args.submissions, carried_credit=not args.no_carried_credit)
+    if args.feedback:
+        folder = Path(args.feedback)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ChainruleError(f"--feedback {folder}: cannot create the folder ({exc.strerror or exc})") from None
+        render, suffix = FEEDBACK[args.feedback_format]
+        for result in results:
+            write_text_atomic(folder / f"{result.student}{suffix}", render(result))
+    if args.out:
+        write_text_atomic(args.out, gradebook_csv(results, task))
+    for r in results:
+        print(f"{r.student}: {'not graded: ' + r.problem if r.problem else f'{r.total:g} / {r.possible:g}, {r.slips} slip(s)'}")
+    broken = sum(bool(r.problem) for r in results)
+    print(f"graded {len(results) - broken} of {len(results)} submission(s)" + (f"; {broken} could not be graded "
+          "(the reason is in the gradebook and the feedback)" if broken else ""))
+    return 0
+
+
 # --- argument types: each flag's value checked where it is read, the message naming the flag -------------------
 def _number(text: str, low=None, high=None, open_low=False, open_high=False, integer=False, what="a number"):
     try:
@@ -494,6 +522,22 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--out", type=_path, required=True, metavar="DIR", help="the folder to write")
     exercise.add_argument("--force", action="store_true", help="replace the exercise's files in DIR")
     exercise.set_defaults(run=_exercise)
+
+    grade = command("grade", help="mark worked solutions with error carried forward",
+                    description="Mark students' worked solutions: each submitted number is audited; a right number "
+                    "and one carried correctly from the student's own earlier slip earn the quantity's points, a "
+                    "slip earns none. Submissions: TOML, JSON, CSV (name,value) or text lines (z1 = 0.43), each "
+                    "with an optional id (else the file name); a folder grades every file in it. A submission that "
+                    "cannot be graded is reported, and the rest are graded.")
+    grade.add_argument("exercise", type=_path, help="an exercise's exercise.json, a roster's variants.json, or a spec")
+    grade.add_argument("submissions", type=_path, nargs="+", metavar="SUBMISSION", help="files or folders")
+    grade.add_argument("--rubric", type=_path, help="points per quantity, TOML or JSON (default: 1 each)")
+    grade.add_argument("--no-carried-credit", action="store_true", help="mark carried numbers wrong")
+    grade.add_argument("--out", type=_path, metavar="CSV", help="write the gradebook: one row per student")
+    grade.add_argument("--feedback", type=_path, metavar="DIR", help="write each student's feedback in DIR")
+    grade.add_argument("--feedback-format", choices=["markdown", "html"], default="markdown",
+                       help="format of the feedback files")
+    grade.set_defaults(run=_grade)
 
     plot = command("plot", help="training curves, confusion matrix, decision regions, weights",
                    description="Plots as PNG or SVG (by the --out suffix). See chainrule plot KIND --help.")

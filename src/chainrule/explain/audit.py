@@ -48,19 +48,38 @@ def updated_name(name: str) -> str:
     return name[:-1] + "'" if name.endswith("+") else name
 
 
-def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple]) -> dict:
+def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple],
+                network=None) -> dict:
     """Every quantity of one step computed by the engine with the printed numbers fed in where they occur.
+    ``network``: a ``_Unfused`` to reuse (its parameters are reset to the spec's first), else one is built.
 
     Returns name -> value, each value as computed *before* its own printed number replaced it."""
-    from .derivation import gradient_step, layout_values
+    from .derivation import _parameter_names, gradient_step
 
     if spec.batch_size:
         return _batch_author_pass(spec, learning_rate, printed, places)
-    network, where = build_network(spec, fused=False)
+    network, where = (network or _Unfused(spec)).reset()
     recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    return layout_values(spec, where, recorder, network.named_parameters())
+    values = {name: recorder.read(place) for name, place in places.items()}   # as the layout reads them
+    params = network.named_parameters()
+    values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
+    return values
+
+
+class _Unfused:
+    """The spec's unfused network, built once and reset to the spec's parameters before each author pass (the
+    audit runs two passes per printed number)."""
+
+    def __init__(self, spec: Spec):
+        self.network, self.where = build_network(spec, fused=False)
+        self.start = {key: value.copy() for key, value in self.network.named_parameters().items()}
+
+    def reset(self):
+        for key, value in self.network.named_parameters().items():
+            value[...] = self.start[key]
+        return self.network, self.where
 
 
 def places_of(spec: Spec) -> dict[str, tuple]:
@@ -138,14 +157,15 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     half = {name: c.unit if spec.rounding == "truncate" else c.half_unit for name, c in claims.items()}
     size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
     places = places_of(spec)
-    base = author_pass(spec, learning_rate, printed, places)
+    unfused = _Unfused(spec)
+    base = author_pass(spec, learning_rate, printed, places, unfused)
     sensitivity = {q: {} for q in printed}
     for i in printed:
-        if i not in places:
+        if i not in places or places[i] == ("loss",):     # the loss is fed into nothing: it moves no other number
             continue
         step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
-        plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places)
-        minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places)
+        plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places, unfused)
+        minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places, unfused)
         for q in printed:
             if q != i and q in plus:
                 slope = (plus[q] - minus[q]) / (2 * step)
