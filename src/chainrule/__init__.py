@@ -22,7 +22,7 @@ __all__ = ["MLPClassifier", "MLPRegressor", "Adam", "Callback", "ChainruleError"
            "softmax"]
 
 
-LAZY_MODULES = ("plots", "export", "estimators")
+LAZY_MODULES = ("plots", "export", "estimators", "teach")
 
 
 def __getattr__(name):
