@@ -152,3 +152,18 @@ def test_the_readme_batch_example_runs_as_shown(tmp_path):
     assert verdicts == {"z3[2]": "slip", "dL/dw5": "carried"}
     shown = re.findall(r"```text\n(.*?)```", section, re.S)[0].strip()
     assert shown in RENDERERS["text"](d)
+
+
+def test_every_slip_is_named_with_enough_digits_to_see_the_difference():
+    from chainrule.explain import example_path
+    from chainrule.explain.render import possessive
+
+    raw = json.loads(example_path("step_by_step_sigmoid").read_text())
+    raw["claims"] |= {"out_h1": 0.593269995, "net_o1": 1.105905969}
+    text = RENDERERS["text"](derive(parse_spec(raw)))
+    assert ("First slip: out_h1 is printed as 0.593269995; from the post's own inputs it is 0.59326999211, and the "
+            "correct value is 0.59326999211.") in text
+    assert ("Further slip: net_o1 is printed as 1.105905969; from the post's own inputs it is 1.10590596810, and the "
+            "correct value is 1.10590596706.") in text
+    assert possessive("Mazur") == "Mazur's" and possessive("authors") == "the authors'"
+    assert possessive("student") == "the student's" and possessive("Jones") == "Jones'"

@@ -42,7 +42,7 @@ def claim_mark(check: ClaimCheck, source: str) -> str:
         return f"{source}: {printed}  ✓ agrees"
     if check.verdict == "carried":
         return f"{source}: {printed}  ✗ carried (right from its own wrong inputs)"
-    return f"{source}: {printed}  ✗ SLIP (from its own inputs: {format_number(check.from_claims)})"
+    return f"{source}: {printed}  ✗ SLIP (from its own inputs: {shown(check.from_claims, check)})"
 
 
 def describe_network(d: Derivation) -> str:
@@ -131,21 +131,39 @@ def audit_summary(d: Derivation, name=None, number=format_number) -> list[str]:
     lines = [f"{len(d.claims)} printed number(s) checked: {counts['agrees']} agree, {counts['slip']} slip(s), "
              f"{counts['carried']} carried from an earlier slip. (Agreement allows for the rounding of the printed "
              f"digits and of the printed numbers each was computed from.)"]
-    slip = d.first_slip()
-    if slip is None:
-        return lines
-    lines.append(f"First slip: {name(slip.name)} is printed as {slip.claimed_text}; "
-                 f"from the {source}'s own inputs it is {number(slip.from_claims)}, and the correct value is "
-                 f"{number(slip.computed)}.")
-    carried = carried_into(d.claims, slip)
-    if carried:
-        lines.append("It carried into: " + ", ".join(
-            f"{name(c.name)} (printed {c.claimed_text}, correct {number(c.computed)})"
-            for c in carried) + ".")
-    later = [name(c.name) for c in d.claims if c.verdict == "slip" and c is not slip]
-    if later:
-        lines.append("Further slips: " + ", ".join(later) + ".")
+    slips = [c for c in d.claims if c.verdict == "slip"]
+    for k, slip in enumerate(slips):
+        lines.append(f"{'First slip' if k == 0 else 'Further slip'}: {name(slip.name)} is printed as "
+                     f"{slip.claimed_text}; from {possessive(source)} own inputs it is "
+                     f"{shown(slip.from_claims, slip, number)}, and the correct value is "
+                     f"{shown(slip.computed, slip, number)}.")
+        carried = carried_into(d.claims, slip)
+        if carried:
+            lines.append("It carried into: " + ", ".join(
+                f"{name(c.name)} (printed {c.claimed_text}, correct {shown(c.computed, c, number)})"
+                for c in carried) + ".")
     return lines
+
+
+def possessive(source: str) -> str:
+    """"the author's", "the authors'", or a name's own: "Mazur's" (a word that starts with a capital)."""
+    if source[:1].isupper():
+        return f"{source}'" if source.endswith("s") else f"{source}'s"
+    return f"the {source}'" if source.endswith("s") else f"the {source}'s"
+
+
+def shown(value: float, check: ClaimCheck, number=format_number) -> str:
+    """A computed value beside a printed one, with at least two decimals more than were printed (unless it is shown
+    exactly already), so that the difference shows: never three identical-looking numbers."""
+    from decimal import Decimal
+
+    text = number(value)
+    places = max(0, -Decimal(check.claimed_text).as_tuple().exponent) + 2
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    exact = abs(float(text) - value) <= 1e-12 * max(1.0, abs(value)) if "e" not in text else True
+    if exact or decimals >= places or places > 17:     # shown in full already, or with the digits asked for
+        return text
+    return f"{value:.{places}f}"
 
 
 def claim_lookup(d: Derivation) -> dict:

@@ -6,7 +6,7 @@ from ..escape import html_text as escape
 from .derivation import Derivation
 from .latex import latex_name
 from .notation import format_number, unicode_name
-from .render import audit_summary, claim_lookup, describe_network, given_names, notes
+from .render import audit_summary, claim_lookup, describe_network, given_names, notes, shown
 from .matrix import is_wide, matrix_lines
 from .render_tex import VERDICT_WORDS, equation_rows
 
@@ -90,7 +90,7 @@ def render_html(d: Derivation) -> str:
             if check:
                 words = f"{spec.claims_source}: {check.claimed_text} · {VERDICT_WORDS[check.verdict]}"
                 if check.verdict == "slip":
-                    words += f" (from its inputs: {format_number(check.from_claims)})"
+                    words += f" (from its inputs: {shown(check.from_claims, check)})"
                 badge = f'<span class="badge {verdict}">{escape(words)}</span>'
             body.append(f'<div class="step {verdict}" data-name="{escape(step.name)}"><div class="eq">{lines}</div>'
                         f'{badge}</div>')

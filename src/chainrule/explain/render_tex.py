@@ -5,7 +5,7 @@ from .derivation import Derivation
 from .latex import latex_name, numeric_atom, symbolic_atom, to_latex
 from .matrix import is_wide, matrix_lines
 from .notation import format_number
-from .render import audit_summary, claim_lookup, describe_network, given_names, notes
+from .render import audit_summary, claim_lookup, describe_network, given_names, notes, shown
 
 VERDICT_WORDS = {"agrees": "agrees", "slip": "SLIP", "carried": "carried from an earlier slip"}
 
@@ -27,7 +27,7 @@ def equation_rows(d: Derivation, step) -> list[tuple[str, str]]:
 def claim_words(check, source: str) -> str:
     words = f"{source}: {check.claimed_text}, {VERDICT_WORDS[check.verdict]}"
     if check.verdict == "slip":
-        words += f" (from its own inputs: {format_number(check.from_claims)})"
+        words += f" (from its own inputs: {shown(check.from_claims, check)})"
     return words
 
 
