@@ -167,3 +167,42 @@ def test_every_slip_is_named_with_enough_digits_to_see_the_difference():
             "correct value is 1.10590596706.") in text
     assert possessive("Mazur") == "Mazur's" and possessive("authors") == "the authors'"
     assert possessive("student") == "the student's" and possessive("Jones") == "Jones'"
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_batch_gradient_matches_central_differences_of_the_batch_loss(reduction):
+    from chainrule.explain.spec import build_network
+
+    spec = parse_spec({**BATCH, "reduction": reduction})
+    d = derive(spec)
+    network, _ = build_network(spec)
+    params = network.named_parameters()
+    names = {"0.weight": [["w1", "w3"], ["w2", "w4"]], "2.weight": [["w5"], ["w6"]]}
+    for key, grid in names.items():
+        for (i, j), name in [((i, j), n) for i, row in enumerate(grid) for j, n in enumerate(row)]:
+            start = params[key][i, j]
+            params[key][i, j] = start + 1e-6
+            plus = spec.loss_scale * network.loss(spec.X, spec.Y)
+            params[key][i, j] = start - 1e-6
+            minus = spec.loss_scale * network.loss(spec.X, spec.Y)
+            params[key][i, j] = start
+            assert d.values[f"dL/d{name}"] == pytest.approx((plus - minus) / 2e-6, rel=1e-6, abs=1e-10), name
+
+
+def test_gradcheck_covers_the_batch_example(capsys):
+    from chainrule.cli import main
+
+    assert main(["gradcheck", "--depth", "1"]) == 0
+    assert "ok    batch_homework example (a batch of 2" in capsys.readouterr().out
+
+
+def test_the_shipped_batch_example_audits_a_truncating_student():
+    from chainrule.explain import example_path
+
+    d = derive(load_spec(example_path("batch_homework")))
+    verdicts = {c.name: c.verdict for c in d.claims}
+    assert [n for n, v in verdicts.items() if v == "slip"] == ["z3[2]"]
+    assert {n for n, v in verdicts.items() if v == "carried"} == {"yhat1[2]", "dL/dz3[2]", "dL/dw5[2]", "dL/dw5",
+                                                                  "w5+"}
+    rounded = derive(parse_spec({**BATCH, "claims": {"a1[1]": 0.5498, "yhat1[1]": 0.5361}}))
+    assert [c.verdict for c in rounded.claims] == ["agrees", "slip"]     # 0.536191 rounds to 0.5362

@@ -49,11 +49,13 @@ def _spec_for_model(args):
 
 
 def _gradcheck(args) -> int:
-    from .explain import build_network_for, seed_article
+    from .explain import build_network_for, example_path, load_spec, seed_article
     from .gradcheck import TOLERANCE, check_gradients, random_cases
 
     sizes = [args.inputs] + [args.hidden] * args.depth + [args.outputs]
-    cases = [("seed article (3-2-2, sigmoid hidden, softmax + cross_entropy)", *build_network_for(seed_article()))]
+    cases = [("seed article (3-2-2, sigmoid hidden, softmax + cross_entropy)", *build_network_for(seed_article())),
+             ("batch_homework example (a batch of 2, 2-2-1 sigmoid, half squared error)",
+              *build_network_for(load_spec(example_path("batch_homework"))))]
     cases += list(random_cases(sizes, args.batch, args.seed))
     worst = 0.0
     print(f"Backprop against central finite differences (float64, eps=1e-6); tolerance {TOLERANCE:g}.")
@@ -395,8 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "backward pass, update; and check an author's printed numbers. With no --spec, the seed "
                       "article's example.")
     explain.add_argument("--spec", type=_path, help="a network and example as a JSON or TOML spec file")
-    explain.add_argument("--example", help="a shipped example: seed_article, step_by_step_sigmoid, relu_student "
-                         "(default: seed_article)")
+    explain.add_argument("--example", help="a shipped example: seed_article, step_by_step_sigmoid, relu_student, "
+                         "batch_homework (default: seed_article)")
     explain.add_argument("--lr", type=RATE, help="learning rate eta (default: the spec's own)")
     explain.add_argument("--steps", type=COUNT, default=1, help="run N updates and show the loss falling")
     explain.add_argument("--show-step", type=COUNT, default=1, help="which step to derive in full (the audit of "

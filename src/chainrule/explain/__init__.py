@@ -42,8 +42,9 @@ __all__ = ["example_path", "examples", "build_network_for", "Derivation", "RENDE
 
 
 def build_network_for(spec: Spec):
-    """The spec's float64 network and its one example as batches: ``(network, x: (1, D), y: (1, K))``."""
+    """The spec's float64 network and its examples as batches: ``(network, x: (N, D), y: (N, K))``, N = 1 for a
+    spec of one example."""
     from .spec import build_network
 
     network, _ = build_network(spec)
-    return network, spec.inputs[None, :], spec.targets[None, :]
+    return network, spec.X, spec.Y
