@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 DEEP = 100_000
-HOSTILE_LATEX = r"\input/etc/hostname"
 
 
 def seed_spec() -> dict:
@@ -28,13 +27,13 @@ def patched_spec(set_fields: dict, delete: list) -> dict:
     """The seed article's spec with ``set_fields`` (dotted paths, list indices as numbers) set and ``delete`` gone."""
     spec = copy.deepcopy(seed_spec())
     for path, value in set_fields.items():
-        *parents, last = _steps(path)
+        *parents, last = steps(path)
         node = spec
         for step in parents:
             node = node[step]
         node[last] = value
     for path in delete:
-        *parents, last = _steps(path)
+        *parents, last = steps(path)
         node = spec
         for step in parents:
             node = node[step]
@@ -42,7 +41,7 @@ def patched_spec(set_fields: dict, delete: list) -> dict:
     return spec
 
 
-def _steps(path: str) -> list:
+def steps(path: str) -> list:
     return [int(s) if s.isdigit() else s for s in path.split(".")]
 
 
@@ -130,7 +129,7 @@ def spec_huge_int_json(folder: Path) -> Path:
 
 # ---- data files -------------------------------------------------------------------------------------------------
 
-def _iris_rows(n=12, header=True, delimiter=",", label_first=False):
+def iris_rows(n=12, header=True, delimiter=",", label_first=False):
     from sklearn.datasets import load_iris
     bunch = load_iris()
     picks = np.r_[0:n // 3, 50:50 + n // 3, 100:100 + n - 2 * (n // 3)]
@@ -155,25 +154,25 @@ def digits_rows(n=3, bad=None) -> str:
 
 def csv_bom_no_header(folder: Path) -> Path:
     path = folder / "bom-no-header.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(_iris_rows(header=False)).encode() + b"\n")
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(iris_rows(header=False)).encode() + b"\n")
     return path
 
 
 def csv_bom_header_label_first(folder: Path) -> Path:
     path = folder / "bom-header.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(_iris_rows(label_first=True)).encode() + b"\n")
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(iris_rows(label_first=True)).encode() + b"\n")
     return path
 
 
 def csv_semicolons(folder: Path) -> Path:
     path = folder / "semicolons.csv"
-    path.write_text("\n".join(_iris_rows(delimiter=";")) + "\n")
+    path.write_text("\n".join(iris_rows(delimiter=";")) + "\n")
     return path
 
 
 def csv_huge_cell(folder: Path) -> Path:
     path = folder / "huge-cell.csv"
-    lines = _iris_rows()
+    lines = iris_rows()
     lines[3] = "1" * 200_000 + lines[3][lines[3].index(","):]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -181,7 +180,7 @@ def csv_huge_cell(folder: Path) -> Path:
 
 def csv_gz_truncated(folder: Path) -> Path:
     path = folder / "truncated.csv.gz"
-    blob = gzip.compress(("\n".join(_iris_rows(n=150)) + "\n").encode())
+    blob = gzip.compress(("\n".join(iris_rows(n=150)) + "\n").encode())
     path.write_bytes(blob[: len(blob) // 2])
     return path
 
@@ -311,7 +310,7 @@ def _array_patch(change):
 
 def _set(path, value):
     def change(arch):
-        *parents, last = _steps(path)
+        *parents, last = steps(path)
         node = arch
         for step in parents:
             node = node[step]
@@ -470,5 +469,5 @@ MAKERS = {name: fn for name, fn in globals().items()
 MAKERS |= MODEL_MAKERS | {"checkpoint_is_a_model": checkpoint_is_a_model, "stale_temporary": stale_temporary}
 NEEDS_MODEL = set(MODEL_MAKERS) | {"checkpoint_is_a_model"}
 
-__all__ = ["HOSTILE_LATEX", "MAKERS", "NEEDS_MODEL", "architecture_of", "digits_rows", "patched_spec", "read_model",
-           "seed_spec", "with_architecture", "write_model"]
+__all__ = ["MAKERS", "NEEDS_MODEL", "architecture_of", "digits_rows", "iris_rows", "patched_spec", "read_model",
+           "seed_spec", "steps", "with_architecture", "write_model"]
