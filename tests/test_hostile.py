@@ -351,7 +351,7 @@ def test_mutated_csvs_train_or_are_refused(text, label, tmp_path_factory, capsys
     (folder / "data.csv").write_text(text, encoding="utf-8", errors="surrogateescape")
     (folder / "existing.npz").write_bytes(b"saved before")
     argv = ["train", "--data", str(folder / "data.csv"), "--epochs", "2", "--hidden", "4", "--quiet",
-            "--out", str(folder / "existing.npz")] + (["--label", label] if label else [])
+            "--out", str(folder / "existing.npz"), "--force"] + (["--label", label] if label else [])
     code, out, err = run_main(argv, capsys)
     assert_clean(code, out, err)
     assert "-9223372036854775808" not in out, out
