@@ -37,7 +37,7 @@ REPRS = ("np.str_(", "np.float64(", "np.int64(", "Decimal(", "array(", "dtype=",
 
 # Runs the command line with every way of unpickling refused: the audit hook sees pickle.find_class (any pickle that
 # names a class, such as a NumPy object array), and the module functions are replaced for pickles that name none.
-GUARD = r"""
+GUARD_HOOK = r"""
 import os, pickle, sys
 def _refuse(*args, **kwargs):
     os.write(2, b"\nHOSTILE-TEST: a pickle was loaded\n")
@@ -51,9 +51,8 @@ class _Unpickler(pickle.Unpickler):
     def load(self):
         _refuse()
 pickle.Unpickler = _Unpickler
-from chainrule.cli import main
-sys.exit(main())
 """ % PICKLE_EXIT
+GUARD = GUARD_HOOK + "from chainrule.cli import main\nsys.exit(main())\n"
 
 MODEL_COMMANDS = {   # every command that reads a model file, each writing onto an output that already exists
     "predict": (["predict", "{input}", "{rows}", "--out", "{dir}/existing.csv"], ["existing.csv"]),
@@ -198,6 +197,20 @@ def test_hostile_case(case, corpus_runs):
         check(text not in written_text(tmp_path, before), f"{text!r} in a file written")
     leftovers = [p.name for p in tmp_path.rglob(".*.tmp")]
     check(not leftovers, f"temporary files left behind: {leftovers}")
+
+
+@pytest.mark.parametrize("how", ["np.load(path, allow_pickle=True)", "pickle.loads(pickle.dumps([1, 2]))",
+                                 "pickle.Unpickler(open(path, 'rb')).load()",
+                                 "import _pickle; _pickle.loads(pickle.dumps(np.arange(3)))"])   # the audit hook
+def test_the_pickle_guard_ends_any_unpickling(how, tmp_path):
+    """The guard the corpus runs under is not vacuous: each way of unpickling ends the process."""
+    path = tmp_path / "objects.npy"
+    array = np.empty(2, dtype=object)
+    array[:] = [1, "x"]
+    np.save(path, array, allow_pickle=True)
+    code = GUARD_HOOK + f"import numpy as np\npath = {str(path)!r}\n{how}\nprint('loaded')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == PICKLE_EXIT and "loaded" not in result.stdout, result.stdout + result.stderr
 
 
 def test_the_corpus_covers_every_command():
