@@ -193,7 +193,7 @@ def test_hostile_case(case, corpus_runs):
     for text in case.get("stdout_has", []):
         check(text in result.stdout, f"{text!r} not in the output")
     for text in case.get("absent", []):
-        check(text not in output, f"{text!r} in the output")
+        check(text not in result.stdout, f"{text!r} in the output")
         check(text not in written_text(tmp_path, before), f"{text!r} in a file written")
     leftovers = [p.name for p in tmp_path.rglob(".*.tmp")]
     check(not leftovers, f"temporary files left behind: {leftovers}")
