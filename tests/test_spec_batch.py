@@ -206,3 +206,25 @@ def test_the_shipped_batch_example_audits_a_truncating_student():
                                                                   "w5+"}
     rounded = derive(parse_spec({**BATCH, "claims": {"a1[1]": 0.5498, "yhat1[1]": 0.5361}}))
     assert [c.verdict for c in rounded.claims] == ["agrees", "slip"]     # 0.536191 rounds to 0.5362
+
+
+def test_an_author_who_rounds_every_intermediate_is_not_marked_for_it():
+    r = lambda v: round(v, 2)      # noqa: E731  the author's working, by hand: each intermediate to 2 places
+    z1 = r(0.15 * 0.05 + 0.2 * 0.1 + 0.35)
+    a1 = r(sigmoid(z1))
+    y = sigmoid(r(0.4 * a1 + 0.6))             # printed to 4 places, computed from the rounded numbers
+    spec = {"inputs": [0.05, 0.1], "targets": [0.01], "loss": "half_squared_error",
+            "layers": [{"weights": [[0.15, 0.2]], "bias": 0.35, "activation": "sigmoid"},
+                       {"weights": [[0.4]], "bias": 0.6, "activation": "sigmoid"}],
+            "claims": {"yhat1": round(y, 4)}}
+    assert round(y, 4) != round(sigmoid(0.4 * sigmoid(0.3775) + 0.6), 4)
+    assert [c.verdict for c in derive(parse_spec(spec)).claims] == ["slip"]
+    declared = derive(parse_spec({**spec, "carries_rounded": 2}))
+    assert [c.verdict for c in declared.claims] == ["agrees"]
+    assert "rounds every intermediate to 2 decimal places" in RENDERERS["text"](declared)
+    wrong = derive(parse_spec({**spec, "carries_rounded": 2, "claims": {"yhat1": round(y, 4) + 0.001}}))
+    assert [c.verdict for c in wrong.claims] == ["slip"]
+    with pytest.raises(ChainruleError, match="carries_rounded: expected a number of decimal places from 0 to 12"):
+        parse_spec({**spec, "carries_rounded": 2.5}, "r.json")
+    with pytest.raises(ChainruleError, match="carries_rounded: expected a spec of one example"):
+        parse_spec({**BATCH, "carries_rounded": 2}, "r.json")

@@ -77,3 +77,29 @@ class ClampingRecorder(Recorder):
         for _, where, value in self.entries:
             if where[0] == "param_grad" and where[1] == index:
                 layer.grads[where[2]].reshape(-1)[where[3]] = value
+
+
+class RoundingRecorder(Recorder):
+    """Records each number the pass computes, then rounds it to ``places`` decimals before the pass goes on: the
+    step as an author works it who rounds each intermediate and computes on with the rounded value. What is
+    recorded is each value as computed from the rounded ones before it, before its own rounding (the author may
+    print it with more digits)."""
+
+    def __init__(self, places: int):
+        super().__init__()
+        self.places = places
+
+    def forward(self, index, layer, x, out):
+        super().forward(index, layer, x, out)
+        np.round(out, self.places, out=out)
+
+    def loss_backward(self, loss_fn, grad):
+        super().loss_backward(loss_fn, grad)
+        np.round(grad, self.places, out=grad)
+
+    def backward(self, index, layer, grad_out, grad_in):
+        super().backward(index, layer, grad_out, grad_in)
+        if grad_in is not None:
+            np.round(grad_in, self.places, out=grad_in)
+        for g in layer.grads.values():
+            np.round(g, self.places, out=g)

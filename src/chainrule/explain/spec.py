@@ -87,6 +87,7 @@ class Spec:
     reduction: str = "mean"        # the batch loss: the mean of the examples' losses, or their "sum"
     weight_layout: str = "neuron_major"   # as the spec wrote its matrices (they are kept textbook-style here)
     rounding: str = "round"        # how the claims' printed digits were cut: "round" or "truncate"
+    carries_rounded: int | None = None   # the author rounds every intermediate to this many places and computes on
 
     @property
     def batch_size(self) -> int:
@@ -148,6 +149,9 @@ SPEC = Table({
     "reduction": Choice(("mean", "sum")),
     "weight_layout": Choice(("neuron_major", "input_major")),
     "rounding": Choice(("round", "truncate")),
+    "carries_rounded": Number(low=0, high=12, integer=True,
+                              expected="a number of decimal places from 0 to 12 (the author rounds every "
+                                       "intermediate to it and computes on)"),
     "layers": ListOf(LAYER, max_items=32, what="a non-empty list of layers"),
     "loss": Choice(LOSSES),
     "loss_name": NAME,
@@ -250,6 +254,9 @@ class _Reader:
                           ", ".join(names))
             target_names = names
             targets.append(values)
+        if batch and "carries_rounded" in raw:
+            self.fail("carries_rounded", "a spec of one example (a batch's rounded working is not modelled)",
+                      "a batch")
         if batch and raw.get("update_order") == "sequential":
             self.fail("update_order", '"simultaneous" for a batch (each example\'s error is shown computed with the '
                       "weights before the step)", '"sequential"')
@@ -263,7 +270,8 @@ class _Reader:
                     claims_source=raw.get("claims_source", "author"), notes=list(raw.get("notes", [])),
                     superscript=list(raw.get("notation", {}).get("superscript", [])),
                     reduction=raw.get("reduction", "mean"), weight_layout=self.layout,
-                    rounding=raw.get("rounding", "round"))
+                    rounding=raw.get("rounding", "round"),
+                    carries_rounded=int(raw["carries_rounded"]) if "carries_rounded" in raw else None)
         if batch:
             spec.examples_x, spec.examples_y = np.array(rows, dtype=float), np.array(targets, dtype=float)
         self.check_unique_names(spec)
