@@ -61,9 +61,19 @@ def question_markdown(ex: Exercise, key: bool = False) -> str:
         out.append(f"{number}. ${latex_name(name, sup)}$ = " + (f"**{ex.answer_text(name)}**" if key else "?"))
     if key:
         out += ["", "## Worked solution", ""]
-        body = RENDERERS["markdown"](ex.key_derivation())
+        body = _without_audit(RENDERERS["markdown"](ex.key_derivation()), "## Audit\n", "\n## ")
         out += [body.split("\n", 1)[1].lstrip()]          # without its own title
     return "\n".join(out).rstrip() + "\n"
+
+
+def _without_audit(document: str, start: str, end: str, keep_end: bool = True) -> str:
+    """The worked derivation without its audit summary: in a key every answer agrees, and each is marked at its
+    step already."""
+    if start not in document:
+        return document
+    head, rest = document.split(start, 1)
+    tail = rest.split(end, 1)[1] if end in rest else ""
+    return head + (end.lstrip("\n") if keep_end else "") + tail
 
 
 def question_latex(ex: Exercise, key: bool = False) -> str:
@@ -85,7 +95,8 @@ def question_latex(ex: Exercise, key: bool = False) -> str:
                           r"\setlength{\textwidth}{16cm}", r"\setlength{\oddsidemargin}{0cm}",
                           r"\title{" + title + "}", r"\date{}", r"\begin{document}", r"\maketitle", *intro, *head,
                           r"\end{document}"]) + "\n"
-    document = RENDERERS["latex"](ex.key_derivation())
+    document = _without_audit(RENDERERS["latex"](ex.key_derivation()), "\\section*{Audit}", "\\end{itemize}\n",
+                              keep_end=False)
     document = document.replace(r"\title{" + latex_text(ex.spec.title) + "}", r"\title{" + title + "}", 1)
     return document.replace("\\maketitle\n", "\\maketitle\n" + "\n".join(intro + head) + "\n"
                             + r"\section*{Worked solution}" + "\n", 1)
@@ -111,7 +122,8 @@ def question_html(ex: Exercise, key: bool = False) -> str:
         body.append(f'<li data-name="{html_text(name)}">{inline_mathml(latex_name(name, sup) + " =")}{answer}</li>')
     body.append("</ol>")
     if key:
-        worked = RENDERERS["html"](ex.key_derivation())
+        worked = _without_audit(RENDERERS["html"](ex.key_derivation()), '<section class="audit', "</section>",
+                                keep_end=False)
         inner = worked[worked.index("<body>") + len("<body>"):worked.index("</body>")]
         body.append("<h2>Worked solution</h2>" + inner.split("</h1>", 1)[1])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
