@@ -228,3 +228,36 @@ def test_an_author_who_rounds_every_intermediate_is_not_marked_for_it():
         parse_spec({**spec, "carries_rounded": 2.5}, "r.json")
     with pytest.raises(ChainruleError, match="carries_rounded: expected a spec of one example"):
         parse_spec({**BATCH, "carries_rounded": 2}, "r.json")
+
+
+def test_a_claimed_local_derivative_is_a_step_of_its_own_and_feeds_the_error_below():
+    import tomllib
+    from decimal import Decimal
+
+    from chainrule.explain import example_path
+
+    raw = tomllib.loads(example_path("relu_student").read_text(), parse_float=Decimal)
+    plain = RENDERERS["text"](derive(parse_spec(raw)))
+    assert "∂a₂/∂z₂" not in plain                      # shown only when claimed
+    raw["claims"] |= {"da2/dz2": Decimal(1), "da1/dz1": Decimal(1)}
+    d = derive(parse_spec(raw))
+    verdicts = {c.name: c.verdict for c in d.claims}
+    # the student's ReLU derivative of 1 for z2 = -1.5 is the slip; the error 0.1350 through it is carried
+    assert verdicts["da2/dz2"] == "slip" and verdicts["da1/dz1"] == "agrees"
+    assert verdicts["dL/dz2"] == verdicts["dL/dw3"] == verdicts["w3+"] == "carried"
+    text = RENDERERS["text"](d)
+    assert "∂a₂/∂z₂ = [z₂ > 0]" in text and "∂L/∂z₂ = ∂L/∂a₂·∂a₂/∂z₂" in text
+    assert d.values["da1/dz1"] == 1.0 and d.values["da2/dz2"] == 0.0
+    for kind in ("markdown", "latex", "html"):
+        assert "da2/dz2" in RENDERERS[kind](d) or r"\partial a_{2}" in RENDERERS[kind](d)
+
+
+def test_local_derivatives_of_sigmoid_and_tanh_in_a_batch():
+    d = derive(parse_spec({**BATCH, "claims": {"da1/dz1[2]": 0.2475, "da1/dz1[1]": 0.2485}}))
+    a = sigmoid(-0.2)
+    assert d.values["da1/dz1[2]"] == pytest.approx(a * (1 - a), rel=1e-12)
+    assert [c.verdict for c in d.claims] == ["slip", "agrees"]      # example 1's is 0.247517, not 0.2485
+    tanh = {**BATCH, "layers": [{**BATCH["layers"][0], "activation": "tanh"}, BATCH["layers"][1]],
+            "claims": {"da2/dz2[1]": 0.9615}}
+    value = derive(parse_spec(tanh)).values["da2/dz2[1]"]
+    assert value == pytest.approx(1 - math.tanh(0.2) ** 2, rel=1e-12)

@@ -138,6 +138,8 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
                 rows[n - 1, place] = value
             elif place[0] in ("grad", "loss_grad"):
                 rows[n - 1, place] = value * weight
+            elif place[0] == "local":              # a ratio: the batch's scaling is in the error it multiplies
+                rows[n - 1, place] = value
     recorder = ClampingRecorder(batch, rows)
     values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)

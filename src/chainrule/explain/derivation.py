@@ -29,6 +29,12 @@ BACKWARD = {   # dL/dz from dL/da ({g}); sigmoid and tanh use the output a, ReLU
     "relu": "{g}·[{z} > 0]",
     "identity": "{g}",
 }
+LOCAL = {   # a neuron's local derivative da/dz, the factor the activation's backward multiplies by (same values)
+    "sigmoid": "{a}·(1 − {a})",
+    "tanh": "1 − {a}²",
+    "relu": "[{z} > 0]",
+    "identity": "1",
+}
 ACTIVATION_WORDS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "identity": "identity",
                     "softmax": "softmax"}
 
@@ -313,11 +319,22 @@ class _Layout:
             if layer.activation == "softmax":
                 mix = " + ".join(f"{{{self.q(m)}}}·{{{self.d(m)}}}" for m in a_names)
                 template = f"{{{self.q(a)}}}·({{{self.d(a)}}} − ({mix}))"
+            elif self.shows_local(a, z):      # the neuron's local derivative da/dz as a step of its own
+                local = f"d{a}/d{z}{self.sfx}"
+                steps.append(self.step(local, LOCAL[layer.activation].format(a=f"{{{self.q(a)}}}", z=f"{{{self.q(z)}}}"),
+                                       "local", index, j))
+                template = f"{{{self.d(a)}}}·{{{local}}}"
             else:
                 template = BACKWARD[layer.activation].format(g=f"{{{self.d(a)}}}", a=f"{{{self.q(a)}}}",
                                                              z=f"{{{self.q(z)}}}")
             steps.append(self.step(self.d(z), template, "grad", index, j))
         return steps
+
+    def shows_local(self, a: str, z: str) -> bool:
+        """Whether the spec claims the local derivative ``da/dz`` of this neuron (of any example, in a batch):
+        shown only then, so that a derivation without such claims reads as before."""
+        wanted = f"d{a}/d{z}"
+        return any(c.name.split("[")[0] == wanted for c in self.spec.claims)
 
     def gradients(self, number: int) -> list[Step]:
         layer = self.spec.layers[number]

@@ -5,6 +5,8 @@ It computes nothing itself. Copies, because the engine may reuse its buffers on 
 
 import numpy as np
 
+ELEMENTWISE = ("Sigmoid", "Tanh", "ReLU", "Identity")   # activation layers whose Jacobian is diagonal
+
 
 class Recorder:
     def __init__(self):
@@ -14,6 +16,7 @@ class Recorder:
         self.loss_value: float | None = None
         self.predictions: np.ndarray | None = None      # what the loss compared with the targets, after its link
         self.loss_grad: np.ndarray | None = None        # dL/d(network output)
+        self.local: dict[int, np.ndarray] = {}           # elementwise activation layer -> its local derivative da/dz
 
     def forward(self, index, layer, x, out):
         self.outputs[index] = np.array(out, copy=True)
@@ -28,15 +31,19 @@ class Recorder:
         if grad_in is not None:
             self.grad_inputs[index] = np.array(grad_in, copy=True)
         self.param_grads[index] = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
+        if type(layer).__name__ in ELEMENTWISE:     # da/dz: the layer's own backward of a gradient of ones
+            self.local[index] = np.array(layer.backward(np.ones_like(grad_out)), copy=True)
 
     def read(self, where: tuple) -> float:
         """One recorded number of the first example, by place: ``("out", layer, j)`` a layer's output,
-        ``("grad", layer, j)`` dL/d(its input), ``("param_grad", layer, name, flat index)``, ``("yhat", k)`` and
-        ``("loss_grad", k)`` at the loss, ``("loss",)``."""
+        ``("grad", layer, j)`` dL/d(its input), ``("local", layer, j)`` an activation's da/dz,
+        ``("param_grad", layer, name, flat index)``, ``("yhat", k)`` and ``("loss_grad", k)`` at the loss,
+        ``("loss",)``."""
         kind, *rest = where
         if kind == "loss":
             return float(self.loss_value)
         array = {"out": lambda: self.outputs[rest[0]], "grad": lambda: self.grad_inputs[rest[0]],
+                 "local": lambda: self.local[rest[0]],
                  "param_grad": lambda: self.param_grads[rest[0]][rest[1]], "yhat": lambda: self.predictions,
                  "loss_grad": lambda: self.loss_grad}[kind]()
         return float(array.reshape(-1)[rest[-1]] if kind == "param_grad" else array[0, rest[-1]])
@@ -71,6 +78,11 @@ class ClampingRecorder(Recorder):
                 grad[row, where[1]] = value
 
     def backward(self, index, layer, grad_out, grad_in):
+        for row, where, value in self.entries:
+            if where[0] == "local" and where[1] == index:
+                # a printed local derivative carries the error through the neuron in its place: the chain rule's
+                # one product, dL/dz = dL/da · da/dz, as the activation's backward forms it
+                grad_in[row, where[2]] = grad_out[row, where[2]] * value
         super().backward(index, layer, grad_out, grad_in)
         if grad_in is not None:
             self._clamp("grad", index, grad_in)
