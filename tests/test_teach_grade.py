@@ -190,13 +190,17 @@ def test_per_student_variants_are_matched_by_id(tmp_path):
     ({"rubric.toml": '"dL/dw9" = 1'}, "rubric.toml: dL/dw9: expected the name of a quantity"),
     ({"rubric.toml": 'z1 = "two"'}, 'rubric.toml: z1: expected points from 0 to 1000, found the string "two"'),
     ({"rubric.toml": 'z1 = -1'}, "rubric.toml: z1: expected points from 0 to 1000, found -1"),
+    ({"subs/s.txt": None}, "subs: expected submission files, found none"),
 ])
 def test_a_bad_exercise_or_rubric_exits_2_naming_file_and_field(task, tmp_path, files, message):
     subs = tmp_path / "subs"
     subs.mkdir()
     write_text(subs / "s.txt", answers())
     for name, text in files.items():
-        (tmp_path / name).write_text(text)
+        if text is None:
+            (tmp_path / name).unlink()
+        else:
+            (tmp_path / name).write_text(text)
     exercise = tmp_path / "exercise.json"
     argv = ["grade", str(exercise), str(subs)]
     if "rubric.toml" in files:

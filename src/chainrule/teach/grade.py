@@ -253,6 +253,8 @@ def submissions_in(paths) -> list[Path]:
             found += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         else:
             found.append(path)
+    if not found:
+        raise ChainruleError(f"{', '.join(map(str, paths))}: expected submission files, found none")
     if len(found) > MAX_SUBMISSIONS:
         raise ChainruleError(f"expected at most {MAX_SUBMISSIONS} submissions, found {len(found)}")
     return found
