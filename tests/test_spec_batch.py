@@ -261,3 +261,16 @@ def test_local_derivatives_of_sigmoid_and_tanh_in_a_batch():
             "claims": {"da2/dz2[1]": 0.9615}}
     value = derive(parse_spec(tanh)).values["da2/dz2[1]"]
     assert value == pytest.approx(1 - math.tanh(0.2) ** 2, rel=1e-12)
+
+
+def test_an_authors_negative_error_convention_is_read_in_their_sign():
+    spec = {**BATCH, "inputs": [1.0, 0.5], "targets": [1.0],
+            "claims": {"dL/dz3": 0.1153, "dL/dz1": 0.0143, "dL/dw5": -0.0634}}   # delta = -dL/dz, t - y > 0
+    d = derive(parse_spec({**spec, "error_sign": "negative"}))
+    assert {c.name: c.verdict for c in d.claims} == {"dL/dz3": "agrees", "dL/dz1": "agrees", "dL/dw5": "agrees"}
+    assert d.values["dL/dz3"] == pytest.approx(-0.115345, abs=1e-6)
+    assert "error terms are δ = −∂L/∂z" in RENDERERS["text"](d)
+    plain = derive(parse_spec(spec))
+    assert {c.name: c.verdict for c in plain.claims}["dL/dz3"] == "slip"
+    with pytest.raises(ChainruleError, match='error_sign: expected one of "gradient", "negative"'):
+        parse_spec({**spec, "error_sign": "minus"}, "s.json")

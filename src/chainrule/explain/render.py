@@ -74,6 +74,11 @@ def notes(d: Derivation) -> list[str]:
         lines.append(f"Each example's quantities carry its number in brackets: z1[2] is z1 for example 2, and "
                      f"d{L}/dw1[2] the gradient of that example's own loss {L}[2]. {L}, d{L}/dw1, ... without "
                      f"brackets are the batch's: the {spec.reduction} over the {spec.batch_size} examples.")
+    if spec.error_sign == "negative" and spec.claims:
+        L = spec.loss_name
+        lines.append(f"The {spec.claims_source}'s error terms are δ = −∂{L}/∂z (the error t − y, the update "
+                     f"w ← w + η·δ·x): their printed numbers at ∂{L}/∂z, ∂{L}/∂a and ∂{L}/∂ŷ are compared after "
+                     f"a change of sign, and shown here as ∂{L}/∂…, in chainrule's convention.")
     if spec.carries_rounded is not None and spec.claims:
         lines.append(f"The {spec.claims_source} rounds every intermediate to {spec.carries_rounded} decimal places "
                      "and computes on with the rounded value: a printed number that is right under that rounding "

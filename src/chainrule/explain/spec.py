@@ -88,6 +88,7 @@ class Spec:
     weight_layout: str = "neuron_major"   # as the spec wrote its matrices (they are kept textbook-style here)
     rounding: str = "round"        # how the claims' printed digits were cut: "round" or "truncate"
     carries_rounded: int | None = None   # the author rounds every intermediate to this many places and computes on
+    error_sign: str = "gradient"   # "negative": the author's error terms are δ = −∂L/∂z (error t − y)
 
     @property
     def batch_size(self) -> int:
@@ -149,6 +150,7 @@ SPEC = Table({
     "reduction": Choice(("mean", "sum")),
     "weight_layout": Choice(("neuron_major", "input_major")),
     "rounding": Choice(("round", "truncate")),
+    "error_sign": Choice(("gradient", "negative")),
     "carries_rounded": Number(low=0, high=12, integer=True,
                               expected="a number of decimal places from 0 to 12 (the author rounds every "
                                        "intermediate to it and computes on)"),
@@ -275,7 +277,8 @@ class _Reader:
         if batch:
             spec.examples_x, spec.examples_y = np.array(rows, dtype=float), np.array(targets, dtype=float)
         self.check_unique_names(spec)
-        spec.claims = self.claims(raw.get("claims", {}))
+        spec.error_sign = raw.get("error_sign", "gradient")
+        spec.claims = self.claims(raw.get("claims", {}), spec)
         return spec
 
     def example(self, item, path: str, names: list[str], prefix: str) -> list[float]:
@@ -383,11 +386,23 @@ class _Reader:
                 self.fail("names", "every name to be used once", f'"{name}" twice')
             seen.add(name)
 
-    def claims(self, raw) -> list[Claim]:
+    def claims(self, raw, spec: Spec) -> list[Claim]:
+        """The printed numbers; under ``error_sign = "negative"`` an error term the author printed (δ = −∂L/∂z, the
+        error t − y) is turned into chainrule's ∂L/∂z here, at the edge, digits and all."""
         claims = []
+        neurons = {n for layer in spec.layers for n in layer.pre_activation_names + layer.activation_names}
         for name, value in raw.items():
-            claims.append(Claim(name, self.number(value, f"claims.{name}"), as_written(value)))
+            written = as_written(value)
+            if spec.error_sign == "negative" and is_error_term(name, spec.loss_name, neurons):
+                written = written.copy_negate()
+            claims.append(Claim(name, self.number(written, f"claims.{name}"), written))
         return claims
+
+
+def is_error_term(name: str, loss_name: str, neurons) -> bool:
+    """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term."""
+    prefix = f"d{loss_name}/d"
+    return name.startswith(prefix) and name[len(prefix):].split("[")[0] in neurons
 
 
 def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:
