@@ -223,3 +223,22 @@ def test_an_existing_exercise_is_replaced_only_with_force(tmp_path):
                                                  (0.99996, 4, "1.000"), (12.345, 3, "12.3"), (0.0, 4, "0")])
 def test_answers_are_rounded_to_significant_digits(value, digits, text):
     assert rounded(value, digits) == text
+
+
+@pytest.mark.parametrize("options", [
+    dict(shape=(3, 3, 2), hidden="relu", output="identity", loss="mean_squared_error"),
+    dict(shape=(2, 3, 2), update_order="sequential"),
+    dict(update_biases=False, weight_layout="input_major"),
+    dict(batch=3, reduction="sum", output="sigmoid", shape=(2, 2, 1)),
+    dict(shape=(3, 4, 3, 2), hidden="tanh"),
+    dict(output="tanh", ask=["loss", "dL/dw1", "w3+"]),
+])
+def test_every_option_gives_a_key_whose_answers_the_audit_accepts(options):
+    ex = make_exercise(seed=3, **options)
+    key = ex.key_derivation()
+    assert len(key.claims) == len(ex.asked) and {c.verdict for c in key.claims} == {"agrees"}
+    if not options.get("update_biases", True):
+        assert not any(name.startswith("b") and name.endswith("'") for name in ex.asked)
+    if options.get("weight_layout") == "input_major":
+        assert ex.document["weight_layout"] == "input_major"
+        assert len(ex.document["layers"][0]["weights"]) == 2     # one row per input
