@@ -11,6 +11,7 @@ A class index as a target (``targets = 2``, counted from 0) is the one-hot row o
 """
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -179,13 +180,29 @@ def load_spec(path) -> Spec:
         if kind == "TOML":
             raw = tomllib.loads(text, parse_float=Decimal)
         else:
-            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice "
+                             f"(JSON keeps only the last, silently)") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ChainruleError(f"{path}: not valid {kind} ({exc})") from None
     except RecursionError:
         raise ChainruleError(f"{path}: expected lists and tables nested at most {MAX_DEPTH} deep, found "
                              f"far deeper nesting") from None
     return parse_spec(raw, str(path))
+
+
+class DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs):
+    table = {}
+    for key, value in pairs:
+        if key in table:
+            raise DuplicateKey(key)
+        table[key] = value
+    return table
 
 
 def parse_spec(raw, source: str = "spec") -> Spec:
@@ -277,6 +294,7 @@ class _Reader:
         if batch:
             spec.examples_x, spec.examples_y = np.array(rows, dtype=float), np.array(targets, dtype=float)
         self.check_unique_names(spec)
+        self.check_superscript(spec)
         spec.error_sign = raw.get("error_sign", "gradient")
         spec.claims = self.claims(raw.get("claims", {}), spec)
         return spec
@@ -373,6 +391,16 @@ class _Reader:
         counts["a"] += 0 if last else n_out
         counts["b"] += len(bias)
         return layer
+
+    def check_superscript(self, spec: Spec) -> None:
+        """``notation.superscript`` names families of indexed names (``z`` for z1, z2, ...) that the spec has."""
+        names = [n for layer in spec.layers for n in [w for row in layer.weight_names for w in row] +
+                 layer.bias_names + layer.pre_activation_names + layer.activation_names] + spec.input_names
+        families = {m[1] for m in (re.fullmatch(r"([A-Za-z]+?)_?(\d+)", n) for n in names) if m}
+        for k, family in enumerate(spec.superscript):
+            if family not in families:
+                self.fail(f"notation.superscript[{k}]", f"a family of this spec's indexed names "
+                          f"({', '.join(sorted(families)) or 'none'})", f'"{family}"')
 
     def check_unique_names(self, spec: Spec) -> None:
         seen = set(RESERVED_NAMES)
