@@ -21,7 +21,7 @@ from ..errors import ChainruleError
 from ..explain import derive, load_spec, parse_spec
 from ..explain.audit import carried_into, updated_name
 from ..explain.derivation import Derivation
-from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, Spec
+from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
 from ..schema import MapOf, Number, Text, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT
@@ -88,7 +88,10 @@ def load_task(path, rubric=None) -> Task:
     if path.suffix.lower() == ".json":
         text = read_text(path, "exercise", MAX_SPEC_BYTES)
         try:
-            document = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+            document = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+        except DuplicateKey as exc:
+            raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice") \
+                from None
         except ValueError as exc:
             raise ChainruleError(f"{path}: not valid JSON ({exc})") from None
         kind = document.get("format") if isinstance(document, dict) else None
