@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from chainrule.cli import main
-from chainrule.errors import ChainruleError
 from chainrule.teach import exercise_document, make_exercise
 from chainrule.teach.feedback import feedback_html, feedback_markdown
 from chainrule.teach.grade import grade, gradebook_csv, load_task

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from ..errors import ChainruleError
 from ..explain import derive, load_spec, parse_spec
-from ..explain.audit import carried_into, updated_name
+from ..explain.audit import updated_name
 from ..explain.derivation import Derivation
 from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
-from ..schema import MapOf, Number, Text, nearest, validate
+from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT
 from .roster import STUDENT_ID, VARIANTS_FORMAT

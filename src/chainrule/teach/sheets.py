@@ -11,7 +11,7 @@ from ..escape import html_text, latex_text, markdown_text
 from ..explain import RENDERERS
 from ..explain.latex import latex_name, symbolic_atom, to_latex
 from ..explain.notation import format_number, unicode_name
-from ..explain.render import describe_network, given_names, symbolic
+from ..explain.render import describe_network, given_names
 from .exercise import Exercise
 
 ASKING = "Give each answer to {digits} significant figures."
