@@ -274,3 +274,23 @@ def test_an_authors_negative_error_convention_is_read_in_their_sign():
     assert {c.name: c.verdict for c in plain.claims}["dL/dz3"] == "slip"
     with pytest.raises(ChainruleError, match='error_sign: expected one of "gradient", "negative"'):
         parse_spec({**spec, "error_sign": "minus"}, "s.json")
+
+
+def test_a_claimed_weight_change_is_shown_and_carried_into_the_updated_weight():
+    from decimal import Decimal
+
+    from chainrule.explain import example_path
+
+    raw = json.loads(example_path("step_by_step_sigmoid").read_text(), parse_float=Decimal)
+    plain = RENDERERS["text"](derive(parse_spec(raw)))
+    assert "Δw" not in plain
+    # Mazur: dE/dw5 = 0.082167041, eta = 0.5, so Delta w5 = -0.0410835205 and w5' = 0.4 - 0.0410835205
+    raw["claims"] |= {"Delta_w5": Decimal("-0.041083521"), "Delta_w6": Decimal("-0.0500"), "w6+": Decimal("0.4000")}
+    d = derive(parse_spec(raw))
+    verdicts = {c.name: c.verdict for c in d.claims}
+    assert verdicts["Delta_w5"] == "agrees" and verdicts["w5+"] == "agrees"
+    assert verdicts["Delta_w6"] == "slip" and verdicts["w6+"] == "carried"        # 0.45 - 0.05
+    assert d.values["Delta_w5"] == pytest.approx(-0.5 * 0.0821670405, rel=1e-9)
+    text = RENDERERS["text"](d)
+    assert "Δw₅ = −η·∂E/∂w₅" in text and "w₅′ = w₅ + Δw₅" in text
+    assert r"\Delta w_{5}" in RENDERERS["latex"](d)

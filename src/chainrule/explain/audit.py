@@ -62,9 +62,23 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
     recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    values = {name: recorder.read(place) for name, place in places.items()}   # as the layout reads them
+    values = {name: recorder.read(place) for name, place in places.items() if place[0] != "change"}
     params = network.named_parameters()
     values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
+    return with_changes(spec, values, printed)
+
+
+def with_changes(spec: Spec, values: dict[str, float], printed: dict[str, float]) -> dict[str, float]:
+    """The weight changes Δw the step made, and each updated value carried from a printed change: w′ = w + Δw,
+    the update as an author who prints Δw writes it."""
+    start = {p: c for layer in spec.layers for p, c in zip(
+        [w for row in layer.weight_names for w in row] + layer.bias_names,
+        [float(v) for v in (*layer.weights.reshape(-1), *layer.bias)], strict=True)}
+    for name in printed:
+        if name.startswith("Delta_") and name[len("Delta_"):] in start:
+            parameter = name[len("Delta_"):]
+            values[name] = values[f"{parameter}'"] - start[parameter]
+            values[f"{parameter}'"] = start[parameter] + printed[name]
     return values
 
 
@@ -148,7 +162,7 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
         dense, kind = key.split(".")
         values[f"d{spec.loss_name}/d{name}"] = recorder.read(("param_grad", int(dense), kind, flat))
         values[f"{name}'"] = float(params[key].reshape(-1)[flat])
-    return values
+    return with_changes(spec, values, printed)
 
 
 def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list[str]) -> list[ClaimCheck]:
@@ -158,7 +172,7 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     # a rounded number lies within half a unit of its last digit of the value; a truncated one within a whole unit
     half = {name: c.unit if spec.rounding == "truncate" else c.half_unit for name, c in claims.items()}
     size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
-    places = places_of(spec)
+    places = places_of(spec) | {name: ("change",) for name in printed if name.startswith("Delta_")}
     unfused = _Unfused(spec)
     base = author_pass(spec, learning_rate, printed, places, unfused)
     sensitivity = {q: {} for q in printed}
@@ -207,7 +221,7 @@ def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> 
     recorder = RoundingRecorder(spec.carries_rounded)
     network.loss(spec.X, spec.Y, recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    values = {name: recorder.read(place) for name, place in places.items()}
+    values = {name: recorder.read(place) for name, place in places.items() if place[0] != "change"}
     params = network.named_parameters()
     values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
     return values

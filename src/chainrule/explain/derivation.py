@@ -381,12 +381,22 @@ def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
     return FORWARD[layer.activation].format(z=f"{{{z}}}", **{"-z": f"{{-{z}}}"})
 
 
+def change_name(parameter: str) -> str:
+    """The name of a parameter's change in the step, Δw = −η·∂L/∂w: ``Delta_w5``."""
+    return f"Delta_{parameter}"
+
+
 def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: dict[str, float]) -> Section:
     steps = []
     order = reversed(spec.layers) if spec.update_order == "sequential" else spec.layers
     for layer in order:
         for name in sorted((w for row in layer.weight_names for w in row), key=natural_key) + layer.bias_names:
             template = f"{{{name}}} − {{eta}}·{{d{spec.loss_name}/d{name}}}" if name in trained else f"{{{name}}}"
+            change = change_name(name)
+            if name in trained and any(c.name == change for c in spec.claims):   # the weight change, when claimed
+                values[change] = updated[name] - values[name]        # what the optimizer's step moved it by
+                steps.append(Step(change, f"−{{eta}}·{{d{spec.loss_name}/d{name}}}", values[change]))
+                template = f"{{{name}}} + {{{change}}}"
             values[f"{name}'"] = updated[name]
             steps.append(Step(f"{name}'", template, updated[name]))
     title = f"Update, w′ = w − η·∂{spec.loss_name}/∂w"

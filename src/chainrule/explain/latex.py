@@ -21,6 +21,8 @@ def latex_name(name: str, superscript=()) -> str:
     ``net_h1`` -> \\mathrm{net}_{h1}; a trailing ' or + marks the updated value."""
     if name == "eta":
         return r"\eta"
+    if name.startswith("Delta_"):              # Delta_w5: the change of w5 in the step
+        return r"\Delta " + latex_name(name[len("Delta_"):], superscript)
     if name.endswith("]") and "[" in name:      # z1[2]: z1 of example 2 of a batch
         base, example = name[:-1].rsplit("[", 1)
         return f"{{{latex_name(base, superscript)}}}[{example}]"

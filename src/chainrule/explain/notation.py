@@ -16,6 +16,8 @@ def unicode_name(name: str, superscript=()) -> str:
     """The Unicode form of a quantity name; families in ``superscript`` take a bracketed superscript index."""
     if name in SYMBOLS:
         return SYMBOLS[name]
+    if name.startswith("Delta_"):              # Delta_w5: the change of w5 in the step
+        return "Δ" + unicode_name(name[len("Delta_"):], superscript)
     if name.endswith("]") and "[" in name:      # z1[2]: z1 of example 2 of a batch
         base, example = name[:-1].rsplit("[", 1)
         return f"{unicode_name(base, superscript)}[{example}]"
