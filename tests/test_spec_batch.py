@@ -193,7 +193,9 @@ def test_gradcheck_covers_the_batch_example(capsys):
     from chainrule.cli import main
 
     assert main(["gradcheck", "--depth", "1"]) == 0
-    assert "ok    batch_homework example (a batch of 2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok    batch_homework example (a batch of 2" in out
+    assert "ok    local derivatives da/dz (as explain shows a claimed da1/dz1)" in out
 
 
 def test_the_shipped_batch_example_audits_a_truncating_student():

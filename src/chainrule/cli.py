@@ -50,7 +50,7 @@ def _spec_for_model(args):
 
 def _gradcheck(args) -> int:
     from .explain import build_network_for, example_path, load_spec, seed_article
-    from .gradcheck import TOLERANCE, check_gradients, random_cases
+    from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, random_cases
 
     sizes = [args.inputs] + [args.hidden] * args.depth + [args.outputs]
     cases = [("seed article (3-2-2, sigmoid hidden, softmax + cross_entropy)", *build_network_for(seed_article())),
@@ -66,6 +66,11 @@ def _gradcheck(args) -> int:
         flag = "ok" if max(errors.values()) <= TOLERANCE else "FAIL"
         detail = "  ".join(f"{name} {err:.1e}" for name, err in errors.items())
         print(f"{flag:4}  {label}\n      {detail}")
+    local = check_local_derivatives(seed=args.seed)
+    worst = max(worst, *local.values())
+    flag = "ok" if max(local.values()) <= TOLERANCE else "FAIL"
+    print(f"{flag:4}  local derivatives da/dz (as explain shows a claimed da1/dz1)\n      "
+          + "  ".join(f"{name} {err:.1e}" for name, err in local.items()))
     print(f"largest relative error: {worst:.2e} ({'within' if worst <= TOLERANCE else 'ABOVE'} tolerance)")
     return 0 if worst <= TOLERANCE else 1
 
