@@ -296,3 +296,25 @@ def test_a_claimed_weight_change_is_shown_and_carried_into_the_updated_weight():
     text = RENDERERS["text"](d)
     assert "Δw₅ = −η·∂E/∂w₅" in text and "w₅′ = w₅ + Δw₅" in text
     assert r"\Delta w_{5}" in RENDERERS["latex"](d)
+
+
+def test_each_outputs_share_of_the_loss_is_claimable():
+    from decimal import Decimal
+
+    from chainrule.explain import example_path
+
+    raw = json.loads(example_path("step_by_step_sigmoid").read_text(), parse_float=Decimal)
+    assert "E_out_o1" not in RENDERERS["text"](derive(parse_spec(raw)))
+    # Mazur prints E_o1 = 0.274811083 and E_o2 = 0.023560026: 1/2 (t - o)^2 of each output
+    raw["claims"] |= {"E_out_o1": Decimal("0.274811083"), "E_out_o2": Decimal("0.0236")}
+    d = derive(parse_spec(raw))
+    assert {c.name: c.verdict for c in d.claims if c.name.startswith("E_")} == {"E_out_o1": "agrees",
+                                                                                  "E_out_o2": "agrees"}
+    assert d.values["E_out_o1"] == pytest.approx(0.5 * (0.01 - d.values["out_o1"]) ** 2, rel=1e-12)
+    assert "E = E_out_o1 + E_out_o2" in RENDERERS["text"](d)
+    softmax = parse_spec({"inputs": [1.0, 2.0], "targets": 2, "loss": "cross_entropy",
+                          "layers": [{"weights": [[0.1, 0.2], [0.3, -0.4], [0.0, 0.5]], "bias": 0.0,
+                                      "activation": "softmax"}], "claims": {"L_yhat3": 0.4}})
+    shares = derive(softmax)
+    assert shares.values["L_yhat3"] == pytest.approx(-math.log(shares.values["yhat3"]), rel=1e-12)
+    assert shares.values["L_yhat1"] == 0.0 and [c.verdict for c in shares.claims] == ["slip"]

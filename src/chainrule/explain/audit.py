@@ -62,10 +62,17 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
     recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    values = {name: recorder.read(place) for name, place in places.items() if place[0] != "change"}
+    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] != "change"}
     params = network.named_parameters()
     values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
     return with_changes(spec, values, printed)
+
+
+def read(spec: Spec, recorder, place: tuple) -> float:
+    """A recorded number by place, an output's share of the loss included."""
+    from .derivation import loss_share
+
+    return loss_share(spec, recorder, place[1]) if place[0] == "share" else recorder.read(place)
 
 
 def with_changes(spec: Spec, values: dict[str, float], printed: dict[str, float]) -> dict[str, float]:
@@ -177,7 +184,7 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     base = author_pass(spec, learning_rate, printed, places, unfused)
     sensitivity = {q: {} for q in printed}
     for i in printed:
-        if i not in places or places[i] == ("loss",):     # the loss is fed into nothing: it moves no other number
+        if i not in places or places[i][0] in ("loss", "share"):   # fed into nothing: they move no other number
             continue
         step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
         plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places, unfused)
@@ -221,7 +228,7 @@ def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> 
     recorder = RoundingRecorder(spec.carries_rounded)
     network.loss(spec.X, spec.Y, recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    values = {name: recorder.read(place) for name, place in places.items() if place[0] != "change"}
+    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] != "change"}
     params = network.named_parameters()
     values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
     return values

@@ -242,7 +242,7 @@ class _Layout:
         return f"d{self.L}/d{name}{self.sfx}"
 
     def step(self, name: str, template: str, *where) -> Step:
-        value = self.rec.read(where)
+        value = loss_share(self.spec, self.rec, where[1]) if where[0] == "share" else self.rec.read(where)
         self.values[name] = value
         return Step(name, template, value, where)
 
@@ -277,11 +277,17 @@ class _Layout:
             "half_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
             "mean_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
         }[self.spec.loss]
-        body = " + ".join(terms(y, o) for y, o in zip(targets, out, strict=True))
-        template = {"cross_entropy": f"−({body})", "binary_cross_entropy": f"−({body})",
-                    "half_squared_error": f"½[{body}]", "mean_squared_error": f"(1/{len(out)})[{body}]"}[self.spec.loss]
-        return Section(f"{self.title}Loss", [self.step(self.q(self.L), template, "loss")], "loss",
-                       len(self.spec.layers) - 1)
+        wrap = {"cross_entropy": "−({})", "binary_cross_entropy": "−({})", "half_squared_error": "½[{}]",
+                "mean_squared_error": f"(1/{len(out)})[{{}}]"}[self.spec.loss]
+        template = wrap.format(" + ".join(terms(y, o) for y, o in zip(targets, out, strict=True)))
+        steps = []
+        shares = [share_name(self.L, o) for o in self.spec.layers[-1].activation_names]
+        if any(c.name.split("[")[0] in shares for c in self.spec.claims):    # each output's share, when claimed
+            for k, (y, o, share) in enumerate(zip(targets, out, shares, strict=True)):
+                steps.append(self.step(self.q(share), wrap.format(terms(y, o)), "share", k))
+            template = " + ".join(f"{{{self.q(share)}}}" for share in shares)
+        steps.append(self.step(self.q(self.L), template, "loss"))
+        return Section(f"{self.title}Loss", steps, "loss", len(self.spec.layers) - 1)
 
     def backward(self) -> list[Section]:
         last = len(self.spec.layers) - 1
@@ -379,6 +385,22 @@ def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
     if layer.activation == "softmax":
         return f"e^({{{z}}}) / (" + " + ".join(f"e^({{{q(m)}}})" for m in layer.pre_activation_names) + ")"
     return FORWARD[layer.activation].format(z=f"{{{z}}}", **{"-z": f"{{-{z}}}"})
+
+
+def share_name(loss_name: str, output: str) -> str:
+    """The name of one output's share of the loss: ``L_yhat1``, ``E_out_o1`` (the output's name after the loss's)."""
+    return f"{loss_name}_{output}"
+
+
+def loss_share(spec: Spec, recorder: Recorder, k: int) -> float:
+    """Output ``k``'s share of a recorded pass's loss: the engine's loss on that output alone (a mean squared error's
+    share is its term over the K outputs, as the loss averages them)."""
+    from ..losses import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, MeanSquaredError
+
+    loss = {"cross_entropy": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy,
+            "half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError}[spec.loss]()
+    share = loss.forward(recorder.predictions[:1, k:k + 1], recorder.targets[:1, k:k + 1])
+    return share / recorder.targets.shape[1] if spec.loss == "mean_squared_error" else share
 
 
 def change_name(parameter: str) -> str:

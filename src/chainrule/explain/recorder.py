@@ -23,6 +23,7 @@ class Recorder:
 
     def loss(self, loss_fn, z, y, value):
         self.loss_value, self.predictions = value, np.array(loss_fn.yhat, copy=True)
+        self.targets = np.array(y, copy=True)
 
     def loss_backward(self, loss_fn, grad):
         self.loss_grad = np.array(grad, copy=True)
