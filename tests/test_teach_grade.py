@@ -219,3 +219,21 @@ def test_a_plain_spec_grades_on_its_own_claims(tmp_path):
     verdicts = {m.name: m.verdict for m in results[0].marks}
     assert verdicts["dL/dz2"] == "slip" and verdicts["dL/dw3"] == "carried" and verdicts["z1"] == "agrees"
     assert verdicts["L"] == "missing" and results[0].possible == 18
+
+
+def test_a_submission_may_name_intermediates_and_batch_exercises_grade(tmp_path):
+    ex = make_exercise((2, 2, 1), "relu", "sigmoid", seed=4, batch=2)
+    path = tmp_path / "exercise.json"
+    path.write_text(json.dumps(exercise_document(ex)))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    values = {name: ex.answer_text(name) for name in ex.asked}
+    write_text(subs / "full.txt", values)
+    z1 = ex.derivation.values["z1[1]"]
+    write_text(subs / "extra.txt", {"z1[1]": ex.answer_text("z1[1]"), "da1/dz1[1]": "1" if z1 > 0 else "0",
+                                    "Delta_w1": "0.5", "L_yhat1[2]": "0.1"})
+    results = {r.student: r for r in grade(load_task(path), [subs])}
+    assert results["full"].total == results["full"].possible == len(ex.asked) and not results["full"].problem
+    extra = results["extra"]
+    assert not extra.problem and extra.total == 1        # only z1[1] is asked; the rest are audited for feedback
+    assert {c.name: c.verdict for c in extra.derivation.claims}["da1/dz1[1]"] == "agrees"

@@ -387,6 +387,22 @@ def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
     return FORWARD[layer.activation].format(z=f"{{{z}}}", **{"-z": f"{{-{z}}}"})
 
 
+def optional_names(spec: Spec) -> set[str]:
+    """Quantities shown only when claimed: local derivatives da/dz (elementwise activations the loss does not fuse
+    with), each output's share of the loss, and each updated parameter's change Δw."""
+    _, where = build_network(spec)
+    examples = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
+    names = set()
+    for number, layer in enumerate(spec.layers):
+        if layer.activation != "softmax" and where[number][1] is not None:
+            names |= {f"d{a}/d{z}{sfx}" for a, z in zip(layer.activation_names, layer.pre_activation_names,
+                                                          strict=True) for sfx in examples}
+        names |= {change_name(p) for p in [w for row in layer.weight_names for w in row] + layer.bias_names
+                  if spec.update_biases or p not in layer.bias_names}
+    names |= {share_name(spec.loss_name, o) + sfx for o in spec.layers[-1].activation_names for sfx in examples}
+    return names
+
+
 def share_name(loss_name: str, output: str) -> str:
     """The name of one output's share of the loss: ``L_yhat1``, ``E_out_o1`` (the output's name after the loss's)."""
     return f"{loss_name}_{output}"

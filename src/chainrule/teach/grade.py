@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import ChainruleError
 from ..explain import derive, load_spec, parse_spec
 from ..explain.audit import updated_name
-from ..explain.derivation import Derivation
+from ..explain.derivation import Derivation, optional_names
 from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
@@ -309,9 +309,10 @@ _KNOWN: dict[int, tuple[Spec, set]] = {}      # the spec is kept with its names 
 
 
 def _known_names(spec: Spec) -> set[str]:
-    """The quantities a submission may name: every one the step computes (updated parameters as w5')."""
+    """The quantities a submission may name: every one the step computes (updated parameters as w5'), and those
+    shown only when claimed (da1/dz1, Delta_w5, L_yhat1)."""
     if id(spec) not in _KNOWN:
-        _KNOWN[id(spec)] = (spec, set(derive(spec).order))
+        _KNOWN[id(spec)] = (spec, set(derive(spec).order) | optional_names(spec))
     return _KNOWN[id(spec)][1]
 
 
