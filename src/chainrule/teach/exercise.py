@@ -18,7 +18,7 @@ from ..errors import ChainruleError
 from ..losses import PAIRINGS
 from ..schema import nearest
 from ..explain import derive, parse_spec
-from ..explain.derivation import Derivation, natural_key
+from ..explain.derivation import Derivation
 from ..explain.spec import Claim, Spec
 
 FORMAT = "chainrule-exercise"
@@ -239,7 +239,3 @@ def exercise_document(ex: Exercise) -> dict:
             "questions": [{"name": name, "digits": ex.digits} for name in ex.asked],
             "answers": {name: {"value": ex.derivation.values[name], "rounded": ex.answer_text(name),
                                "tolerance": ex.tolerance(name)} for name in ex.asked}}
-
-
-def sorted_names(names) -> list[str]:
-    return sorted(names, key=natural_key)
