@@ -174,6 +174,10 @@ def test_per_student_variants_are_matched_by_id(tmp_path):
     write_text(subs / "mallory.txt", {"z1": "0.1"})
     (subs / "swapped.json").write_text(json.dumps({"id": "bob", **{k: float(v["rounded"]) for k, v in
                                                                     variants["alice"]["answers"].items()}}))
+    feedback = tmp_path / "fb"
+    assert main(["grade", str(tmp_path / "out" / "variants.json"), str(subs), "--feedback", str(feedback)]) == 0
+    assert sorted(p.name for p in feedback.iterdir()) == ["alice.md", "bob-swapped.md", "bob.md", "mallory.md"]
+    assert "Not graded" not in (feedback / "bob.md").read_text()
     results = grade(load_task(tmp_path / "out" / "variants.json"), [subs])
     by_source = {r.source.rsplit("/", 1)[1]: r for r in results}
     assert by_source["alice.txt"].total == by_source["alice.txt"].possible == len(variants["alice"]["answers"])

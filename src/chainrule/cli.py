@@ -342,8 +342,13 @@ def _grade(args) -> int:
         except OSError as exc:
             raise ChainruleError(f"--feedback {folder}: cannot create the folder ({exc.strerror or exc})") from None
         render, suffix = FEEDBACK[args.feedback_format]
-        for result in results:
-            write_text_atomic(folder / f"{result.student}{suffix}", render(result))
+        used: set[str] = set()
+        for result in results:      # a second submission under one id is named after its file too
+            name = result.student if result.student not in used else f"{result.student}-{Path(result.source).stem}"
+            while name in used:
+                name += "-again"
+            used.add(name)
+            write_text_atomic(folder / f"{name}{suffix}", render(result))
     if args.out:
         write_text_atomic(args.out, gradebook_csv(results, task))
     for r in results:
