@@ -123,10 +123,12 @@ def _plots_after_training(net, history, X_test, y_test, folder) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "history.json").write_text(json.dumps(history.history, indent=1))
-    written = [plots.plot_history(history, folder / "curves.png"),
-               plots.plot_confusion(net, X_test, y_test, folder / "confusion.png")]
+    written = [folder / "curves.png", folder / "confusion.png"]
+    plots.plot_history(history, written[0])
+    plots.plot_confusion(net, X_test, y_test, written[1])
     if round(net.in_features ** 0.5) ** 2 == net.in_features:      # square images, such as digits' 8x8
-        written.append(plots.plot_first_layer(net, folder / "weights.png"))
+        written.append(folder / "weights.png")
+        plots.plot_first_layer(net, written[-1])
     print("plots: " + ", ".join(str(p) for p in written))
 
 
