@@ -224,6 +224,17 @@ def _export(args) -> int:
     return 0
 
 
+def _studio(args) -> int:
+    from .extras import require
+
+    require("starlette", "studio", "chainrule studio")
+    require("uvicorn", "studio", "chainrule studio")
+    if not 0 <= args.port <= 65535:
+        raise ChainruleError(f"--port: expected 0..65535 (0: any free port), found {args.port}")
+    from .studio import serve
+    return serve(args.host, args.port, open_browser=not args.no_browser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Feed-forward networks trained by "
                                      "backpropagation, explained number by number.")
@@ -328,6 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--seed", type=int, default=0)
     plot.add_argument("--out", required=True, help="the .png or .svg file to write")
     plot.set_defaults(run=_plot)
+
+    studio = commands.add_parser("studio", help="the explanation, live in the browser; train and explain there",
+                                 description="Serve chainrule studio on this machine and open it in the browser: "
+                                 "edit any number of a small network and watch every number of its training step "
+                                 "change; step, share, save, audit; train on a data set and explain a prediction. "
+                                 "Needs no network access.")
+    studio.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                        "only)")
+    studio.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port)")
+    studio.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
+    studio.set_defaults(run=_studio)
     return parser
 
 

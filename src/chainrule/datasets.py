@@ -15,7 +15,7 @@ from .errors import ChainruleError
 from .extras import require
 
 BUILTIN = ("digits", "iris", "wine", "breast_cancer")
-PLANE = ("moons", "spiral")     # 2-D problems, made by a fixed seed, for decision-region plots
+PLANE = ("moons", "spiral", "circles")     # 2-D problems, made by a fixed seed, for decision-region plots
 
 
 @dataclass
@@ -66,11 +66,15 @@ def load_builtin(name: str) -> Dataset:
 
 
 def load_plane(name: str, n: int = 400, seed: int = 0) -> Dataset:
-    """Two interleaved half-moons (scikit-learn's make_moons) or a two-armed spiral, with noise."""
+    """Two interleaved half-moons (scikit-learn's make_moons), a circle inside a circle (make_circles) or a
+    two-armed spiral, with noise."""
     rng = np.random.default_rng(seed)
     if name == "moons":
         make_moons = require("sklearn.datasets", "train", "The moons data set").make_moons
         X, y = make_moons(n_samples=n, noise=0.2, random_state=seed)
+    elif name == "circles":
+        make_circles = require("sklearn.datasets", "train", "The circles data set").make_circles
+        X, y = make_circles(n_samples=n, noise=0.1, factor=0.5, random_state=seed)
     else:
         t = np.sqrt(rng.uniform(0, 1, n // 2)) * 3 * np.pi
         arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / 3
