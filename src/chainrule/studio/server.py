@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -72,8 +73,16 @@ async def read_json(request: Request) -> dict:
         raise BadRequest(f"request body: expected a JSON object, found text that is not valid JSON "
                          f"({str(exc)[:120] or 'nested too deeply'})") from None
     if not isinstance(document, dict):
-        raise BadRequest(f"request body: expected a JSON object, found {type(document).__name__}")
+        raise BadRequest(f"request body: expected a JSON object, found {kind(document)}")
     return document
+
+
+def kind(value) -> str:
+    """A JSON value's kind, as a message names it."""
+    if value is None:
+        return "null"
+    return {bool: "true/false", Decimal: "a number", float: "a number", int: "a number", str: "text",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def integer(document: dict, key: str, default: int, low: int, high: int) -> int:
@@ -97,7 +106,7 @@ def number(document: dict, key: str, default: float, low: float, high: float) ->
 def text_field(document: dict, key: str, limit: int, default: str | None = None) -> str:
     value = document.get(key, default)
     if not isinstance(value, str):
-        raise BadRequest(f"{key}: expected text, found {type(value).__name__}", field=key)
+        raise BadRequest(f"{key}: expected text, found {kind(value)}", field=key)
     if len(value) > limit:
         raise BadRequest(f"{key}: expected at most {limit} characters, found {len(value)}", 413, field=key)
     return value
@@ -127,7 +136,7 @@ def read_spec(document: dict):
 
     raw = document.get("spec")
     if not isinstance(raw, dict):
-        raise BadRequest(f"spec: expected a JSON object in the spec file's form, found {type(raw).__name__}",
+        raise BadRequest(f"spec: expected a JSON object in the spec file's form, found {kind(raw)}",
                          field="spec")
     raw = {k: v for k, v in raw.items() if k != "claims"}      # claims come from the audit box alone
     spec = parse_spec(raw, "spec")
@@ -148,7 +157,8 @@ def explanation(document: dict) -> dict:
     started = time.perf_counter()
     spec = read_spec(document)
     step = integer(document, "step", 1, 1, MAX_STEPS)
-    e = Explanation(spec, steps=step, show_step=step)
+    with np.errstate(all="ignore"):        # an overflowing step is refused below, by name
+        e = Explanation(spec, steps=step, show_step=step)
     d = e.derivation
     every = {**e.values, **{f"{k}'": v for k, v in e.updated.items()}}
     bad = next((name for name, value in every.items() if not math.isfinite(value)), None)
@@ -398,7 +408,7 @@ def create_app(allowed_hosts=("127.0.0.1", "localhost", "[::1]")) -> Starlette:
     routes += [Route(path, api(handler, method), methods=[method]) for (path, method), handler in handlers.items()]
     routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)), Middleware(SecurityHeaders)]
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.jobs = jobs
     return app
 
@@ -429,6 +439,14 @@ class SecurityHeaders:
 def _stop(job: TrainingJob) -> dict:
     job.stopping = True
     return job.state()
+
+
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Unknown paths and methods answer with a message too (as JSON, like every other refusal)."""
+    words = {404: f"no such page: {request.url.path[:200]}", 405: f"{request.method} is not answered at "
+             f"{request.url.path[:200]}"}
+    return JSONResponse({"error": words.get(exc.status_code, str(exc.detail)), "field": None},
+                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 def field_of(message: str) -> str | None:
