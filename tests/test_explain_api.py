@@ -158,3 +158,11 @@ def test_network_summary_and_short_reprs():
     assert len(repr(big)) < 120 and "[" not in repr(big)
     data = cr.datasets.load("digits")
     assert repr(data) == "Dataset('digits': 1797 examples × 64 features, 10 classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])"
+
+
+def test_spec_dict_is_a_fresh_editable_copy():
+    step = cr.explain()
+    spec = step.spec_dict()
+    spec["layers"][0]["weights"][0][0] = 0.6
+    assert step.spec_dict()["layers"][0]["weights"][0][0] == 0.2
+    assert cr.explain(spec).values["z1"] == pytest.approx(0.1, abs=1e-15)

@@ -201,7 +201,8 @@ class Explanation:
     ``values`` (every named quantity before the update), ``gradients`` (the ``dL/d...`` among them), ``updated``
     (parameters after the step), ``claims`` (the audit's checks, each with its ``verdict``), ``losses`` (the loss
     before each step and after the last); ``to_text()``, ``to_markdown()``, ``to_latex()``, ``to_html()``,
-    ``to_json()``, ``save(path)``; ``next_step()`` is the explanation of the step after this one.
+    ``to_json()``, ``save(path)``; ``next_step()`` is the explanation of the step after this one; ``spec_dict()`` the
+    spec as a dict to edit.
     """
 
     def __init__(self, spec: Spec, learning_rate: float | None = None, *, steps: int = 1, show_step: int = 1):
@@ -245,6 +246,10 @@ class Explanation:
     @property
     def step(self) -> int:
         return self.show_step
+
+    def spec_dict(self) -> dict:
+        """The spec in its file form, a fresh dict to edit and explain again (claims left out)."""
+        return spec_to_raw(self.spec)
 
     def next_step(self) -> "Explanation":
         return Explanation(self.spec, self.learning_rate, steps=max(self.steps, self.show_step + 1),
