@@ -2,7 +2,8 @@
 render natively, an SVG diagram of the network, and the audit's verdicts marked at a glance."""
 
 from functools import lru_cache
-from html import escape
+
+from ..escape import html_text as escape
 
 from .derivation import Derivation
 from .latex import latex_name
