@@ -72,7 +72,7 @@ def test_sources_dict_file_spec_and_claims(tmp_path):
     assert from_file.verdicts == cr.explain("relu_student").verdicts
     audited = cr.explain("seed_article", claims={"z1": "-0.300", "z3": 0.5})
     assert audited.verdicts == {"z1": "agrees", "z3": "slip"}
-    assert [c.decimals for c in audited.claims] == [3, 1]
+    assert [c.claimed_text for c in audited.claims] == ["-0.300", "0.5"]
     assert claims_from_text("# printed\nz1 = -0.300\n  a1: 0.426  # rounded\n") == {
         "z1": Decimal("-0.300"), "a1": Decimal("0.426")}
 
@@ -140,7 +140,7 @@ def test_spec_round_trips_through_its_file_form():
         back = cr.explain(json.loads(spec_json(spec), parse_float=Decimal)).spec
         assert [np.array_equal(a.weights, b.weights) for a, b in zip(spec.layers, back.layers)] == [True] * len(
             spec.layers)
-        assert [(c.name, c.value, c.decimals) for c in back.claims] == [(c.name, c.value, c.decimals)
+        assert [(c.name, c.value, c.written) for c in back.claims] == [(c.name, c.value, c.written)
                                                                          for c in spec.claims]
         assert derive(back).values == derive(spec).values
 

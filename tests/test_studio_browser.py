@@ -175,7 +175,7 @@ def test_bad_input_is_shown_beside_its_field_and_the_page_keeps_working(studio, 
     settled(driver)
     type_into(driver, '[data-path="layers[0].weights[0][1]"]', "abc")
     message = find(driver, '.field-error[data-for="layers[0]"]').text
-    assert message == "spec: layers[0].weights[0][1]: expected a number, found 'abc'"
+    assert message.startswith("spec: layers[0].weights[0][1]: expected") and "abc" in message
     assert "invalid" in find(driver, '[data-path="layers[0].weights[0][1]"]').get_attribute("class")
     assert shown(driver, "z1") == "-0.3"                               # the last good state is kept
     type_into(driver, '[data-path="layers[0].weights[0][1]"]', "-0.2")

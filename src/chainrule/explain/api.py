@@ -177,7 +177,7 @@ def spec_to_raw(spec: Spec) -> dict:
 
 def claims_text(spec: Spec) -> str:
     """The spec's claims as ``name = number`` lines, each to its printed places."""
-    return "".join(f"{c.name} = {c.value:.{c.decimals}f}\n" for c in spec.claims)
+    return "".join(f"{c.name} = {c.text}\n" for c in spec.claims)
 
 
 def spec_json(spec: Spec) -> str:
@@ -187,7 +187,7 @@ def spec_json(spec: Spec) -> str:
     if spec.claims:
         raw["claims"] = {}
         for c in spec.claims:        # a printed "0.500" stays 0.500: JSON numbers written as printed
-            marks[f"\x00{len(marks)}"] = f"{c.value:.{c.decimals}f}"
+            marks[f"\x00{len(marks)}"] = str(c.written)
             raw["claims"][c.name] = f"\x00{len(marks) - 1}"
     text = json.dumps(raw, indent=2, ensure_ascii=False)
     for mark, number in marks.items():

@@ -174,7 +174,7 @@ def explanation(document: dict) -> dict:
         "shown": {name: format_number(value) for name, value in every.items()},
         "losses": e.losses,
         "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "verdict": c.verdict,
-                    "from_claims": c.from_claims, "printed": f"{c.claimed:.{c.decimals}f}"} for c in e.claims],
+                    "from_claims": c.from_claims, "printed": c.claimed_text} for c in e.claims],
         "spec": spec_to_raw(spec),
         "html": html_fragment(e.to_html()),
         "server_ms": round(1000 * (time.perf_counter() - started), 2),
