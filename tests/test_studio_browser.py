@@ -138,6 +138,21 @@ def test_an_edit_updates_every_number_as_the_command_line_computes_it(studio, dr
     assert errors == []
 
 
+def test_a_click_in_the_diagram_selects_that_numbers_field(studio, driver):
+    driver.get(studio.url)
+    settled(driver)
+    for label, path in (("w₂ = ", "layers[0].weights[0][1]"), ("w₉ = ", "layers[1].weights[0][1]"),
+                        ("b⁽¹⁾ = ", "layers[0].bias")):
+        driver.execute_script("""
+            const label = [...document.querySelectorAll('#derivation svg text')]
+                .find((t) => t.textContent.startsWith(arguments[0]));
+            label.dispatchEvent(new MouseEvent('click', {bubbles: true}));""", label)
+        assert driver.execute_script("return document.activeElement.dataset.path") == path, label
+    find(driver, '[data-path="layers[0].bias"]').send_keys("7")              # typed over the selected 0.5
+    settled(driver)
+    assert shown(driver, "b1") == "7" and shown(driver, "z1") == "6.2"            # -0.3 - 0.5 + 7
+
+
 def test_steps_back_reset_and_the_shared_address(studio, driver):
     from selenium.webdriver.common.by import By
 

@@ -151,7 +151,7 @@ def explanation(document: dict) -> dict:
     """Derive the step the request asks for and arrange everything the page shows."""
     from ..explain import Explanation
     from ..explain.api import html_fragment, spec_to_raw
-    from ..explain.notation import format_number
+    from ..explain.notation import format_number, unicode_name
     from ..explain.render import describe_network
 
     started = time.perf_counter()
@@ -172,6 +172,7 @@ def explanation(document: dict) -> dict:
         "updated": e.updated,
         "order": d.order,
         "shown": {name: format_number(value) for name, value in every.items()},
+        "display": {name: unicode_name(name, spec.superscript) for name in every},   # as the diagram writes them
         "losses": e.losses,
         "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "verdict": c.verdict,
                     "from_claims": c.from_claims, "printed": c.claimed_text} for c in e.claims],

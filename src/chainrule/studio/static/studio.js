@@ -470,6 +470,19 @@ function onEdit(event) {
   update(t0);
 }
 
+// Editing in the diagram: a click on a weight, bias or input there selects its field in the table.
+function editFromDiagram(event) {
+  const label = event.target.closest("svg text");
+  if (!label || !studio.last) return;
+  const shownName = label.textContent.split(" = ")[0].trim();
+  const names = Object.keys(studio.last.display).filter((name) => studio.last.display[name] === shownName);
+  const field = $$("#editor input").find((input) => names.includes(input.title));
+  if (!field) return;
+  field.scrollIntoView({ block: "center" });
+  field.focus();
+  field.select();
+}
+
 function stepTo(step) {
   state.step = Math.min(1000, Math.max(1, step));
   update(performance.now());
@@ -483,6 +496,7 @@ async function start() {
       if (event.target.dataset.path === "loss") buildEditor();
     } else if (event.target.type === "checkbox") onEdit(event);
   });
+  $("#derivation").addEventListener("click", editFromDiagram);
   $("#step").addEventListener("click", () => stepTo(state.step + 1));
   $("#back").addEventListener("click", () => stepTo(state.step - 1));
   $("#reset").addEventListener("click", () => stepTo(1));
