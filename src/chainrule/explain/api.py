@@ -124,7 +124,7 @@ def with_claims(spec: Spec, claims) -> Spec:
             except InvalidOperation:
                 raise ChainruleError(f"claims.{name}: expected a number, found {value!r}") from None
         raw["claims"][name] = value
-    return parse_spec(_decimals(raw), "claims")
+    return parse_spec(_decimals(raw), "spec")
 
 
 _CLAIM_LINE = re.compile(r"^\s*([^\s=:]+)\s*[=:]\s*(\S+)\s*$")
