@@ -225,6 +225,9 @@ class Network:
                 f"{np.dtype(self.dtype).name})")
 
 
+MAX_PARAMETERS = 100_000_000      # 400 MB of float32 weights, before gradients and optimizer state
+
+
 def mlp(sizes, activation: str = "relu", *, output: str = "softmax", loss: str | None = None, dropout: float = 0.0,
         dtype=np.float32, seed: int | np.random.Generator | None = 0) -> Network:
     """A multilayer perceptron from layer widths, ``sizes = [D_in, hidden..., K]``.
@@ -241,6 +244,10 @@ def mlp(sizes, activation: str = "relu", *, output: str = "softmax", loss: str |
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ChainruleError(f"mlp: expected at least two positive layer sizes [inputs, ..., outputs], found {sizes}")
+    parameters = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if parameters > MAX_PARAMETERS:
+        raise ChainruleError(f"mlp: layer sizes {sizes} make {parameters:,} parameters; expected at most "
+                             f"{MAX_PARAMETERS:,} (smaller hidden layers)")
     if activation not in HIDDEN_ACTIVATIONS:
         raise ChainruleError(f"mlp: activation must be one of {HIDDEN_ACTIVATIONS}, found {activation!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
