@@ -102,7 +102,8 @@ class Trainer:
 
 def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
         validation_data=None, validation_split: float = 0.0, callbacks=(), verbose: int = 1, seed: int = 0,
-        shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False) -> History:
+        shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False,
+        sample_weight=None) -> History:
     """Train ``network`` on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the History.
 
     ``validation_split`` holds out that fraction of the examples, drawn with a generator seeded from ``seed``
@@ -110,6 +111,8 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
     fits the network's input standardisation on the training part (it then travels with the model; the
     standardised inputs are made once, one copy of the data set, before the first epoch). ``checkpoint=DIR`` saves everything
     needed to continue after every epoch; ``resume=True`` continues from the last one saved there.
+    ``sample_weight: (N,)``, non-negative, weights each example's loss as scikit-learn does (a weight of 2 counts
+    the example twice; see ``losses.Weighted``); validation figures stay unweighted. Without it nothing changes.
     """
     from .progress import ProgressBar
 
@@ -117,12 +120,15 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
     optimizer = optimizer or SGD(lr=0.01)
     X = as_batch(X, "X", network.in_features, dtype=network.dtype)
     Y = encode_targets(network, y, len(X))
+    if sample_weight is not None:                   # one extra target column: the batches carry the weights
+        Y = np.column_stack([Y, check_sample_weight(sample_weight, len(X)).astype(Y.dtype)])
     held_out = None                                  # (raw inputs, encoded targets) for validation
     if validation_data is not None:
         Xv, yv = validation_data
         held_out = (Xv, encode_targets(network, yv, len(Xv)))
     elif validation_split:
-        X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed)
+        X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed, network.out_features)
+        held_out = held_out[0], held_out[1][:, :network.out_features]
     if standardize:
         network.standardizer = Standardizer.fit(X)   # on the training part only
     if network.standardizer is not None:
@@ -140,8 +146,15 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
     callbacks = list(callbacks) + ([ProgressBar(len(X), batch_size)] if verbose else [])
     for callback in callbacks:
         callback.on_train_begin(trainer)
-    with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
-        _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
+    base_loss = network.loss_fn
+    if sample_weight is not None:
+        from .losses import Weighted
+        network.loss_fn = Weighted(base_loss, network.out_features)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
+            _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
+    finally:
+        network.loss_fn = base_loss
     for callback in callbacks:
         callback.on_train_end(trainer)
     return trainer.history
@@ -151,7 +164,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
     network, optimizer = trainer.network, trainer.optimizer
     params, grads = training_parameters(network)
     output = network.loss_fn.output
-    labels = labels_of(Y, output)
+    labels = labels_of(Y[:, :network.out_features], output)     # Y may carry a column of sample weights
     n = len(X)
     predicted = None if labels is None else np.empty(labels.shape, dtype=labels.dtype)   # in shuffled order
     batches = Batches(X, Y, batch_size)
@@ -247,13 +260,14 @@ def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[fl
     return total / len(X), accuracy(np.concatenate(predicted), labels, output)
 
 
-def _hold_out(X, Y, output, fraction, seed):
+def _hold_out(X, Y, output, fraction, seed, k=None):
     if not 0.0 < float(fraction) < 1.0:
         raise ChainruleError(f"validation_split: expected a fraction between 0 and 1, found {fraction!r}")
     rng = np.random.default_rng([seed, 1])          # its own stream: the shuffle's stays the same
     n_val = max(1, int(round(len(X) * fraction)))
     if output == "softmax":                          # stratified: every class keeps its share
-        parts = [rng.permutation(np.flatnonzero(Y.argmax(axis=1) == c)) for c in range(Y.shape[1])]
+        k = k or Y.shape[1]                          # the class columns (Y may carry sample weights after them)
+        parts = [rng.permutation(np.flatnonzero(Y[:, :k].argmax(axis=1) == c)) for c in range(k)]
         val = np.concatenate([p[:int(round(len(p) * fraction))] for p in parts])
         if len(val) == 0:
             val = rng.permutation(len(X))[:n_val]
@@ -262,6 +276,26 @@ def _hold_out(X, Y, output, fraction, seed):
     keep = np.ones(len(X), dtype=bool)
     keep[val] = False
     return X[keep], Y[keep], (X[val], Y[val])
+
+
+def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
+    """Weights ``(N,)`` as float64: one per example, finite, non-negative and not all zero; else a ChainruleError
+    naming the first bad row."""
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"sample_weight: expected one number per example, found {type(sample_weight).__name__}"
+                             ) from None
+    if w.ndim != 1 or len(w) != n_rows:
+        raise ChainruleError(f"sample_weight: expected one weight per example, shape ({n_rows},); "
+                             f"found shape {w.shape}")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise ChainruleError(f"sample_weight: expected finite weights >= 0, found {w[bad[0]]} at row {bad[0]} "
+                             f"({bad.size} such rows)")
+    if n_rows and not w.any():
+        raise ChainruleError("sample_weight: every weight is 0, so there is nothing to learn from")
+    return w
 
 
 def _positive_int(value, name: str) -> int:
