@@ -239,7 +239,7 @@ def test_weights_of_one_train_bit_for_bit_as_none(blobs):
     (np.ones((300, 1)), r"found shape \(300, 1\)"),
     (np.r_[np.ones(10), -1.0, np.ones(289)], "finite weights >= 0, found -1.0 at row 10"),
     (np.r_[np.ones(4), np.nan, np.ones(295)], "found nan at row 4"),
-    (np.zeros(300), "every weight is 0"),
+    (np.zeros(300), "every weight is zero"),
     (["a"] * 300, "expected one number per example"),
 ])
 def test_bad_sample_weights_are_named(blobs, bad, message):

@@ -294,7 +294,7 @@ def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
         raise ChainruleError(f"sample_weight: expected finite weights >= 0, found {w[bad[0]]} at row {bad[0]} "
                              f"({bad.size} such rows)")
     if n_rows and not w.any():
-        raise ChainruleError("sample_weight: every weight is 0, so there is nothing to learn from")
+        raise ChainruleError("sample_weight: every weight is zero, so there is nothing to learn from")
     return w
 
 
