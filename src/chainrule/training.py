@@ -118,7 +118,8 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
 
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
     optimizer = optimizer or SGD(lr=0.01)
-    X = as_batch(X, "X", network.in_features, dtype=network.dtype)
+    X = _mapped_batch(X, network) if isinstance(X, np.memmap) else \
+        as_batch(X, "X", network.in_features, dtype=network.dtype)
     Y = encode_targets(network, y, len(X))
     if sample_weight is not None:                   # one extra target column: the batches carry the weights
         Y = np.column_stack([Y, check_sample_weight(sample_weight, len(X)).astype(Y.dtype)])
@@ -127,11 +128,20 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
         Xv, yv = validation_data
         held_out = (Xv, encode_targets(network, yv, len(Xv)))
     elif validation_split:
+        if isinstance(X, np.memmap):
+            raise ChainruleError("validation_split: it would copy the memory-mapped X into memory; give "
+                                 "validation_data=(X_val, y_val) instead (for example the file's last rows)")
         X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed, network.out_features)
         held_out = held_out[0], held_out[1][:, :network.out_features]
     if standardize:
+        if isinstance(X, np.memmap):
+            raise ChainruleError("standardize: it would copy the memory-mapped X into memory; standardise the "
+                                 "file's values before mapping it, or train without standardize")
         network.standardizer = Standardizer.fit(X)   # on the training part only
     if network.standardizer is not None:
+        if isinstance(X, np.memmap):
+            raise ChainruleError("the network standardises its inputs, which would copy the memory-mapped X into "
+                                 "memory; train it on standardised data instead")
         X = network.standardizer.transform(X, network.dtype)
     validation = None if held_out is None else (network.prepare(held_out[0], "validation X"), held_out[1])
 
@@ -276,6 +286,16 @@ def _hold_out(X, Y, output, fraction, seed, k=None):
     keep = np.ones(len(X), dtype=bool)
     keep[val] = False
     return X[keep], Y[keep], (X[val], Y[val])
+
+
+def _mapped_batch(X: np.memmap, network: Network) -> np.memmap:
+    """A memory-mapped ``X`` stays a map in its own dtype: each batch is gathered from it and converted into the
+    network's dtype then (``take`` into the batch buffer), so the data set is never read into memory at once.
+    Its shape is checked here; its values are checked block by block by ``datasets.load_mapped``."""
+    if X.ndim != 2 or X.shape[1] != network.in_features:
+        raise ChainruleError(f"X: expected a memory-mapped array of shape (N, {network.in_features}), found "
+                             f"{X.shape}")
+    return X
 
 
 def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
