@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule.errors import ChainruleError
 
-ROWS, FEATURES = 100_000, 784          # MNIST-shaped, float32: 314 MB with the label column
+ROWS, FEATURES = 64_000, 784           # MNIST-shaped, float32: 201 MB with the label column
 
 
 def write_big_npy(path, rows=ROWS, features=FEATURES):
@@ -19,10 +19,10 @@ def write_big_npy(path, rows=ROWS, features=FEATURES):
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, features + 1))
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(10, features)).astype(np.float32)
-    for start in range(0, rows, 10_000):
-        labels = rng.integers(0, 10, 10_000)
-        out[start:start + 10_000, :-1] = centers[labels] + rng.normal(size=(10_000, features)).astype(np.float32)
-        out[start:start + 10_000, -1] = labels
+    for start in range(0, rows, 8_000):
+        labels = rng.integers(0, 10, 8_000)
+        out[start:start + 8_000, :-1] = centers[labels] + rng.normal(size=(8_000, features)).astype(np.float32)
+        out[start:start + 8_000, -1] = labels
     out.flush()
     del out
 

@@ -246,3 +246,55 @@ def test_bad_sample_weights_are_named(blobs, bad, message):
     X, y = blobs
     with pytest.raises(ChainruleError, match=message):
         cr.mlp([4, 3], seed=0).fit(X, y, epochs=1, verbose=0, sample_weight=bad)
+
+
+# --- streams of (X_batch, y_batch) chunks -------------------------------------------------------------------------
+def test_a_stream_of_one_chunk_trains_as_the_array(blobs):
+    X, y = blobs
+    a, b = cr.mlp([4, 8, 3], seed=0), cr.mlp([4, 8, 3], seed=0)
+    ha = a.fit(X, y, epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=5)
+    hb = cr.fit(b, [(X, y)], epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=5)
+    for name, value in weights(a).items():
+        np.testing.assert_array_equal(value, weights(b)[name])
+    np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-6)
+    assert ha["accuracy"] == hb["accuracy"]
+
+
+def test_a_generator_of_chunks_trains_with_callbacks_progress_and_checkpoints(blobs, tmp_path, capsys):
+    X, y = blobs
+
+    def made_on_the_fly():
+        for start in range(0, 300, 70):                   # uneven chunks, the last one short
+            yield X[start:start + 70], y[start:start + 70]
+
+    seen = []
+
+    class Count(cr.Callback):
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            seen.append(batch)
+
+    net = cr.mlp([4, 16, 3], seed=0)
+    history = cr.fit(net, made_on_the_fly(), epochs=1, batch_size=16, optimizer=cr.Adam(lr=3e-2), verbose=1,
+                     callbacks=[Count()], checkpoint=tmp_path / "ck", validation_data=(X, y))
+    assert seen == list(range(len(seen))) and len(seen) == 4 * 5 + 2      # 70 rows: 5 batches; 20 rows: 2
+    assert history.epochs == 1 and set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert (tmp_path / "ck" / "checkpoint.npz").exists()
+    assert "300 samples" in capsys.readouterr().err                          # the progress bar counted every row
+    again = [(X[i:i + 100], y[i:i + 100]) for i in range(0, 300, 100)]   # a list can be read again
+    history = cr.fit(net, again, epochs=5, batch_size=16, optimizer=cr.Adam(lr=3e-2), verbose=0)
+    assert history["accuracy"][-1] > 0.95
+
+
+def test_bad_streams_are_named(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 3], seed=0)
+    with pytest.raises(ChainruleError, match="epochs=2 needs a stream that can be read again"):
+        cr.fit(net, ((X, y) for _ in range(2)), epochs=2, verbose=0)
+    with pytest.raises(ChainruleError, match="chunk 1 of the stream: expected a pair"):
+        cr.fit(net, [(X, y), X], epochs=1, verbose=0)
+    with pytest.raises(ChainruleError, match="X of chunk 0: expected 4 feature"):
+        cr.fit(net, [(X[:, :3], y)], epochs=1, verbose=0)
+    with pytest.raises(ChainruleError, match="the stream gave no examples"):
+        cr.fit(net, [], epochs=1, verbose=0)
+    with pytest.raises(ChainruleError, match="validation_split, standardize and sample_weight"):
+        cr.fit(net, [(X, y)], validation_split=0.1, verbose=0)

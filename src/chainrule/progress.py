@@ -16,13 +16,14 @@ class ProgressBar(Callback):
         self.seen = 0
 
     def on_batch_end(self, trainer, epoch, batch, batch_loss):
-        step = min(self.batch_size, self.n_samples - self.seen)
+        # a stream of chunks has no known length: its loop says how many rows each batch had
+        step = trainer.batch_rows if self.n_samples is None else min(self.batch_size, self.n_samples - self.seen)
         self.seen += step
         self.bar.update(step)
 
     def on_epoch_end(self, trainer, epoch, logs):
         shown = {key: f"{value:.4f}" for key, value in logs.items() if key not in ("lr", "seconds")}
-        shown["samples/s"] = f"{self.n_samples / max(logs['seconds'], 1e-9):,.0f}"
+        shown["samples/s"] = f"{self.seen / max(logs['seconds'], 1e-9):,.0f}"
         self.bar.set_postfix(shown, refresh=True)
         self.bar.close()
 

@@ -100,11 +100,12 @@ class Trainer:
         self.epochs = 0
 
 
-def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
+def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
         validation_data=None, validation_split: float = 0.0, callbacks=(), verbose: int = 1, seed: int = 0,
         shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False,
         sample_weight=None) -> History:
     """Train ``network`` on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the History.
+    ``X`` may instead be an iterable of ``(X_batch, y_batch)`` chunks, with ``y`` left out (see ``_fit_stream``).
 
     ``validation_split`` holds out that fraction of the examples, drawn with a generator seeded from ``seed``
     (stratified by class for classifiers), unless ``validation_data=(X_val, y_val)`` is given. ``standardize=True``
@@ -118,6 +119,12 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
 
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
     optimizer = optimizer or SGD(lr=0.01)
+    if y is None and is_stream(X):
+        if validation_split or standardize or sample_weight is not None:
+            raise ChainruleError("fit on a stream of (X_batch, y_batch) chunks: validation_split, standardize and "
+                                 "sample_weight need the whole data set; give validation_data instead")
+        return _fit_stream(network, X, epochs, batch_size, optimizer, validation_data, callbacks, verbose, seed,
+                           shuffle, checkpoint, resume)
     X = _mapped_batch(X, network) if isinstance(X, np.memmap) else \
         as_batch(X, "X", network.in_features, dtype=network.dtype)
     Y = encode_targets(network, y, len(X))
@@ -222,6 +229,92 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
             callback.on_epoch_end(trainer, epoch, logs)
         if store is not None:
             store.save(trainer)
+
+
+def is_stream(X) -> bool:
+    """With no ``y``: True for an iterable of ``(X_batch, y_batch)`` chunks (a list of pairs, a generator, ...),
+    False for an array."""
+    return not (isinstance(X, np.ndarray) or hasattr(X, "__array__")) and hasattr(X, "__iter__")
+
+
+def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data, callbacks, verbose, seed, shuffle,
+                checkpoint, resume) -> History:
+    """``fit`` over data that arrives in chunks (made on the fly, read from elsewhere): each chunk is shuffled
+    within itself and cut into batches; an epoch is one pass over the iterable, so several epochs need an iterable
+    that starts again (a list, or an object whose ``__iter__`` restarts), not a one-shot generator."""
+    from .progress import ProgressBar
+
+    if epochs > 1 and iter(chunks) is chunks:
+        raise ChainruleError(f"fit: epochs={epochs} needs a stream that can be read again, and this one is a "
+                             f"one-shot iterator (a generator); pass epochs=1, or an iterable whose __iter__ "
+                             f"starts the data again")
+    validation = None
+    if validation_data is not None:
+        Xv, yv = validation_data
+        validation = (network.prepare(Xv, "validation X"), encode_targets(network, yv, len(Xv)))
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed), History())
+    trainer.epochs = epochs
+    store = None
+    if checkpoint is not None:
+        from .checkpoint import CheckpointStore
+        store = CheckpointStore(checkpoint)
+        if resume:
+            store.restore(trainer)
+    callbacks = list(callbacks) + ([ProgressBar(None, batch_size)] if verbose else [])
+    for callback in callbacks:
+        callback.on_train_begin(trainer)
+    params, grads = training_parameters(network)
+    output = network.loss_fn.output
+    with np.errstate(over="ignore", invalid="ignore"):
+        while trainer.epoch < trainer.epochs and not trainer.stop:
+            epoch = trainer.epoch
+            optimizer.start_epoch(epoch)
+            for callback in callbacks:
+                callback.on_epoch_begin(trainer, epoch)
+            started = time.perf_counter()
+            total_loss, seen, right, batch = 0.0, 0, 0, 0
+            for index, chunk in enumerate(chunks):
+                if not (isinstance(chunk, (tuple, list)) and len(chunk) == 2):
+                    raise ChainruleError(f"fit: chunk {index} of the stream: expected a pair (X_batch, y_batch), "
+                                         f"found {type(chunk).__name__}")
+                X = network.prepare(chunk[0], f"X of chunk {index}")
+                Y = encode_targets(network, chunk[1], len(X))
+                order = trainer.rng.permutation(len(X)) if shuffle else np.arange(len(X))
+                for _, _, xb, yb in Batches(X, Y, batch_size).epoch(order):
+                    loss = network._loss(xb, yb, training=True)
+                    if not math.isfinite(loss):
+                        raise TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch + 1}, "
+                                               f"chunk {index}; try a smaller learning rate")
+                    network.backward()
+                    optimizer.step(params, grads)
+                    m = len(xb)
+                    total_loss, seen = total_loss + loss * m, seen + m
+                    labels = labels_of(yb, output)
+                    if labels is not None:
+                        right += int(np.count_nonzero(decide(network.loss_fn.yhat, output) == labels))
+                    trainer.batch_rows = m
+                    for callback in callbacks:
+                        callback.on_batch_end(trainer, epoch, batch, loss)
+                    batch += 1
+            if not seen:
+                raise ChainruleError(f"fit: the stream gave no examples in epoch {epoch + 1}")
+            logs = {"loss": total_loss / seen}
+            if labels_of(Y, output) is not None:
+                logs["accuracy"] = right / (seen * (1 if output == "softmax" else Y.shape[1]))
+            if validation is not None:
+                logs["val_loss"], val_accuracy = evaluate_encoded(network, *validation)
+                if val_accuracy is not None:
+                    logs["val_accuracy"] = val_accuracy
+            logs["lr"], logs["seconds"] = optimizer.lr, time.perf_counter() - started
+            trainer.history.append(logs)
+            trainer.epoch = epoch + 1
+            for callback in callbacks:
+                callback.on_epoch_end(trainer, epoch, logs)
+            if store is not None:
+                store.save(trainer)
+    for callback in callbacks:
+        callback.on_train_end(trainer)
+    return trainer.history
 
 
 def training_parameters(network: Network) -> tuple[dict, dict]:
