@@ -123,7 +123,7 @@ def test_files_that_cannot_be_mapped_say_why(tmp_path):
     bad = np.column_stack([X, y]).astype(np.float32)
     bad[7, 2] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    with pytest.raises(ChainruleError, match="nan.npy: row 7, column 2: expected a finite number"):
+    with pytest.raises(ChainruleError, match='nan.npy: row 7, column "2": expected a finite number'):
         cr.datasets.load(str(tmp_path / "nan.npy"), mmap=True)
     np.savez(tmp_path / "noy.npz", X=X)
     with pytest.raises(ChainruleError, match="expected an array named y"):

@@ -26,6 +26,8 @@ class History:
     """Per-epoch figures: ``history["loss"]``, ``["accuracy"]``, ``["val_loss"]``, ``["val_accuracy"]``, ``["lr"]``,
     ``["seconds"]`` (lists, one entry per epoch, as Keras's ``History.history``)."""
     history: dict[str, list[float]] = field(default_factory=dict)
+    examples: int = 0                  # how many examples each epoch trained on (after any held-out split)
+    validation_examples: int = 0
 
     def append(self, logs: dict[str, float]) -> None:
         for key, value in logs.items():
@@ -125,8 +127,18 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
                                  "sample_weight need the whole data set; give validation_data instead")
         return _fit_stream(network, X, epochs, batch_size, optimizer, validation_data, callbacks, verbose, seed,
                            shuffle, checkpoint, resume)
-    X = _mapped_batch(X, network) if isinstance(X, np.memmap) else \
-        as_batch(X, "X", network.in_features, dtype=network.dtype)
+    mapped = isinstance(X, np.memmap)
+    # Standardising happens in float64, so that features far outside float32's range (1e-150, 1e39) are scaled
+    # into it rather than flushed to zero or infinity by the cast.
+    scaling = standardize or network.standardizer is not None
+    wide = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64     # no copy of float32 data
+    if mapped:
+        X = _mapped_batch(X, network)
+    else:
+        X = as_batch(X, "X", network.in_features, dtype=wide)
+    if not scaling and not mapped:
+        check_range(X, network.dtype, "X")
+        X = X.astype(network.dtype, copy=False)
     Y = encode_targets(network, y, len(X))
     if sample_weight is not None:                   # one extra target column: the batches carry the weights
         Y = np.column_stack([Y, check_sample_weight(sample_weight, len(X)).astype(Y.dtype)])
@@ -152,7 +164,8 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         X = network.standardizer.transform(X, network.dtype)
     validation = None if held_out is None else (network.prepare(held_out[0], "validation X"), held_out[1])
 
-    trainer = Trainer(network, optimizer, np.random.default_rng(seed), History())
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed),
+                      History(examples=len(X), validation_examples=0 if validation is None else len(validation[0])))
     trainer.epochs = epochs
     store = None
     if checkpoint is not None:
@@ -252,7 +265,8 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
     if validation_data is not None:
         Xv, yv = validation_data
         validation = (network.prepare(Xv, "validation X"), encode_targets(network, yv, len(Xv)))
-    trainer = Trainer(network, optimizer, np.random.default_rng(seed), History())
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed),
+                      History(validation_examples=0 if validation is None else len(validation[0])))
     trainer.epochs = epochs
     store = None
     if checkpoint is not None:
@@ -298,6 +312,7 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
                     batch += 1
             if not seen:
                 raise ChainruleError(f"fit: the stream gave no examples in epoch {epoch + 1}")
+            trainer.history.examples = seen
             logs = {"loss": total_loss / seen}
             if labels_of(Y, output) is not None:
                 logs["accuracy"] = right / (seen * (1 if output == "softmax" else Y.shape[1]))
@@ -378,6 +393,9 @@ def _hold_out(X, Y, output, fraction, seed, k=None):
         val = rng.permutation(len(X))[:n_val]
     keep = np.ones(len(X), dtype=bool)
     keep[val] = False
+    if not keep.any():
+        raise ChainruleError(f"validation_split: {fraction} of {len(X)} examples leaves none to train on; expected a "
+                             f"smaller fraction")
     return X[keep], Y[keep], (X[val], Y[val])
 
 
@@ -411,6 +429,24 @@ def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
     return w
 
 
+def check_range(X: np.ndarray, dtype, name: str) -> None:
+    """Refuse features that the training dtype cannot hold (they would become infinite), and warn about features
+    so small that they flush to zero; standardising (``standardize=True``) avoids both."""
+    info = np.finfo(dtype)
+    if X.dtype.itemsize <= info.dtype.itemsize or X.size == 0:
+        return
+    big = np.abs(X).max()
+    if big > info.max:
+        row, col = np.argwhere(np.abs(X) > info.max)[0]
+        raise ChainruleError(f"{name}: row {row}, column {col}: {X[row, col]:g} is beyond what {info.dtype} holds "
+                             f"(±{info.max:.3g}); standardise the features (standardize=True) or train in float64")
+    nonzero = np.abs(X[X != 0])
+    if nonzero.size and nonzero.max() < 1e3 * info.tiny:
+        import warnings
+        warnings.warn(f"{name}: every feature is below {1e3 * info.tiny:.1g} in size and underflows in {info.dtype}; "
+                      f"standardise the features (standardize=True) or train in float64", RuntimeWarning, stacklevel=3)
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 1:
         raise ChainruleError(f"{name}: expected a positive whole number, found {value!r}")
@@ -426,7 +462,11 @@ class Standardizer:
     @classmethod
     def fit(cls, X: np.ndarray) -> "Standardizer":
         check_finite(X, "X")
-        scale = X.std(axis=0, dtype=np.float64)
+        # Each column divided by its largest magnitude first: the variance of features of size 1e-170 would
+        # underflow to 0, and of size 1e160 overflow, though their spread is perfectly representable.
+        size = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)
+        size = np.where(size > 0, size, 1.0)
+        scale = (X / size).std(axis=0, dtype=np.float64) * size
         return cls(X.mean(axis=0, dtype=np.float64), np.where(scale > 0, scale, 1.0))
 
     def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:

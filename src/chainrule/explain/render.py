@@ -154,7 +154,9 @@ def _columns(cells: list[str], width: int = 4) -> list[str]:
 def render_json(d: Derivation) -> str:
     quantities = {name: value for name, value in d.values.items() if not name.endswith("'")}
     document = {
+        "title": d.spec.title,
         "network": describe_network(d),
+        "notes": notes(d),
         "learning_rate": d.learning_rate,
         "quantities": quantities,
         "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "agrees": c.agrees,

@@ -1,7 +1,7 @@
 """The HTML renderer: one self-contained page (no network needed to view it) with MathML equations, which browsers
 render natively, an SVG diagram of the network, and the audit's verdicts marked at a glance."""
 
-from html import escape
+from ..escape import html_text as escape
 
 from .derivation import Derivation
 from .latex import latex_name
