@@ -133,3 +133,23 @@ def test_files_that_cannot_be_mapped_say_why(tmp_path):
         cr.mlp([3, 2], seed=0).fit(data.X, data.y, standardize=True, verbose=0)
     with pytest.raises(ChainruleError, match="validation_split: it would copy"):
         cr.mlp([3, 2], seed=0).fit(data.X, data.y, validation_split=0.2, verbose=0)
+
+
+def chainrule(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_train_mmap_on_the_command_line(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.float32)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    done = chainrule("train", "--data", "d.npz", "--mmap", "--epochs", "5", "--hidden", "8", "--validation-split",
+                     "0.1", "--quiet", "--out", "m.npz", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # 600 rows: the last 150 test, the 45 before them validation, 405 train
+    assert "on 405 examples" in done.stdout and "45 more held out" in done.stdout and (tmp_path / "m.npz").exists()
+    np.savez_compressed(tmp_path / "c.npz", X=X, y=y)
+    refused = chainrule("train", "--data", "c.npz", "--mmap", "--quiet", "--out", "m2.npz", cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "needs the arrays stored uncompressed" in refused.stderr
