@@ -182,7 +182,7 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         network.loss_fn = Weighted(base_loss, network.out_features)
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
-            _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
+            _run_epochs(trainer, MappedRows(X) if mapped else X, Y, batch_size, shuffle, validation, callbacks, store)
     finally:
         network.loss_fn = base_loss
     for callback in callbacks:
@@ -399,9 +399,26 @@ def _hold_out(X, Y, output, fraction, seed, k=None):
     return X[keep], Y[keep], (X[val], Y[val])
 
 
+class MappedRows:
+    """Rows of a memory map gathered the way ``Batches`` asks (``take``), converted into the batch's dtype.
+
+    ``ndarray.take`` first makes the whole array contiguous when it is not (and a map whose label column sits beside
+    the features is not): one copy of the data set per batch. Indexing the map by rows reads just those rows."""
+
+    def __init__(self, X: np.memmap):
+        self.X, self.shape, self.dtype = X, X.shape, X.dtype
+
+    def __len__(self):
+        return len(self.X)
+
+    def take(self, index, axis=0, out=None, mode="clip"):
+        out[...] = self.X[index]        # (m, D) from the page cache, cast into the network's dtype
+        return out
+
+
 def _mapped_batch(X: np.memmap, network: Network) -> np.memmap:
     """A memory-mapped ``X`` stays a map in its own dtype: each batch is gathered from it and converted into the
-    network's dtype then (``take`` into the batch buffer), so the data set is never read into memory at once.
+    network's dtype then (see ``MappedRows``), so the data set is never read into memory at once.
     Its shape is checked here; its values are checked block by block by ``datasets.load_mapped``."""
     if X.ndim != 2 or X.shape[1] != network.in_features:
         raise ChainruleError(f"X: expected a memory-mapped array of shape (N, {network.in_features}), found "
