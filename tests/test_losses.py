@@ -161,3 +161,15 @@ def test_a_batch_of_zero_weights_counts_for_nothing(rng):
     z, y = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
     assert weighted.forward(z, np.column_stack([y, np.zeros(3)])) == 0.0
     assert not weighted.backward().any()
+
+
+def test_a_saved_huber_network_keeps_its_epsilon(tmp_path):
+    import chainrule as cr
+
+    net = cr.mlp([3, 4, 2], output="identity", loss=Huber(epsilon=0.25), seed=0)
+    net.save(tmp_path / "h.npz")
+    loaded = cr.load(tmp_path / "h.npz")
+    assert isinstance(loaded.loss_fn, Huber) and loaded.loss_fn.epsilon == 0.25
+    absolute = cr.mlp([3, 2], output="identity", loss="absolute_error", seed=0)
+    absolute.save(tmp_path / "a.npz")
+    assert isinstance(cr.load(tmp_path / "a.npz").loss_fn, AbsoluteError)
