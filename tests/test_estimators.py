@@ -270,10 +270,16 @@ def test_alpha_penalises_weights_and_not_biases():
     start = MLPClassifier(hidden_layer_sizes=(6,), solver="sgd", momentum=0, learning_rate_init=1e-300,
                           random_state=0)
     start.partial_fit(X, y, classes=[0, 1, 2])     # same seed, a step too small to move: the initial weights
-    for layer in range(2):
-        np.testing.assert_array_equal(steps[0.0].intercepts_[layer], steps[5.0].intercepts_[layer])
     np.testing.assert_allclose(steps[0.0].coefs_[0] - steps[5.0].coefs_[0], 0.1 * 5.0 / 50 * start.coefs_[0],
                                rtol=1e-9, atol=1e-12)
+    # every parameter 1 and a zero gradient: the step is the penalty alone, on the weights, never on the biases
+    model = steps[5.0]
+    flat, grads = model.network_.flat_parameters()
+    flat[...], grads[...] = 1.0, 0.0
+    model._optimizer.step({"all": flat}, {"all": grads})
+    for coef, intercept in zip(model.coefs_, model.intercepts_, strict=True):
+        np.testing.assert_array_equal(coef, np.full(coef.shape, 1 - 0.1 * 5.0 / 50))
+        np.testing.assert_array_equal(intercept, np.ones(intercept.shape))
 
 
 def test_learning_curve_follows_scikit_learns_on_digits():

@@ -62,16 +62,19 @@ class _DecayWeightsOnly:
     ``mask`` is 1 at the weights' places in the network's flat parameter array and 0 at the biases'."""
 
     def set_decay(self, decay: float, mask: np.ndarray):
-        self.decay = mask * mask.dtype.type(decay)
+        self.decay = mask * mask.dtype.type(decay) if decay else None       # alpha=0: the optimizer's own step
         self.penalised = np.empty_like(mask)
 
     def step(self, params, grads):
+        if self.decay is None:
+            return super().step(params, grads)
         np.multiply(params["all"], self.decay, out=self.penalised)
         self.penalised += grads["all"]
         super().step(params, {"all": self.penalised})
 
     def loss_scale(self):
-        return None                           # the penalty is added to the gradient, so no prescaled step
+        # the penalty joins the gradient, so plain SGD's prescaled step (see SGD.loss_scale) only without it
+        return super().loss_scale() if self.decay is None else None
 
 
 class _Adam(_DecayWeightsOnly, Adam):
