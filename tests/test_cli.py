@@ -80,7 +80,9 @@ def test_train_with_progress_bar_and_checkpoint(tmp_path):
     result = run("train", "--data", "wine", "--epochs", "3", "--out", str(tmp_path / "m.npz"),
                  "--checkpoint", str(tmp_path / "ck"), "--validation-split", "0.1")
     assert result.returncode == 0, result.stderr
-    assert "epoch 3/3" in result.stderr and "val_loss=" in result.stderr
+    assert "epoch 3/3" in result.stderr and "val_loss " in result.stderr
+    for line in result.stderr.replace("\r", "\n").splitlines():
+        assert len(line) <= 80, line
     assert (tmp_path / "ck" / "checkpoint.npz").exists()
 
 

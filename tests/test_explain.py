@@ -109,6 +109,19 @@ def test_claim_of_an_unknown_quantity():
         derive(made_up({"w99": 1.0}))
 
 
+@pytest.mark.parametrize("loss,activation", [("half_squared_error", "identity"), ("mean_squared_error", "identity"),
+                                             ("binary_cross_entropy", "sigmoid"), ("cross_entropy", "softmax")])
+def test_the_loss_is_called_L_for_every_loss_unless_the_spec_names_it(loss, activation):
+    raw = {"inputs": [1.0, 2.0], "targets": [1.0, 0.0], "loss": loss,
+           "layers": [{"weights": [[0.1, 0.2], [0.3, -0.4]], "activation": activation}]}
+    d = derive(parse_spec(raw))
+    assert d.spec.loss_name == "L" and {"L", "dL/dw1", "dL/dz2"} <= set(d.values)
+    assert "Update, w′ = w − η·∂L/∂w" in render_text(d) and "∂L/∂w₁ =" in render_text(d)
+    d = derive(parse_spec(raw | {"loss_name": "E"}))
+    assert {"E", "dE/dw1"} <= set(d.values) and "L" not in d.values
+    assert "Update, w′ = w − η·∂E/∂w" in render_text(d) and "∂L/∂" not in render_text(d)
+
+
 def test_text_shows_every_step_with_formula_numbers_and_result():
     text = render_text(derive(seed_article()))
     for heading in ["Forward pass, layer 1 (sigmoid)", "Forward pass, layer 2 (softmax)", "Loss",

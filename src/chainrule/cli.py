@@ -106,8 +106,11 @@ def _train(args) -> int:
         X_train, X_test, y_train, y_test, held_out = _mapped_split(data, args.test_size, args.validation_split)
     else:
         X_train, X_test, y_train, y_test = datasets.train_test_split(data, args.test_size, args.seed)
-    net = mlp([data.X.shape[1], *args.hidden, len(data.class_names)], args.activation, dropout=args.dropout,
-              seed=args.seed, dtype=np.float64 if args.float64 else np.float32)
+    try:
+        net = mlp([data.X.shape[1], *args.hidden, len(data.class_names)], args.activation, dropout=args.dropout,
+                  seed=args.seed, dtype=np.float64 if args.float64 else np.float32)
+    except ChainruleError as exc:
+        raise ChainruleError(f"--hidden {' '.join(map(str, args.hidden))}: {exc}") from None
     net.classes = np.array(data.class_names)
     net.info = {"data": args.data, "label": args.label, "test_size": args.test_size, "seed": args.seed}
     stopper = EarlyStopping(patience=args.early_stopping) if args.early_stopping is not None else None

@@ -100,10 +100,15 @@ def json_array(document) -> np.ndarray:
 
 
 def json_from(array: np.ndarray, what: str, path) -> dict:
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim != 1 or array.size > 16 * 2 ** 20:
+        raise ChainruleError(f"{path}: the {what} record: expected at most 16 MiB of JSON text as bytes, found "
+                             f"{getattr(array, 'dtype', type(array).__name__)} of shape {getattr(array, 'shape', '?')}")
     try:
-        return json.loads(np.asarray(array, dtype=np.uint8).tobytes().decode("utf-8"))
+        return json.loads(array.tobytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise ChainruleError(f"{path}: the {what} record is not valid JSON: the file is damaged") from None
+    except RecursionError:
+        raise ChainruleError(f"{path}: the {what} record is nested far too deep: the file is damaged") from None
 
 
 def write_atomic(path, write) -> None:

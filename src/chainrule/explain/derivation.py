@@ -300,7 +300,7 @@ def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: di
             template = f"{{{name}}} − {{eta}}·{{d{spec.loss_name}/d{name}}}" if name in trained else f"{{{name}}}"
             values[f"{name}'"] = updated[name]
             steps.append(Step(f"{name}'", template, updated[name]))
-    title = "Update, w′ = w − η·∂L/∂w"
+    title = f"Update, w′ = w − η·∂{spec.loss_name}/∂w"
     if spec.update_order == "sequential":
         title += " (sequential: each layer as soon as its gradients are known, output layer first)"
     return Section(title, steps, "update")

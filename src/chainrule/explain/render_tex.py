@@ -5,7 +5,7 @@ from .derivation import Derivation
 from .latex import latex_name, numeric_atom, symbolic_atom, to_latex
 from .matrix import is_wide, matrix_lines
 from .notation import format_number
-from .render import audit_summary, claim_lookup, describe_network, given_names, notes, printed
+from .render import audit_summary, claim_lookup, describe_network, given_names, notes
 
 VERDICT_WORDS = {"agrees": "agrees", "slip": "SLIP", "carried": "carried from an earlier slip"}
 
@@ -25,7 +25,7 @@ def equation_rows(d: Derivation, step) -> list[tuple[str, str]]:
 
 
 def claim_words(check, source: str) -> str:
-    words = f"{source}: {printed(check.claimed, check.decimals)}, {VERDICT_WORDS[check.verdict]}"
+    words = f"{source}: {check.claimed_text}, {VERDICT_WORDS[check.verdict]}"
     if check.verdict == "slip":
         words += f" (from its own inputs: {format_number(check.from_claims)})"
     return words

@@ -20,6 +20,7 @@ from ..textfiles import MiB, read_text
 from ..layers import Dense
 from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
+from .printed_digits import as_text, as_written, last_digit_unit
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error")
 
@@ -38,15 +39,24 @@ class SpecLayer:
 
 @dataclass
 class Claim:
-    """A number an author printed for a quantity; ``decimals`` places were shown (it was rounded to them)."""
+    """A number an author printed for a quantity, kept as written: it was rounded to its last printed digit."""
     name: str
     value: float
-    decimals: int
+    written: Decimal               # the digits as printed (``printed_digits``)
+
+    @property
+    def unit(self) -> float:
+        """What one unit of the last printed digit is worth."""
+        return last_digit_unit(self.written)
 
     @property
     def half_unit(self) -> float:
         """How far the unrounded value may lie from the printed one."""
-        return 0.5 * 10.0 ** -self.decimals
+        return 0.5 * self.unit
+
+    @property
+    def text(self) -> str:
+        return as_text(self.written)
 
 
 @dataclass
@@ -175,7 +185,7 @@ class _Reader:
         if len(targets) != width:
             self.fail("targets", f"{width} values, one per output neuron", len(targets))
         spec = Spec(input_names, np.array(inputs), target_names, np.array(targets), layers, loss,
-                    raw.get("loss_name", "E" if loss == "half_squared_error" else "L"),
+                    raw.get("loss_name", "L"),
                     float(raw.get("learning_rate", Decimal("0.1"))), raw.get("update_biases", True),
                     raw.get("update_order", "simultaneous"), title=raw.get("title", ""),
                     claims_source=raw.get("claims_source", "author"), notes=list(raw.get("notes", [])),
@@ -252,16 +262,8 @@ class _Reader:
     def claims(self, raw) -> list[Claim]:
         claims = []
         for name, value in raw.items():
-            number = self.number(value, f"claims.{name}")
-            decimals = max(0, -Decimal(str(value)).as_tuple().exponent) if isinstance(value, Decimal) \
-                else _decimals_of_float(value)
-            claims.append(Claim(name, number, decimals))
+            claims.append(Claim(name, self.number(value, f"claims.{name}"), as_written(value)))
         return claims
-
-
-def _decimals_of_float(value) -> int:
-    text = repr(value)
-    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
 
 
 def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:
