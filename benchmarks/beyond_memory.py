@@ -6,7 +6,8 @@
    memory (target: within 1.5x).
 3. The process's own memory (RssAnon) while one epoch trains from a map, in a fresh process, for a file larger than
    the machine's available memory when the disk has room for one (twice the file, to leave room for others);
-   otherwise the figure is given for a smaller file and the reason is printed. The file is deleted afterwards.
+   otherwise the figure is given for a smaller file and the reason is printed. A file larger than memory is read in
+   its own order (shuffled batches would read a random row from disk per example). The file is deleted afterwards.
 Runs are interleaved and times are medians.
 
     python benchmarks/beyond_memory.py [--rounds 5] [--quick] [--big-bytes N]
@@ -43,7 +44,8 @@ class Peak(cr.Callback):
 before = rss_anon()
 data = cr.datasets.load(sys.argv[1], mmap=True)
 net = cr.mlp([data.X.shape[1], 16, 10], seed=0)
-history = net.fit(data.X, data.y, epochs=1, batch_size=512, optimizer=cr.SGD(lr=0.01), verbose=0, callbacks=[Peak()])
+history = net.fit(data.X, data.y, epochs=1, batch_size=512, optimizer=cr.SGD(lr=0.01), verbose=0, callbacks=[Peak()],
+                  shuffle=sys.argv[2] == "shuffle")
 print(json.dumps({"grown": max(Peak.peak, rss_anon()) - before, "seconds": history["seconds"][0]}))
 """
 
@@ -114,10 +116,13 @@ def main():
         rows = max(1, big // (4 * (D + 1)))
         write_npy(path, rows)
         size = path.stat().st_size
-        done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path)], capture_output=True, text=True,
-                              check=True)
+        # larger than memory, the file is read in its own order (shuffle its rows when writing it): a shuffled
+        # order would read a random row from disk for every example
+        order = "sequential" if size > memory else "shuffle"
+        done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path), order], capture_output=True,
+                              text=True, check=True)
         figures = json.loads(done.stdout)
-        print(f"one epoch from a {size / 1e9:.2f} GB map in a fresh process (available memory "
+        print(f"one epoch ({order} batches) from a {size / 1e9:.2f} GB map in a fresh process (available memory "
               f"{memory / 1e9:.1f} GB){reason}:")
         print(f"  RssAnon grew {figures['grown'] / 1e6:.1f} MB = {figures['grown'] / size:.2%} of the file; "
               f"{rows / figures['seconds']:,.0f} examples/s")

@@ -298,3 +298,11 @@ def test_bad_streams_are_named(blobs):
         cr.fit(net, [], epochs=1, verbose=0)
     with pytest.raises(ChainruleError, match="validation_split, standardize and sample_weight"):
         cr.fit(net, [(X, y)], validation_split=0.1, verbose=0)
+
+
+def test_a_diverging_stream_stops_with_finite_weights(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 16, 3], seed=0)
+    with pytest.raises(cr.TrainingDiverged, match="chunk 0"):
+        cr.fit(net, [(X * 1e4, y)], epochs=1, optimizer=cr.SGD(lr=1e6), verbose=0)
+    assert all(np.isfinite(p).all() for p in net.named_parameters().values())

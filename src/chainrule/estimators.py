@@ -169,7 +169,7 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         raise NotImplementedError
 
     def _weights(self, y, targets, sample_weight, incremental: bool):
-        """The weight of each example for the engine, or None when every weight is 1 (the unweighted path)."""
+        """The weight of each example for the engine, or None when none is given (the unweighted path)."""
         if sample_weight is None:
             return None
         return check_sample_weight(sample_weight, len(targets))

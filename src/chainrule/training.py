@@ -147,18 +147,18 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         Xv, yv = validation_data
         held_out = (Xv, encode_targets(network, yv, len(Xv)))
     elif validation_split:
-        if isinstance(X, np.memmap):
+        if mapped:
             raise ChainruleError("validation_split: it would copy the memory-mapped X into memory; give "
                                  "validation_data=(X_val, y_val) instead (for example the file's last rows)")
         X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed, network.out_features)
         held_out = held_out[0], held_out[1][:, :network.out_features]
     if standardize:
-        if isinstance(X, np.memmap):
+        if mapped:
             raise ChainruleError("standardize: it would copy the memory-mapped X into memory; standardise the "
                                  "file's values before mapping it, or train without standardize")
         network.standardizer = Standardizer.fit(X)   # on the training part only
     if network.standardizer is not None:
-        if isinstance(X, np.memmap):
+        if mapped:
             raise ChainruleError("the network standardises its inputs, which would copy the memory-mapped X into "
                                  "memory; train it on standardised data instead")
         X = network.standardizer.transform(X, network.dtype)
@@ -286,6 +286,7 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
             for callback in callbacks:
                 callback.on_epoch_begin(trainer, epoch)
             started = time.perf_counter()
+            last_good = {name: p.copy() for name, p in params.items()}
             total_loss, seen, right, batch = 0.0, 0, 0, 0
             for index, chunk in enumerate(chunks):
                 if not (isinstance(chunk, (tuple, list)) and len(chunk) == 2):
@@ -297,8 +298,12 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
                 for _, _, xb, yb in Batches(X, Y, batch_size).epoch(order):
                     loss = network._loss(xb, yb, training=True)
                     if not math.isfinite(loss):
+                        for name, p in params.items():
+                            p[...] = last_good[name]
                         raise TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch + 1}, "
-                                               f"chunk {index}; try a smaller learning rate")
+                                               f"chunk {index}. The network keeps its weights from the start of "
+                                               f"epoch {epoch + 1}. Try a smaller learning rate (this run used "
+                                               f"{optimizer.lr:g}).")
                     network.backward()
                     optimizer.step(params, grads)
                     m = len(xb)
