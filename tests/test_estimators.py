@@ -295,4 +295,6 @@ def test_learning_curve_follows_scikit_learns_on_digits():
     ours = np.array(quiet(MLPClassifier(**settings).fit, X, y).loss_curve_)
     theirs = np.array(quiet(SkMLP(**settings).fit, X, y).loss_curve_)
     assert len(ours) == len(theirs) == 30
-    assert np.max(np.abs(ours - theirs) / theirs) < 0.20
+    gap = np.max(np.abs(ours - theirs) / theirs)
+    print(f"\nlargest gap between the learning curves on digits: {gap:.1%} of scikit-learn's loss")
+    assert gap < 0.20
