@@ -105,7 +105,14 @@ def _train(args) -> int:
     if args.mmap:          # parts that are views of the map: no copy of the file (see _mapped_split)
         X_train, X_test, y_train, y_test, held_out = _mapped_split(data, args.test_size, args.validation_split)
     else:
+        _check_range(data, np.float64 if args.float64 else np.float32)
         X_train, X_test, y_train, y_test = datasets.train_test_split(data, args.test_size, args.seed)
+        if args.validation_split:
+            held = max(1, int(round(len(X_train) * args.validation_split)))
+            if len(X_train) - held < len(data.class_names):
+                raise ChainruleError(f"--validation-split {args.validation_split}: holding out {held} of the "
+                                     f"{len(X_train)} training examples leaves fewer than one per class "
+                                     f"({len(data.class_names)}); expected a smaller fraction")
     try:
         net = mlp([data.X.shape[1], *args.hidden, len(data.class_names)], args.activation, dropout=args.dropout,
                   seed=args.seed, dtype=np.float64 if args.float64 else np.float32)
@@ -151,6 +158,17 @@ def _mapped_split(data, test_size: float, validation_split: float):
     train_end = n - n_test - n_val
     held_out = {} if not n_val else {"validation_data": (data.X[train_end:n - n_test], data.y[train_end:n - n_test])}
     return data.X[:train_end], data.X[n - n_test:], data.y[:train_end], data.y[n - n_test:], held_out
+
+
+def _check_range(data, dtype) -> None:
+    """Features beyond what the training dtype holds are refused before the split, by their place in the file."""
+    limit = np.finfo(dtype).max
+    big = np.abs(data.X) > limit
+    if big.any():
+        row, col = (int(i) for i in np.argwhere(big)[0])
+        raise ChainruleError(f"--data {data.name}: example {row}, feature \"{data.feature_names[col]}\": "
+                             f"{data.X[row, col]:g} is beyond what {np.dtype(dtype)} holds (±{limit:.3g}); "
+                             f"rescale the feature, or train with --float64")
 
 
 def _check_new_output(path, force: bool, flag: str) -> None:
