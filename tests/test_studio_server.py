@@ -61,7 +61,8 @@ def test_page_and_assets_are_local(client):
 
 
 def test_examples_and_unknown_names(client, seed):
-    assert client.get("/api/examples").json()["examples"] == ["relu_student", "seed_article", "step_by_step_sigmoid"]
+    assert client.get("/api/examples").json()["examples"] == ["batch_homework", "relu_student", "seed_article",
+                                                              "step_by_step_sigmoid"]
     assert seed["spec"]["layers"][0]["weights"] == [[0.2, -0.3, 0.4], [-0.5, 0.1, 0.2]]
     assert "z4 = 0.185\n" in seed["claims"] and "a1 = 0.426\n" in seed["claims"]
     for name in ("nothing", "seed_article.json", "%2e%2e"):
