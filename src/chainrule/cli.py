@@ -275,7 +275,11 @@ def _evaluate(args) -> int:
         what = f"the test split of training ({info['test_size']:.0%}, seed {info['seed']})"
     else:
         X, y, what = data.X, data.y, f"all {len(data)} examples"
-    print(report(net, X, labels_for_model(net, data, y), what))
+    try:
+        labels = labels_for_model(net, data, y)
+    except ChainruleError as exc:        # the model's classes may be what is wrong: name the model file too
+        raise ChainruleError(f"{args.model}: {exc}") from None
+    print(report(net, X, labels, what))
     return 0
 
 

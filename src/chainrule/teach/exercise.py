@@ -19,7 +19,7 @@ from ..losses import PAIRINGS
 from ..schema import nearest
 from ..explain import derive, parse_spec
 from ..explain.derivation import Derivation
-from ..explain.spec import Claim, Spec
+from ..explain.spec import LOSSES, Claim, Spec
 
 FORMAT = "chainrule-exercise"
 ASK_WORDS = ("forward", "loss", "gradients", "update", "full-step")
@@ -123,8 +123,8 @@ def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softm
 def _check_options(shape, hidden, output, loss, batch, digits, update_order, ask) -> None:
     if hidden not in HIDDEN_ACTIVATIONS:
         raise ChainruleError(f"--hidden: expected one of {', '.join(HIDDEN_ACTIVATIONS)}, found {hidden!r}")
-    if (output, loss) not in PAIRINGS:
-        pairs = ", ".join(f"{o} + {name}" for o, name in PAIRINGS)
+    if (output, loss) not in PAIRINGS or loss not in LOSSES:       # the pairings a spec can state
+        pairs = ", ".join(f"{o} + {name}" for o, name in PAIRINGS if name in LOSSES)
         raise ChainruleError(f"--output/--loss: expected one of the engine's pairings ({pairs}), found "
                              f"{output} + {loss}")
     if output == "softmax" and shape[-1] < 2:
