@@ -67,7 +67,7 @@ def test_examples_and_unknown_names(client, seed):
     assert "z4 = 0.185\n" in seed["claims"] and "a1 = 0.426\n" in seed["claims"]
     for name in ("nothing", "seed_article.json", "%2e%2e"):
         answer = client.get(f"/api/example/{name}")
-        assert answer.status_code == 404 and "expected one of relu_student" in answer.json()["error"], name
+        assert answer.status_code == 404 and "expected one of batch_homework, relu_student" in answer.json()["error"], name
     for path in ("/api/example/..%2F..%2Fetc%2Fpasswd", "/static/..%2Fserver.py", "/static/../server.py",
                  "/api/example/../../../etc/passwd"):
         answer = client.get(path)
