@@ -24,7 +24,7 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 .audit.has-slip { border-color: #c62828; background: #fdf1f1; }
 .step { display: flex; flex-wrap: wrap; align-items: center; gap: .2rem 1rem; padding: .25rem .6rem;
         border-radius: 6px; }
-.step math { font-size: 1.08rem; } .eq { display: grid; min-width: 0; max-width: 100%; overflow-x: auto; } .row { display: flex; align-items: center; gap: .3rem; }
+.step math { font-size: 1.08rem; } .eq { display: grid; min-width: 0; max-width: 100%; overflow: auto hidden; padding: .15rem 0; } .row { display: flex; align-items: center; gap: .3rem; }
 .lhs { min-width: 4.5rem; text-align: right; } .row math[display=block] { display: inline-block; margin: .1rem 0; }
 .step.slip { background: #fdecea; } .step.carried { background: #fff6e5; }
 .badge { font-size: .85rem; padding: .15rem .5rem; border-radius: 999px; margin-left: auto; }
@@ -32,9 +32,9 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 .badge.carried { background: #f9a825; color: #3e2c00; }
 table.given { border-collapse: collapse; } table.given td { padding: .1rem .8rem .1rem 0; }
 .rounding { color: #4a5368; font-size: .9rem; margin-left: .5rem; }
-.num { white-space: nowrap; } .scroll { max-width: 100%; overflow-x: auto; }
+.num { white-space: nowrap; } .scroll { max-width: 100%; overflow: auto hidden; padding: .15rem 0; }
 table.weights { border-collapse: collapse; font-size: .9rem; } table.weights th { text-align: left; }
-table.weights td, table.weights th { padding: .1rem .8rem .1rem 0; white-space: nowrap; }
+table.weights td, table.weights th { padding: .1rem .7rem .1rem 0; white-space: nowrap; }
 h1, p, li, section, figcaption { overflow-wrap: break-word; }
 figure { margin: 1rem 0; } figcaption { color: #4a5368; font-size: .9rem; }
 svg text { font-family: system-ui, sans-serif; }
@@ -153,7 +153,7 @@ def parameter_table(d: Derivation) -> str:
     cells = "".join(f"<tr><td>{escape(unicode_name(name, sup))}</td><td>{escape(where)}</td><td>{_cell(v[name])}</td>"
                     f"<td>{_cell(v[f'd{L}/d{name}']) if f'd{L}/d{name}' in v else ''}</td></tr>" for name, where in rows)
     return (f'<div class="scroll"><table class="weights"><tr><th>parameter</th><th>joins</th><th>value</th>'
-            f"<th>∂{escape(L)}/∂ parameter</th></tr>{cells}</table></div>")
+            f"<th>gradient ∂{escape(L)}/∂</th></tr>{cells}</table></div>")
 
 
 def _with_names(text: str, sup) -> str:
