@@ -118,7 +118,8 @@ def test_wide_layers_switch_to_matrix_form_and_model_examples_explain(tmp_path):
 
 THREE_LAYERS = {"title": "three layers", "inputs": {"x1": 0.5, "x2": -1.0}, "targets": {"y1": 0, "y2": 1},
                 "loss": "cross_entropy", "learning_rate": 0.1, "layers": [
-                    {"weights": [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "bias": [0.1, 0.2, 0.3], "activation": "sigmoid"},
+                    {"weights": [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "bias": [0.1, 0.2, 0.3],
+                     "activation": "sigmoid"},
                     {"weights": [[0.2, -0.1, 0.3], [-0.4, 0.5, 0.1], [0.6, -0.3, -0.2]], "bias": [0.0, 0.1, -0.1],
                      "activation": "tanh"},
                     {"weights": [[0.7, -0.6, 0.2], [-0.3, 0.4, 0.5]], "bias": [0.05, -0.05], "activation": "softmax"}]}
@@ -129,12 +130,12 @@ ROUNDING = {"inputs": {"x1": 3.0, "x2": 1.0}, "targets": {"y1": 1}, "loss": "bin
 OVERLAPS = """
 const boxes = (css) => [...document.querySelectorAll(css)].map((e) => [e, e.getBoundingClientRect()]);
 const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-const labels = boxes('svg .edge-label, svg > text');
+const labels = boxes('svg .edge-label, svg text.values, svg text.bias');
 const circles = boxes('svg circle');
 const found = [];
 labels.forEach(([e, a], k) => {
   labels.slice(k + 1).forEach(([f, b]) => { if (meet(a, b)) found.push(e.textContent + ' | ' + f.textContent); });
-  circles.forEach(([f, b]) => { if (meet(a, b) && !f.parentNode.contains(e)) found.push(e.textContent + ' | circle'); });
+  circles.forEach(([f, b]) => { if (meet(a, b)) found.push(e.textContent + ' | circle'); });
 });
 return [found, labels.length];
 """
@@ -168,6 +169,7 @@ def test_html_fits_a_phone_and_a_projector_and_labels_never_overlap(tmp_path):
                 assert svg[0] >= 0 and svg[1] <= driver.execute_script("return window.innerWidth"), (name, width)
                 found, count = driver.execute_script(OVERLAPS)
                 assert found == [], (name, width, found)
+                assert count >= driver.execute_script("return document.querySelectorAll('svg circle').length")
             if name != "three layers":
                 assert count > 10, name                          # the weights are labelled on their edges
         circles = driver.execute_script("return [...document.querySelectorAll('svg circle')].map((c) => "

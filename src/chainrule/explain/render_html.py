@@ -24,7 +24,9 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 .audit.has-slip { border-color: #c62828; background: #fdf1f1; }
 .step { display: flex; flex-wrap: wrap; align-items: center; gap: .2rem 1rem; padding: .25rem .6rem;
         border-radius: 6px; }
-.step math { font-size: 1.08rem; } .eq { display: grid; min-width: 0; max-width: 100%; overflow: auto hidden; padding: .15rem 0; } .row { display: flex; align-items: center; gap: .3rem; }
+.step math { font-size: 1.08rem; }
+.eq { display: grid; min-width: 0; max-width: 100%; overflow: auto hidden; padding: .15rem 0; }
+.row { display: flex; align-items: center; gap: .3rem; }
 .lhs { min-width: 4.5rem; text-align: right; } .row math[display=block] { display: inline-block; margin: .1rem 0; }
 .step.slip { background: #fdecea; } .step.carried { background: #fff6e5; }
 .badge { font-size: .85rem; padding: .15rem .5rem; border-radius: 999px; margin-left: auto; }
@@ -150,8 +152,9 @@ def parameter_table(d: Derivation) -> str:
             for i, name in enumerate(row):
                 rows.append((name, f"{unicode_name(columns[c - 1][i], sup)} → {unicode_name(columns[c][j], sup)}"))
         rows += [(name, f"bias of layer {c}") for name in dict.fromkeys(layer.bias_names)]
+    gradient = {name: _cell(v[f"d{L}/d{name}"]) if f"d{L}/d{name}" in v else "" for name, _ in rows}
     cells = "".join(f"<tr><td>{escape(unicode_name(name, sup))}</td><td>{escape(where)}</td><td>{_cell(v[name])}</td>"
-                    f"<td>{_cell(v[f'd{L}/d{name}']) if f'd{L}/d{name}' in v else ''}</td></tr>" for name, where in rows)
+                    f"<td>{gradient[name]}</td></tr>" for name, where in rows)
     return (f'<div class="scroll"><table class="weights"><tr><th>parameter</th><th>joins</th><th>value</th>'
             f"<th>gradient ∂{escape(L)}/∂</th></tr>{cells}</table></div>")
 
@@ -277,7 +280,7 @@ def _neuron_svg(d: Derivation, row_gap: int) -> tuple[str, bool]:
                      f'stroke-width="{3.5 if ring != "#3f51b5" else 1.6}"/>'
                      f'<text x="{x}" y="{y + 5}" font-size="14" text-anchor="middle" font-weight="600">'
                      f'{escape(unicode_name(name, sup))}</text>'
-                     f'<text x="{x}" y="{y + radius + 16}" font-size="11.5" text-anchor="middle" '
+                     f'<text class="values" x="{x}" y="{y + radius + 16}" font-size="11.5" text-anchor="middle" '
                      f'fill="#4a5368">{escape(label)}</text>')
     small, all_labelled = all(len(c) <= 8 for c in columns), True
     for c, layer in enumerate(spec.layers, start=1):
@@ -286,7 +289,7 @@ def _neuron_svg(d: Derivation, row_gap: int) -> tuple[str, bool]:
             text = ", ".join(f"{unicode_name(b, sup)} = {_number(v[b])}" for b in layer.bias_names[:3])
             text += " …" if len(layer.bias_names) > 3 else ""
             taken.append(_box(bx, 8, text, 12, 30))
-            parts.append(f'<text x="{bx:.0f}" y="24" font-size="12" text-anchor="middle" fill="#4a5368">'
+            parts.append(f'<text class="bias" x="{bx:.0f}" y="24" font-size="12" text-anchor="middle" fill="#4a5368">'
                          f'{escape(text)}</text>')
         edges, labels, before, labelled = [], [], list(taken), small
         for j in range(len(columns[c])):
