@@ -51,7 +51,7 @@ def floor_factory(sizes, batch, dtype=np.float32, stream=True):
     dW = [np.empty_like(w) for w in W]
 
     def run(X, y):
-        resident = np.ascontiguousarray(X[:batch])
+        resident = None if stream else np.ascontiguousarray(X[:batch])
         for start in range(0, len(X), batch):
             m = min(batch, len(X) - start)
             xb = X[start:start + m] if stream else resident[:m]
@@ -60,7 +60,10 @@ def floor_factory(sizes, batch, dtype=np.float32, stream=True):
                 np.matmul(x, w, out=a[:m])
             grad = acts[-1][:m]
             for i in range(len(W) - 1, -1, -1):
-                np.matmul(inputs[i].T, grad, out=dW[i])
+                if m == 1:   # one row: NumPy's matmul is 4x slower than the outer product (chainrule's way)
+                    np.multiply(inputs[i].T, grad, out=dW[i])
+                else:
+                    np.matmul(inputs[i].T, grad, out=dW[i])
                 if i:
                     grad = np.matmul(grad, W[i].T, out=errs[i - 1][:m])
     return run
