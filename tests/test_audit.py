@@ -2,10 +2,16 @@
 
 import json
 import math
+import tempfile
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chainrule.explain import derive, example_path, load_spec, parse_spec
+from chainrule.explain import derive, example_path, load_spec, parse_spec, render_text
+from chainrule.explain.audit import FLOAT_SLACK, RELATIVE_SENSITIVITY, RELATIVE_STEP
 
 
 def sig(z):
@@ -106,3 +112,105 @@ def test_steps_show_the_loss_falling_and_another_step():
     assert len(d.losses) == 5 and all(a > b for a, b in zip(d.losses, d.losses[1:], strict=False))
     assert d.step == 3 and d.claims == []          # printed numbers describe step 1
     assert d.values["E"] == pytest.approx(d.losses[2], abs=1e-15)
+
+
+# A printed number's tolerance comes from its own digits, at every size and in every notation the readers accept.
+
+@st.composite
+def printed_numbers(draw):
+    """An author's printed number: 1 to 8 significant digits (trailing zeros included), its leading digit worth
+    10^-12 to 10^11, written plain, as 1.2e-4 or as 1.20E-04. Returns the text and the exponent of the unit of its
+    last digit, worked out from how the text was built."""
+    n, lead = draw(st.integers(1, 8)), draw(st.integers(-12, 11))
+    digits = str(draw(st.integers(10 ** (n - 1), 10 ** n - 1)))
+    sign, last = draw(st.sampled_from(["", "-"])), lead - n + 1
+    notation = draw(st.sampled_from(["plain", "e", "E"] if last <= 0 else ["e", "E"]))
+    if notation == "plain":
+        text = digits[:lead + 1] + "." + digits[lead + 1:] if lead >= 0 else "0." + "0" * (-lead - 1) + digits
+        text = text.rstrip(".")
+    else:
+        mantissa = digits[0] + ("." + digits[1:] if n > 1 else "")
+        text = f"{mantissa}e{lead}" if notation == "e" else f"{mantissa}E{lead:+03d}"
+    return sign + text, last
+
+
+def one_weight_spec(directory, kind: str, weight: float, claim: str):
+    """z1 = weight · 1.0, exactly; the author printed ``claim`` for it."""
+    if kind == "json":
+        body = ('{"inputs": [1.0], "targets": [0.0], "loss": "half_squared_error", '
+                f'"layers": [{{"weights": [[{weight!r}]], "activation": "identity"}}], "claims": {{"z1": {claim}}}}}')
+    else:
+        body = ('inputs = [1.0]\ntargets = [0.0]\nloss = "half_squared_error"\n'
+                f'[[layers]]\nweights = [[{weight!r}]]\nactivation = "identity"\n[claims]\nz1 = {claim}\n')
+    path = Path(directory) / f"spec.{kind}"
+    path.write_text(body)
+    return load_spec(path)
+
+
+def verdict_of_printed(printed: str, truth: Decimal, kind: str) -> str:
+    with tempfile.TemporaryDirectory() as directory:
+        (check,) = derive(one_weight_spec(directory, kind, float(truth), printed)).claims
+    return check.verdict
+
+
+@settings(max_examples=150, deadline=None)
+@given(number=printed_numbers(), offset=st.floats(-1, 1), kind=st.sampled_from(["json", "toml"]))
+def test_a_value_rounded_to_the_printed_digits_agrees(number, offset, kind):
+    printed, last = number
+    half = Decimal(5).scaleb(last - 1)
+    truth = Decimal(printed) + Decimal(offset) * half         # within half a unit of the last printed digit
+    assert verdict_of_printed(printed, truth, kind) == "agrees"
+
+
+@settings(max_examples=150, deadline=None)
+@given(number=printed_numbers(), beyond=st.floats(1.0001, 100), sign=st.sampled_from([-1, 1]),
+       kind=st.sampled_from(["json", "toml"]))
+def test_a_value_more_than_half_a_unit_away_is_a_slip(number, beyond, sign, kind):
+    printed, last = number
+    half = Decimal(5).scaleb(last - 1)
+    truth = Decimal(printed) + sign * Decimal(beyond) * half  # 1.0001 to 100 half units away
+    assert verdict_of_printed(printed, truth, kind) == "slip"
+
+
+@settings(max_examples=60, deadline=None)
+@given(number=printed_numbers(), offset=st.floats(-1, 1), mantissa=st.floats(1, 10), scale=st.integers(-12, 12),
+       n2=st.integers(1, 8), sign=st.sampled_from([-1, 1]))
+def test_the_rounding_of_a_printed_input_is_carried_at_every_size(number, offset, mantissa, scale, n2, sign):
+    """z2 = w2·z1: printed from the author's own rounded z1, it agrees however far that rounding moved it, and a
+    number more than that rounding plus its own half unit away from the truth is a slip."""
+    printed_z1, last = number
+    w2 = mantissa * 10.0 ** scale
+    z1 = float(Decimal(printed_z1) + Decimal(offset) * Decimal(5).scaleb(last - 1))   # rounds to printed_z1
+    author_z2 = Decimal(f"{w2 * float(printed_z1):.{n2 - 1}e}")
+    unit2 = Decimal(1).scaleb(author_z2.as_tuple().exponent)
+    allowed = float(unit2) / 2 + abs(w2 * (float(printed_z1) - z1))
+    wrong_z2 = author_z2 + sign * (int(2 * allowed / float(unit2)) + 2) * unit2   # same last digit, moved > 2·allowed
+    for z2, verdict in [(author_z2, "agrees"), (wrong_z2, "slip")]:
+        spec = parse_spec({"inputs": [1.0], "targets": [0.0], "loss": "half_squared_error",
+                           "layers": [{"weights": [[z1]], "activation": "identity"},
+                                      {"weights": [[w2]], "activation": "identity"}],
+                           "claims": {"z1": Decimal(printed_z1), "z2": z2}})
+        checks = derive(spec).claims
+        assert [c.verdict for c in checks] == ["agrees", verdict], (z2, checks)
+
+
+def test_the_issue_reproduction_is_a_slip_shown_as_printed(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text('{"inputs": [1.0], "targets": [0.0], "loss": "half_squared_error", "learning_rate": 0.1, '
+                    '"layers": [{"weights": [[-2.26989e-07]], "activation": "identity"}], '
+                    '"claims": {"z1": -2.2709e-07}}')
+    d = derive(load_spec(path))
+    (check,) = d.claims
+    assert check.verdict == "slip" and check.computed == -2.26989e-07
+    assert check.tolerance == pytest.approx(5e-12, rel=1e-12)        # half a unit of the 1e-11 digit, nothing more
+    assert "printed as -2.2709e-07" in render_text(d)
+    path.write_text(path.read_text().replace("-2.2709e-07", "-2.2699e-07"))   # the same digits, rounded right
+    assert derive(load_spec(path)).claims[0].verdict == "agrees"
+
+
+def test_the_readme_states_the_rule_the_audit_applies():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    slack, sensitivity, step = (f"{x:g}".replace("e-0", "e-")
+                                for x in (FLOAT_SLACK, RELATIVE_SENSITIVITY, RELATIVE_STEP))
+    assert f"|p − c| ≤ ½·u(p) + Σ |∂c/∂pᵢ|·|pᵢ − cᵢ| + {slack}·max(|p|, |c|)" in readme
+    assert f"above {sensitivity}, a printed 0" in readme and f"steps of {step} of each" in readme

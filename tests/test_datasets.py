@@ -48,8 +48,8 @@ def test_csv_without_header_label_by_index(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("a,b,label\n1,2,x\n3,4\n", "row 3 has 2 cells, expected 3"),
-    ("a,b,label\n1,2,x\n3,oops,y\n", "row 3, column 'b': expected a number, found 'oops'"),
-    ("a,b,label\n1,nan,x\n", "row 2, column 'b': expected a finite number, found nan"),
+    ("a,b,label\n1,2,x\n3,oops,y\n", 'row 3, column "b": expected a number, found "oops"'),
+    ("a,b,label\n1,nan,x\n", 'row 2, column "b": expected a finite number, found nan'),
     ("", "the file is empty"),
     ("a,b,label\n", "has a header and no data rows"),
 ])

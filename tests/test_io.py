@@ -68,7 +68,7 @@ def test_future_version_and_damaged_records(trained, tmp_path):
     with pytest.raises(ChainruleError, match="model format version 99, newer than this chainrule reads"):
         cr.load(tmp_path / "future.npz")
     np.savez(tmp_path / "bad.npz", **(arrays | {"param/0.weight": np.ones((2, 2))}))
-    with pytest.raises(ChainruleError, match=r"parameter 0.weight: expected shape \(5, 8\), found shape \(2, 2\)"):
+    with pytest.raises(ChainruleError, match=r"array param/0.weight: expected shape \(5, 8\), found shape \(2, 2\)"):
         cr.load(tmp_path / "bad.npz")
 
 
@@ -91,7 +91,7 @@ def test_a_failed_save_leaves_the_old_file_whole(trained, tmp_path, monkeypatch)
         handle.write(b"partial")
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(np, "savez", crash)
-    with pytest.raises(ChainruleError, match="cannot save"):
+    with pytest.raises(ChainruleError, match="cannot write"):
         net.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]     # no temporary file left behind

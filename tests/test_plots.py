@@ -59,7 +59,7 @@ def test_bad_plot_requests(tmp_path, trained):
     net, history, *_ = trained
     with pytest.raises(cr.ChainruleError, match="expected a .png or .svg"):
         plots.plot_history(history, tmp_path / "curves.jpg")
-    with pytest.raises(cr.ChainruleError, match="expected a problem with 2 features"):
+    with pytest.raises(cr.ChainruleError, match="decision regions need 2-D data"):
         plots.plot_decision_regions(net, np.zeros((3, 64)), np.zeros(3), {}, tmp_path / "r.png")
 
 

@@ -5,6 +5,7 @@ from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softma
 from .callbacks import EarlyStopping
 from .errors import ChainruleError
 from .gradcheck import check_gradients
+from . import io
 from .io import load
 from .layers import Dense, Dropout, Layer
 from .losses import HalfSquaredError, Loss, MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
@@ -21,9 +22,15 @@ __all__ = ["MLPClassifier", "MLPRegressor", "Adam", "Callback", "ChainruleError"
            "softmax"]
 
 
+LAZY_MODULES = ("plots", "export", "estimators")
+
+
 def __getattr__(name):
     """The scikit-learn estimators load on first use, so that the engine needs only NumPy."""
     if name in ("MLPClassifier", "MLPRegressor"):
         from . import estimators
         return getattr(estimators, name)
+    if name in LAZY_MODULES:          # they need optional extras (matplotlib, onnx): loaded on first use
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

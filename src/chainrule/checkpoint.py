@@ -8,8 +8,21 @@ killed and resumed ends with the same weights, bit for bit, as one that never st
 from pathlib import Path
 
 from .errors import ChainruleError
-from .io import describe_layers, json_array, json_from, model_arrays, read_npz, write_npz_atomic
+from .io import describe_layers, json_array, json_from, model_arrays, network_from_arrays, read_npz, write_npz_atomic
 from .layers import Dropout
+from .schema import AnyOf, ListOf, MapOf, Number, Table, Text, validate
+
+INTEGER = Number(integer=True, low=0)
+RNG = Table({"bit_generator": Text(max_length=40), "state": MapOf(Text(max_length=40), INTEGER),
+             "has_uint32": INTEGER, "uinteger": INTEGER}, required=("bit_generator", "state"))
+TRAINING_STATE = Table({
+    "epoch": INTEGER,
+    "rng": RNG,
+    "dropout_rngs": ListOf(RNG, min_items=0, max_items=256),
+    "history": MapOf(Text(max_length=40), ListOf(Number(), min_items=0, max_items=10_000_000), min_items=0),
+    "optimizer": MapOf(Text(max_length=40), AnyOf(Number(), Text(max_length=40), ListOf(Number(), max_items=8),
+                                                  what="a number, a name or a list of numbers")),
+}, required=("epoch", "rng", "dropout_rngs", "history", "optimizer"), what="a training record")
 
 
 class CheckpointStore:
@@ -39,12 +52,21 @@ class CheckpointStore:
         if not self.path.exists():
             return False
         arrays = read_npz(self.path)
+        if "training" not in arrays:
+            raise ChainruleError(f"{self.path}: not a checkpoint: it has no training record (is it a model file? "
+                                 f"--checkpoint takes the folder that an earlier train --checkpoint wrote)")
+        network_from_arrays(arrays, self.path)          # the whole model part checked as a model file is
         network, optimizer = trainer.network, trainer.optimizer
         saved = json_from(arrays["architecture"], "architecture", self.path)
         if saved.get("layers") != describe_layers(network):
             raise ChainruleError(f"{self.path}: the checkpoint is of a different network "
                                  f"({saved.get('layers')}) than the one being trained ({describe_layers(network)})")
         state = json_from(arrays["training"], "training", self.path)
+        validate(TRAINING_STATE, state, f"{self.path}: training record")
+        for key in ("type", "steps", "lr"):
+            if key not in state["optimizer"]:
+                raise ChainruleError(f"{self.path}: training record: optimizer.{key}: expected this field to be "
+                                     f"present, found nothing")
         if state["optimizer"]["type"] != type(optimizer).__name__:
             raise ChainruleError(f"{self.path}: the checkpoint was made with {state['optimizer']['type']}, "
                                  f"not {type(optimizer).__name__}")

@@ -5,7 +5,8 @@ in ``class_names``. Bad files get errors that name the file, the row and the col
 """
 
 import csv
-import gzip
+import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +14,15 @@ import numpy as np
 
 from .errors import ChainruleError
 from .extras import require
+from .textfiles import MiB, decode, read_bytes
+
+MAX_DATA_BYTES = 2048 * MiB      # a text or IDX data file, uncompressed
+MAX_CELL = 1 << 20               # characters in one CSV cell
+MAX_EXACT_LABEL = 2 ** 53        # larger numeric labels are not exact integers in float64
 
 BUILTIN = ("digits", "iris", "wine", "breast_cancer")
-PLANE = ("moons", "spiral")     # 2-D problems, made by a fixed seed, for decision-region plots
+PLANE = ("moons", "spiral", "circles")     # 2-D problems, made by a fixed seed, for decision-region plots
+NAMES = BUILTIN + PLANE
 
 
 @dataclass
@@ -33,13 +40,18 @@ class Dataset:
 def load(source: str, label=None, labels_path=None) -> Dataset:
     """A built-in name (digits, iris, wine, breast_cancer) or a file: ``.csv``/``.tsv``/``.txt``, ``.npz``, ``.npy``,
     or IDX (``*-idx3-ubyte`` or ``.idx``, optionally ``.gz``; the labels file beside it or ``labels_path``)."""
+    if source in NAMES and (label is not None or labels_path is not None):
+        raise ChainruleError(f"{source}: a built-in data set has its own labels; --label and --labels are for "
+                             f"CSV and IDX files")
     if source in BUILTIN:
         return load_builtin(source)
     if source in PLANE:
         return load_plane(source)
     path = Path(source)
     if not path.exists():
-        raise ChainruleError(f"{source}: no such file, and not a built-in data set ({', '.join(BUILTIN)})")
+        raise ChainruleError(f"{source}: no such file, and not a built-in data set ({', '.join(NAMES)})")
+    if path.is_dir():
+        raise ChainruleError(f"{source}: expected a data file, found a folder")
     name = path.name.lower().removesuffix(".gz")
     if name.endswith((".csv", ".tsv", ".txt")):
         return load_csv(path, label)
@@ -61,11 +73,15 @@ def load_builtin(name: str) -> Dataset:
 
 
 def load_plane(name: str, n: int = 400, seed: int = 0) -> Dataset:
-    """Two interleaved half-moons (scikit-learn's make_moons) or a two-armed spiral, with noise."""
+    """Two interleaved half-moons or two circles (scikit-learn's make_moons, make_circles) or a two-armed spiral,
+    with noise."""
     rng = np.random.default_rng(seed)
     if name == "moons":
         make_moons = require("sklearn.datasets", "train", "The moons data set").make_moons
         X, y = make_moons(n_samples=n, noise=0.2, random_state=seed)
+    elif name == "circles":
+        make_circles = require("sklearn.datasets", "train", "The circles data set").make_circles
+        X, y = make_circles(n_samples=n, noise=0.1, factor=0.5, random_state=seed)
     else:
         t = np.sqrt(rng.uniform(0, 1, n // 2)) * 3 * np.pi
         arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / 3
@@ -77,10 +93,15 @@ def load_plane(name: str, n: int = 400, seed: int = 0) -> Dataset:
 def encode_labels(raw, source: str) -> tuple[np.ndarray, list[str]]:
     """Class indices 0..K-1 and the sorted original labels (numbers sort as numbers)."""
     raw = np.asarray(raw)
-    if raw.dtype.kind in "fc":
-        if not np.all(np.isfinite(raw)):
-            raise ChainruleError(f"{source}: labels: expected class labels, found NaN or infinite values")
-        if np.all(raw == np.round(raw)):
+    if raw.dtype.kind == "c":
+        raise ChainruleError(f"{source}: labels: expected real class labels, found complex numbers")
+    if raw.dtype.kind not in "biufUS":
+        raise ChainruleError(f"{source}: labels: expected numbers or strings, found dtype {raw.dtype}")
+    if raw.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(raw))
+        if bad.size:
+            raise ChainruleError(f"{source}: labels: expected class labels, found {raw[bad[0]]} at row {bad[0]}")
+        if np.all(raw == np.round(raw)) and np.abs(raw).max(initial=0) <= MAX_EXACT_LABEL:
             raw = raw.astype(np.int64)
     classes, y = np.unique(raw, return_inverse=True)
     return y.astype(np.int64), [str(c) for c in classes]
@@ -88,50 +109,93 @@ def encode_labels(raw, source: str) -> tuple[np.ndarray, list[str]]:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        _real(text)
         return True
     except ValueError:
         return False
 
 
-def load_csv(path: Path, label=None) -> Dataset:
-    """Rows of numbers with one label column: chosen by name or index (default: the last). A first row with any
-    cell that is not a number is the header."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+def read_rows(path: Path, what: str) -> list[list[str]]:
+    """The non-blank rows of a CSV/TSV file (``.gz`` allowed), decoded, size-limited, byte-order mark dropped."""
+    text = decode(read_bytes(path, what, MAX_DATA_BYTES, gunzip=path.name.endswith(".gz")), path, what)
     delimiter = "\t" if ".tsv" in path.name else ","
+    rows, limit = [], csv.field_size_limit()
     try:
-        with opener(path, "rt", newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle, delimiter=delimiter) if row and any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChainruleError(f"{path}: cannot read it as text ({exc})") from None
+        csv.field_size_limit(MAX_CELL)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for row in reader:
+            if row and any(c.strip() for c in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise ChainruleError(f"{path}: line {reader.line_num}: expected CSV cells of at most {MAX_CELL:,} "
+                             f"characters with balanced quotes, found {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
     if not rows:
         raise ChainruleError(f"{path}: the file is empty: expected rows of numbers")
-    header = not all(_is_number(cell) for cell in rows[0])
-    names = [c.strip() for c in rows[0]] if header else [f"column{i}" for i in range(len(rows[0]))]
-    body, first_line = (rows[1:], 2) if header else (rows, 1)
+    width = len(rows[0][1])
+    if width == 1 and delimiter == "," and (";" in rows[0][1][0] or "\t" in rows[0][1][0]):
+        sep = "semicolons" if ";" in rows[0][1][0] else "tabs"
+        raise ChainruleError(f"{path}: line {rows[0][0]}: expected cells separated by commas, found one cell "
+                             f"separated by {sep}; save it with commas (or as .tsv for tabs)")
+    return rows
+
+
+def has_header(rows) -> bool:
+    """A first row is a header when none of its cells is a number while some later row has numbers there
+    (a single row is a header only when no cell of it is a number)."""
+    first = rows[0][1]
+    if any(_is_number(cell) for cell in first):
+        return False
+    if len(rows) == 1:
+        return True
+    return any(_is_number(cell) for _, row in rows[1:2] for cell in row)
+
+
+def load_csv(path: Path, label=None) -> Dataset:
+    """Rows of numbers with one label column: chosen by name or index (default: the last). A first row none of
+    whose cells is a number is the header. Row numbers in messages are the file's line numbers."""
+    rows = read_rows(path, "CSV data file")
+    header = has_header(rows)
+    names = [c.strip() for c in rows[0][1]] if header else [f"column{i}" for i in range(len(rows[0][1]))]
+    body = rows[1:] if header else rows
     if not body:
         raise ChainruleError(f"{path}: the file has a header and no data rows")
     width = len(names)
-    for offset, row in enumerate(body):
+    if width < 2:
+        raise ChainruleError(f"{path}: expected feature columns and a label column, found {width} column")
+    for line, row in body:
         if len(row) != width:
-            raise ChainruleError(f"{path}: row {offset + first_line} has {len(row)} cells, expected {width} "
-                                 f"like the first row")
+            raise ChainruleError(f"{path}: row {line} has {len(row)} cells, expected {width} like the first row")
     column = _label_column(label, names, path)
-    cells = np.array(body, dtype=object)
+    lines = [line for line, _ in body]
+    cells = np.array([row for _, row in body], dtype=object)
     labels = [c.strip() for c in cells[:, column]]
+    empty = next((k for k, v in enumerate(labels) if not v), None)
+    if empty is not None:
+        raise ChainruleError(f"{path}: row {lines[empty]}, column \"{names[column]}\": expected a class label, "
+                             f"found an empty cell")
     feature_columns = [i for i in range(width) if i != column]
     X = np.empty((len(body), len(feature_columns)))
     for j, i in enumerate(feature_columns):
-        try:
-            X[:, j] = np.array(cells[:, i], dtype=np.float64)
-        except ValueError:
-            row = next(r for r, c in enumerate(cells[:, i]) if not _is_number(c))
-            raise ChainruleError(f"{path}: row {row + first_line}, column {names[i]!r}: expected a number, "
-                                 f"found {cells[row, i]!r}") from None
-    _check_features(X, path, lambda j: names[feature_columns[j]], first_line)
+        for r, cell in enumerate(cells[:, i]):
+            try:
+                X[r, j] = _real(cell)
+            except ValueError:
+                raise ChainruleError(f"{path}: row {lines[r]}, column \"{names[i]}\": expected a number, "
+                                     f"found \"{cell[:40]}\"") from None
+    _check_features(X, path, lambda j: names[feature_columns[j]], lines)
     numeric = all(_is_number(v) for v in labels)
-    y, class_names = encode_labels(np.array(labels, dtype=np.float64) if numeric else np.array(labels), str(path))
+    y, class_names = encode_labels(np.array([_real(v) for v in labels]) if numeric else np.array(labels), str(path))
     return Dataset(X, y, class_names, [names[i] for i in feature_columns], path.name)
+
+
+def _real(cell: str) -> float:
+    """A CSV cell as a float; complex numbers and Python-only spellings (``1_000``) are not numbers here."""
+    text = cell.strip()
+    if "_" in text or "j" in text.lower():
+        raise ValueError(text)
+    return float(text)
 
 
 def _label_column(label, names, path) -> int:
@@ -147,54 +211,76 @@ def _label_column(label, names, path) -> int:
     return names.index(label)
 
 
-def _check_features(X, path, name_of, first_line=0) -> None:
+def _check_features(X, path, name_of, lines=None) -> None:
+    """Every feature finite; ``lines[r]`` is row r's line in the file (for text files), else rows count from 0."""
     bad = ~np.isfinite(X)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise ChainruleError(f"{path}: row {row + first_line}, column {name_of(col)!r}: expected a finite number, "
+        where = f"row {lines[row]}" if lines is not None else f"row {row}"
+        raise ChainruleError(f"{path}: {where}, column \"{name_of(col)}\": expected a finite number, "
                              f"found {X[row, col]}")
+
+
+def _read_numpy(path: Path, kind: str) -> dict[str, np.ndarray] | np.ndarray:
+    """An ``.npz`` (every array) or ``.npy`` file, never unpickled; any damage is one message naming the file."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if kind == "npz":
+            with loaded as data:
+                return {key: data[key] for key in data.files}
+        return loaded
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise ChainruleError(f"{path}: holds object arrays that could only be read by unpickling them, which "
+                                 f"chainrule never does") from None
+        raise ChainruleError(f"{path}: not a readable .{kind} file ({exc})") from None
+    except Exception as exc:   # zip, format and damage errors alike: report, never unpickle
+        raise ChainruleError(f"{path}: not a readable .{kind} file ({type(exc).__name__}: {exc})") from None
 
 
 def load_npz(path: Path) -> Dataset:
     """Arrays ``X`` (or ``x``, ``data``, ``features``) and ``y`` (or ``labels``, ``target``, ``targets``)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except Exception as exc:   # zip, pickle and format errors alike: report, never unpickle
-        raise ChainruleError(f"{path}: not a readable .npz file ({exc})") from None
+    arrays = _read_numpy(path, "npz")
     x_key = next((k for k in ("X", "x", "data", "features") if k in arrays), None)
     y_key = next((k for k in ("y", "labels", "target", "targets") if k in arrays), None)
     if x_key is None or y_key is None:
-        raise ChainruleError(f"{path}: expected arrays named X and y, found {sorted(arrays)}")
+        raise ChainruleError(f"{path}: expected arrays named X and y, found {', '.join(sorted(arrays)) or 'none'}")
     return _from_arrays(arrays[x_key], arrays[y_key], path)
 
 
 def load_npy(path: Path, label=None) -> Dataset:
     """One 2-D array whose label column is the last (or ``label``, an index)."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise ChainruleError(f"{path}: not a readable .npy file ({exc})") from None
+    array = _read_numpy(path, "npy")
     if array.ndim != 2 or array.shape[1] < 2:
         raise ChainruleError(f"{path}: expected a 2-D array with feature columns and a label column, "
                              f"found shape {array.shape}")
-    column = -1 if label is None else int(label)
+    if label is None:
+        column = array.shape[1] - 1
+    else:
+        try:
+            column = int(label)
+        except (TypeError, ValueError):
+            raise ChainruleError(f"--label: an .npy file has no column names: expected a column index from 0 to "
+                                 f"{array.shape[1] - 1}, found \"{label}\"") from None
+        if not -array.shape[1] <= column < array.shape[1]:
+            raise ChainruleError(f"--label: expected a column index of {path} from 0 to {array.shape[1] - 1}, "
+                                 f"found {column}")
     return _from_arrays(np.delete(array, column, axis=1), array[:, column], path)
 
 
 def _from_arrays(X, labels, path) -> Dataset:
     X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        what = "complex numbers" if X.dtype.kind == "c" else f"dtype {X.dtype}"
+        raise ChainruleError(f"{path}: features: expected real numbers, found {what}")
     if X.ndim > 2:
         X = X.reshape(len(X), -1)
-    if X.ndim != 2 or len(X) == 0:
-        raise ChainruleError(f"{path}: expected features of shape (N, D) with N > 0, found {X.shape}")
+    if X.ndim != 2 or len(X) == 0 or X.shape[1] == 0:
+        raise ChainruleError(f"{path}: expected features of shape (N, D) with N > 0 and D > 0, found {X.shape}")
     labels = np.asarray(labels).reshape(-1)
     if len(labels) != len(X):
         raise ChainruleError(f"{path}: {len(X)} examples but {len(labels)} labels")
-    try:
-        X = X.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ChainruleError(f"{path}: features: expected numbers, found {X.dtype}") from None
+    X = X.astype(np.float64)
     _check_features(X, path, lambda j: j)
     y, class_names = encode_labels(labels, str(path))
     return Dataset(X, y, class_names, [f"feature{j}" for j in range(X.shape[1])], Path(path).name)
@@ -206,59 +292,59 @@ def load_features(path, width: int) -> np.ndarray:
     if not path.exists():
         raise ChainruleError(f"{path}: no such file")
     if path.name.lower().endswith(".npy"):
-        try:
-            X = np.load(path, allow_pickle=False)
-        except Exception as exc:
-            raise ChainruleError(f"{path}: not a readable .npy file ({exc})") from None
+        X = _read_numpy(path, "npy")
+        if X.dtype.kind not in "biuf":
+            raise ChainruleError(f"{path}: expected real numbers, found dtype {X.dtype}")
         X = X.reshape(len(X), -1) if X.ndim > 2 else X
-        names, first_line = None, 0
-    else:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
-        if not rows:
-            raise ChainruleError(f"{path}: the file is empty: expected rows of {width} numbers")
-        header = not all(_is_number(c) for c in rows[0])
-        names = rows[0] if header else None
-        body, first_line = (rows[1:], 2) if header else (rows, 1)
-        X = np.empty((len(body), width))
-        for r, row in enumerate(body):
-            if len(row) != width:
-                raise ChainruleError(f"{path}: row {r + first_line} has {len(row)} values, expected {width} "
-                                     f"(one per model input)")
-            for c, cell in enumerate(row):
-                if not _is_number(cell):
-                    raise ChainruleError(f"{path}: row {r + first_line}, column {names[c] if names else c}: "
-                                         f"expected a number, found {cell!r}")
-                X[r, c] = float(cell)
-    if X.ndim != 2 or X.shape[1] != width:
-        raise ChainruleError(f"{path}: expected {width} values per row (one per model input), found shape {X.shape}")
-    _check_features(X.astype(np.float64), path, lambda j: names[j] if names else j, first_line)
-    return X.astype(np.float64)
+        if X.ndim != 2 or X.shape[1] != width or len(X) == 0:
+            raise ChainruleError(f"{path}: expected rows of {width} values (one per model input), found shape "
+                                 f"{X.shape}")
+        X = X.astype(np.float64)
+        _check_features(X, path, lambda j: j)
+        return X
+    rows = read_rows(path, "input file")
+    header = has_header(rows)
+    names = [c.strip() for c in rows[0][1]] if header else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise ChainruleError(f"{path}: the file has a header and no data rows: expected rows of {width} numbers")
+    X = np.empty((len(body), width))
+    for r, (line, row) in enumerate(body):
+        if len(row) != width:
+            raise ChainruleError(f"{path}: row {line} has {len(row)} values, expected {width} (one per model input)")
+        for c, cell in enumerate(row):
+            try:
+                X[r, c] = _real(cell)
+            except ValueError:
+                column = f'"{names[c]}"' if names else str(c)
+                raise ChainruleError(f"{path}: row {line}, column {column}: expected a number, found "
+                                     f"\"{cell[:40]}\"") from None
+    _check_features(X, path, lambda j: names[j] if names else j, [line for line, _ in body])
+    return X
 
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: Path) -> np.ndarray:
+def read_idx(path: Path, min_dims: int = 1) -> np.ndarray:
     """An IDX array (the MNIST format: two zero bytes, a type code, the number of dimensions, big-endian sizes)."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as exc:
-        raise ChainruleError(f"{path}: cannot read the IDX file ({exc})") from None
+    raw = read_bytes(path, "IDX file", MAX_DATA_BYTES, gunzip=path.name.endswith(".gz"))
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
         raise ChainruleError(f"{path}: not an IDX file: expected the magic bytes 00 00 <type> <dims>, "
                              f"found {raw[:4].hex(' ') or 'an empty file'}")
     dtype, ndim = np.dtype(IDX_TYPES[raw[2]]), raw[3]
+    if ndim < min_dims:
+        raise ChainruleError(f"{path}: expected an IDX array of at least {min_dims} dimension(s), found {ndim}")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ChainruleError(f"{path}: truncated IDX header")
+        raise ChainruleError(f"{path}: truncated IDX header: {ndim} dimensions need {header} bytes, found {len(raw)}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize          # Python integers: no overflow
     if len(raw) - header != expected:
         raise ChainruleError(f"{path}: the header promises shape {shape} ({expected} bytes of data), "
                              f"found {len(raw) - header} bytes")
+    if shape[0] == 0:
+        raise ChainruleError(f"{path}: expected at least one example, found shape {shape}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -268,7 +354,7 @@ def load_idx(images_path: Path, labels_path=None) -> Dataset:
         labels_path = images_path.with_name(guess)
         if guess == images_path.name or not labels_path.exists():
             raise ChainruleError(f"{images_path}: no labels file found beside it ({guess}); give one with --labels")
-    images = read_idx(images_path)
+    images = read_idx(images_path, min_dims=2)
     labels = read_idx(Path(labels_path))
     return _from_arrays(images.reshape(len(images), -1), labels, images_path)
 
@@ -278,11 +364,17 @@ def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
     split = require("sklearn.model_selection", "train", "The stratified split").train_test_split
 
     if not 0 < test_size < 1:
-        raise ChainruleError(f"test_size: expected a fraction between 0 and 1, found {test_size}")
+        raise ChainruleError(f"--test-size: expected a fraction between 0 and 1, found {test_size}")
+    n, k = len(data.y), len(data.class_names)
+    n_test = math.ceil(test_size * n)
+    if n_test < 1 or n - n_test < 1:
+        raise ChainruleError(f"--test-size {test_size}: {data.name} has {n} example(s), which cannot be split into "
+                             f"a training part and a test part; expected a data set of at least 2 examples and a "
+                             f"fraction that leaves some in each")
     counts = np.bincount(data.y)
-    stratify = data.y if counts.min() >= 2 else None
+    stratify = data.y if counts.min() >= 2 and min(n_test, n - n_test) >= k else None
     return split(data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify)
 
 
-__all__ = ["BUILTIN", "PLANE", "Dataset", "load", "load_builtin", "load_csv", "load_features", "load_idx", "load_npy",
+__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "load", "load_builtin", "load_csv", "load_features", "load_idx", "load_npy",
            "load_npz", "load_plane", "read_idx", "train_test_split"]

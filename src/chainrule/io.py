@@ -7,6 +7,7 @@ folder, flushed to disk and renamed over the target, so a crash leaves either th
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +15,42 @@ import numpy as np
 from . import activations
 from .errors import ChainruleError
 from .layers import Dense, Dropout
-from .losses import FUSED, UNFUSED
+from .losses import FUSED, PAIRINGS, UNFUSED
 from .network import Network
+from .schema import AnyOf, Boolean, Choice, ListOf, Null, Number, Table, Tagged, Text, describe, validate
 
 FORMAT = "chainrule-model"
 FORMAT_VERSION = 1
 ACTIVATION_TYPES = {"sigmoid": activations.Sigmoid, "tanh": activations.Tanh, "relu": activations.ReLU,
                     "identity": activations.Identity, "softmax": activations.Softmax}
+MAX_WIDTH = 1_000_000
+MAX_PARAMETERS = 100_000_000          # 400 MB of float32: checked from the record, before anything is allocated
+MAX_WEIGHT = 1e6                      # no training produces larger weights; larger ones only overflow at inference
+MAX_MEMBER_BYTES = 2 << 30            # any one array of the archive, uncompressed
+WIDTH = Number(low=1, high=MAX_WIDTH, integer=True)
+LAYER = Tagged("type", {
+    "dense": Table({"type": Choice(["dense"]), "in": WIDTH, "out": WIDTH,
+                    "bias": Choice(["shared", "per_neuron", "none"])}, required=("type", "in", "out", "bias")),
+    "dropout": Table({"type": Choice(["dropout"]), "rate": Number(low=0, high=0.99)}, required=("type", "rate")),
+} | {name: Table({"type": Choice([name])}, required=("type",)) for name in ACTIVATION_TYPES},
+    what="a layer record with a type")
+ARCHITECTURE = Table({
+    "format": Choice([FORMAT]),
+    "version": Number(low=1, high=FORMAT_VERSION, integer=True),
+    "in_features": WIDTH,
+    "dtype": Choice(["float32", "float64"]),
+    "layers": ListOf(LAYER, max_items=256),
+    "loss": Table({"name": Choice(sorted({loss for _, loss in PAIRINGS})),
+                   "output": Choice(sorted({output for output, _ in PAIRINGS}))}, required=("name", "output")),
+    "classes": AnyOf(Null(), ListOf(Text(max_length=200), max_items=100_000), what="null or a list of class names"),
+    "standardized": Boolean(),
+    "info": Table({"data": AnyOf(Null(), Text(max_length=4096), what="null or a string"),
+                   "label": AnyOf(Null(), Text(max_length=200), Number(integer=True), what="null, a name or an index"),
+                   "test_size": AnyOf(Null(), Number(low=0, high=1, open_low=True), what="null or a fraction"),
+                   "seed": AnyOf(Null(), Number(low=0, high=2 ** 32 - 1, integer=True),
+                                 what="null or a seed from 0 to 2**32-1")}),
+}, required=("format", "version", "in_features", "dtype", "layers", "loss", "standardized"),
+    what="a chainrule architecture record")
 
 
 def describe_layers(network: Network) -> list[dict]:
@@ -61,18 +91,29 @@ def json_array(document) -> np.ndarray:
 
 
 def json_from(array: np.ndarray, what: str, path) -> dict:
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim != 1 or array.size > 16 * 2 ** 20:
+        raise ChainruleError(f"{path}: the {what} record: expected at most 16 MiB of JSON text as bytes, found "
+                             f"{getattr(array, 'dtype', type(array).__name__)} of shape {getattr(array, 'shape', '?')}")
     try:
-        return json.loads(np.asarray(array, dtype=np.uint8).tobytes().decode("utf-8"))
+        return json.loads(array.tobytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise ChainruleError(f"{path}: the {what} record is not valid JSON: the file is damaged") from None
+    except RecursionError:
+        raise ChainruleError(f"{path}: the {what} record is nested far too deep: the file is damaged") from None
 
 
 def write_atomic(path, write) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, flush it to disk and rename it over ``path``:
-    a crash leaves the old file or the new one, never half of one."""
+    a crash leaves the old file or the new one, never half of one. Leftover temporary files of killed writers
+    (``.NAME.PID.tmp`` whose process is gone) are removed first."""
     path = Path(path)
+    if not str(path) or path.name in ("", ".", ".."):
+        raise ChainruleError(f"{str(path)!r}: expected a file name to write, found an empty or folder-like name")
+    if path.is_dir():
+        raise ChainruleError(f"{path}: cannot write, it is a folder")
     if not path.parent.exists():
-        raise ChainruleError(f"{path}: cannot save, the folder {path.parent} does not exist")
+        raise ChainruleError(f"{path}: cannot write, the folder {path.parent} does not exist")
+    remove_stale_temporaries(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as handle:
@@ -81,10 +122,41 @@ def write_atomic(path, write) -> None:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as exc:
-        raise ChainruleError(f"{path}: cannot save ({exc.strerror or exc})") from None
+        raise ChainruleError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def write_text_atomic(path, text: str) -> None:
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.NAME.PID.tmp`` files beside ``path`` left by writers that were killed (their PID is gone)."""
+    for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        pid = leftover.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def write_npz_atomic(path, arrays: dict[str, np.ndarray]) -> None:
@@ -104,16 +176,26 @@ def read_npz(path) -> dict[str, np.ndarray]:
         if handle.read(4) != b"PK\x03\x04":     # an .npz is a zip archive; anything else is refused unread
             raise ChainruleError(f"{path}: not a readable .npz model file (it is not a zip archive)")
     try:
+        with zipfile.ZipFile(path) as archive:
+            too_big = next((i for i in archive.infolist() if i.file_size > MAX_MEMBER_BYTES), None)
+        if too_big is not None:
+            raise ChainruleError(f"{path}: array {too_big.filename}: expected at most {MAX_MEMBER_BYTES >> 30} GiB "
+                                 f"uncompressed, found {too_big.file_size} bytes")
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ChainruleError(f"{path}: not a readable .npz model file (truncated or another format: {exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError,
+            KeyError, RuntimeError) as exc:
+        raise ChainruleError(f"{path}: not a readable .npz model file (damaged, truncated or another format: "
+                             f"{exc})") from None
     except ValueError as exc:   # an object array needs pickle, which is refused
         raise ChainruleError(f"{path}: holds data that could only be read by unpickling it, which chainrule "
                              f"never does ({exc})") from None
 
 
 def network_from_arrays(arrays: dict[str, np.ndarray], path) -> Network:
+    """The network a model file describes, after checking all of it: the record against ``ARCHITECTURE``, the
+    layers' widths and size, every array's presence, shape, dtype and finiteness, the standardisation and the
+    classes against the outputs. Nothing is allocated or used before it was checked."""
     from .training import Standardizer
 
     if "architecture" not in arrays:
@@ -121,26 +203,86 @@ def network_from_arrays(arrays: dict[str, np.ndarray], path) -> Network:
                              f"(found arrays: {', '.join(sorted(arrays)[:6])})")
     arch = json_from(arrays["architecture"], "architecture", path)
     if not isinstance(arch, dict) or arch.get("format") != FORMAT:
-        raise ChainruleError(f"{path}: not a chainrule model (format {arch.get('format') if isinstance(arch, dict) else arch!r})")
-    if not isinstance(arch.get("version"), int) or arch["version"] > FORMAT_VERSION:
-        raise ChainruleError(f"{path}: written in model format version {arch.get('version')!r}, newer than this "
+        found = describe(arch.get("format")) if isinstance(arch, dict) else describe(arch)
+        raise ChainruleError(f"{path}: not a chainrule model (expected format \"{FORMAT}\", found {found})")
+    version = arch.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise ChainruleError(f"{path}: written in model format version {version}, newer than this "
                              f"chainrule reads ({FORMAT_VERSION}); upgrade chainrule to load it")
-    try:
-        network = _build(arch)
-    except (KeyError, TypeError) as exc:
-        raise ChainruleError(f"{path}: the architecture record is incomplete ({exc!r} missing or wrong)") from None
+    validate(ARCHITECTURE, arch, f"{path}: architecture")
+    shapes = _check_layers(arch, path)
+    dtype = np.dtype(arch["dtype"])
+    for name, shape in shapes.items():
+        _check_array(arrays, f"param/{name}", shape, path, dtype_kind="f", limit=MAX_WEIGHT)
+    if arch["standardized"]:
+        _check_array(arrays, "standardizer/mean", (arch["in_features"],), path, dtype_kind="f")
+        _check_array(arrays, "standardizer/scale", (arch["in_features"],), path, dtype_kind="f", positive=True)
+    network = _build(arch)
     for name, param in network.named_parameters().items():
-        stored = arrays.get(f"param/{name}")
-        if stored is None or stored.shape != param.shape:
-            found = "nothing" if stored is None else f"shape {stored.shape}"
-            raise ChainruleError(f"{path}: parameter {name}: expected shape {param.shape}, found {found}")
-        param[...] = stored
-    if arch.get("standardized"):
+        param[...] = arrays[f"param/{name}"]
+    if arch["standardized"]:
         network.standardizer = Standardizer(arrays["standardizer/mean"], arrays["standardizer/scale"])
     network.info = arch.get("info") or {}
     if arch.get("classes") is not None:
-        network.classes = np.array(arch["classes"])
+        network.classes = np.array(_check_classes(arch["classes"], network, path))
     return network
+
+
+def _check_layers(arch: dict, path) -> dict[str, tuple]:
+    """Each parameter's shape from the record, after checking that the widths chain and the total is bounded."""
+    width, shapes, total = arch["in_features"], {}, 0
+    for index, item in enumerate(arch["layers"]):
+        if item["type"] != "dense":
+            continue
+        if item["in"] != width:
+            raise ChainruleError(f"{path}: architecture: layers[{index}].in: expected {width} (the width before "
+                                 f"it), found {item['in']}")
+        shapes[f"{index}.weight"] = (item["in"], item["out"])
+        if item["bias"] != "none":
+            shapes[f"{index}.bias"] = (1,) if item["bias"] == "shared" else (item["out"],)
+        total += item["in"] * item["out"] + item["out"]
+        if total > MAX_PARAMETERS:
+            raise ChainruleError(f"{path}: architecture: expected at most {MAX_PARAMETERS:,} parameters, found "
+                                 f"layers[{index}] of {item['in']} x {item['out']}")
+        width = item["out"]
+    if not shapes:
+        raise ChainruleError(f"{path}: architecture: layers: expected at least one dense layer, found none")
+    loss = arch["loss"]
+    if (loss["output"], loss["name"]) not in PAIRINGS:
+        raise ChainruleError(f"{path}: architecture: loss: expected an output/loss pairing chainrule trains, found "
+                             f"{loss['output']} + {loss['name']}")
+    return shapes
+
+
+def _check_array(arrays, key, shape, path, dtype_kind="f", limit=None, positive=False) -> None:
+    array = arrays.get(key)
+    if array is None:
+        raise ChainruleError(f"{path}: array {key}: expected shape {shape}, found nothing")
+    if array.dtype.kind != dtype_kind or array.dtype.itemsize not in (4, 8):
+        raise ChainruleError(f"{path}: array {key}: expected float32 or float64 numbers, found dtype {array.dtype}")
+    if array.shape != shape:
+        raise ChainruleError(f"{path}: array {key}: expected shape {shape}, found shape {array.shape}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        where = int(np.argwhere(~finite.reshape(-1))[0][0])
+        raise ChainruleError(f"{path}: array {key}: expected finite numbers, found {array.reshape(-1)[where]} "
+                             f"at flat index {where}")
+    if limit is not None and array.size and np.abs(array).max() > limit:
+        raise ChainruleError(f"{path}: array {key}: expected values of magnitude at most {limit:g}, found "
+                             f"{np.abs(array).max():g}")
+    if positive and array.size and array.min() <= 0:
+        raise ChainruleError(f"{path}: array {key}: expected positive scales, found {array.min():g}")
+
+
+def _check_classes(classes: list[str], network: Network, path) -> list[str]:
+    k = network.out_features
+    expected = (k, 2) if k == 1 else (k,)
+    if len(classes) not in expected:
+        raise ChainruleError(f"{path}: architecture: classes: expected {k} class names (one per output), "
+                             f"found {len(classes)}")
+    if len(set(classes)) != len(classes):
+        raise ChainruleError(f"{path}: architecture: classes: expected distinct names, found a repeated one")
+    return classes
 
 
 def _build(arch: dict) -> Network:
@@ -151,11 +293,9 @@ def _build(arch: dict) -> Network:
         if kind == "dense":
             layers.append(Dense(item["in"], item["out"], bias=item["bias"], init="zeros", dtype=dtype))
         elif kind == "dropout":
-            layers.append(Dropout(item["rate"], rng=np.random.default_rng()))
-        elif kind in ACTIVATION_TYPES:
-            layers.append(ACTIVATION_TYPES[kind]())
+            layers.append(Dropout(float(item["rate"]), rng=np.random.default_rng()))
         else:
-            raise ChainruleError(f"unknown layer type {kind!r}")
+            layers.append(ACTIVATION_TYPES[kind]())
     loss = arch["loss"]
     fused = FUSED.get((loss["output"], loss["name"]))
     loss_fn = fused() if fused else UNFUSED[loss["name"]]()

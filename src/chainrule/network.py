@@ -104,8 +104,12 @@ class Network:
     # --- predictions, on raw inputs (the standardisation fitted in training is applied) ---------------------
     def prepare(self, x, name: str = "input") -> np.ndarray:
         """Raw inputs as a checked batch in the network's dtype, standardised as in training."""
-        x = as_batch(x, name, self.in_features, dtype=self.dtype)
-        return x if self.standardizer is None else self.standardizer.transform(x, self.dtype)
+        if self.standardizer is None:
+            return as_batch(x, name, self.in_features, dtype=self.dtype)
+        # Standardised from the input's own precision: features of size 1e-150 or 1e40 are scaled into float32's
+        # range, not flushed to 0 or infinity by a cast first.
+        wide = np.float32 if getattr(x, "dtype", None) == np.float32 else np.float64
+        return self.standardizer.transform(as_batch(x, name, self.in_features, dtype=wide), self.dtype)
 
     def predict_proba(self, x, batch_size: int = 4096) -> np.ndarray:
         """The output after the output function: class probabilities for a classifier, values for regression."""
@@ -124,10 +128,16 @@ class Network:
             return (out >= 0.5).astype(np.int64)
         return out
 
-    def fit(self, X, y, **options):
-        """Train on ``X: (N, D)``, ``y``; see ``chainrule.training.fit`` for the options. Returns the History."""
+    def fit(self, X, y, *, epochs: int = 10, batch_size: int = 32, optimizer=None, validation_data=None,
+            validation_split: float = 0.0, callbacks=(), verbose: int = 1, seed: int = 0, shuffle: bool = True,
+            standardize: bool = False, checkpoint=None, resume: bool = False):
+        """Train on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the ``History``.
+        ``optimizer`` defaults to ``SGD(lr=0.01)``. See ``chainrule.training.fit`` for each option."""
         from .training import fit
-        return fit(self, X, y, **options)
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                   validation_data=validation_data, validation_split=validation_split, callbacks=callbacks,
+                   verbose=verbose, seed=seed, shuffle=shuffle, standardize=standardize, checkpoint=checkpoint,
+                   resume=resume)
 
     def evaluate(self, X, y) -> dict[str, float]:
         """``{"loss": ..., "accuracy": ...}`` (no accuracy for regression) on raw inputs and labels or targets."""
@@ -181,6 +191,9 @@ class Network:
         return f"Network([{parts}], loss={self.loss_fn.name})"
 
 
+MAX_PARAMETERS = 100_000_000      # 400 MB of float32 weights, before gradients and optimizer state
+
+
 def mlp(sizes, activation: str = "relu", *, output: str = "softmax", loss: str | None = None, dropout: float = 0.0,
         dtype=np.float32, seed: int | np.random.Generator | None = 0) -> Network:
     """A multilayer perceptron from layer widths, ``sizes = [D_in, hidden..., K]``.
@@ -197,6 +210,10 @@ def mlp(sizes, activation: str = "relu", *, output: str = "softmax", loss: str |
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ChainruleError(f"mlp: expected at least two positive layer sizes [inputs, ..., outputs], found {sizes}")
+    parameters = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if parameters > MAX_PARAMETERS:
+        raise ChainruleError(f"mlp: layer sizes {sizes} make {parameters:,} parameters; expected at most "
+                             f"{MAX_PARAMETERS:,} (smaller hidden layers)")
     if activation not in HIDDEN_ACTIVATIONS:
         raise ChainruleError(f"mlp: activation must be one of {HIDDEN_ACTIVATIONS}, found {activation!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

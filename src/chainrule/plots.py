@@ -19,14 +19,23 @@ def _pyplot():
 
 
 def _save(figure, path) -> Path:
+    from .io import write_atomic
+
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ChainruleError(f"{path}: expected a .png or .svg file name")
-    if not path.parent.exists():
-        raise ChainruleError(f"{path}: the folder {path.parent} does not exist")
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    _pyplot().close(figure)
+    try:
+        write_atomic(path, lambda handle: figure.savefig(handle, format=path.suffix[1:].lower(), dpi=110,
+                                                         bbox_inches="tight"))
+    finally:
+        _pyplot().close(figure)
     return path
+
+
+def image_shape(n_inputs: int) -> tuple[int, int] | None:
+    """The square image a first layer's inputs form (16 pixels or more, such as digits' 8x8), or None."""
+    side = int(round(n_inputs ** 0.5))
+    return (side, side) if side * side == n_inputs and side >= 4 else None
 
 
 def plot_history(history, path) -> Path:
@@ -77,10 +86,10 @@ def plot_first_layer(network, path, shape=None) -> Path:
 
     dense = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
     weights = dense.params["weight"]                       # (D_in, D_out)
-    side = int(round(np.sqrt(weights.shape[0])))
-    shape = shape or (side, side)
-    if shape[0] * shape[1] != weights.shape[0]:
-        raise ChainruleError(f"plot weights: {weights.shape[0]} inputs do not make an image of shape {shape}")
+    shape = shape or image_shape(weights.shape[0])
+    if shape is None or shape[0] * shape[1] != weights.shape[0]:
+        raise ChainruleError(f"plot weights: the model's {weights.shape[0]} inputs are not an image: expected a "
+                             f"square number of pixels, 16 or more (such as digits' 8x8)")
     n = min(weights.shape[1], 64)
     columns = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
@@ -110,7 +119,8 @@ def plot_decision_regions(network, X, y, snapshots: dict, path) -> Path:
     plt = _pyplot()
     X, y = np.asarray(X), np.asarray(y)
     if X.shape[1] != 2:
-        raise ChainruleError(f"plot regions: expected a problem with 2 features, found {X.shape[1]}")
+        raise ChainruleError(f"plot regions: decision regions need 2-D data (moons, spiral, circles or a CSV of "
+                             f"2 feature columns and a label); found {X.shape[1]} features")
     pad = 0.5
     xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 200)
     ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 200)
@@ -136,14 +146,29 @@ def plot_decision_regions(network, X, y, snapshots: dict, path) -> Path:
 
 def read_history(path) -> dict:
     """A history from ``train --plot``'s history.json or from a checkpoint."""
+    from .schema import ListOf, MapOf, Number, Text, validate
+    from .textfiles import MiB, read_text
+
     path = Path(path)
     if not path.exists():
         raise ChainruleError(f"{path}: no such file")
     if path.suffix == ".npz" or path.is_dir():
         from .io import json_from, read_npz
         file = path / "checkpoint.npz" if path.is_dir() else path
-        return json_from(read_npz(file)["training"], "training", file)["history"]
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise ChainruleError(f"{path}: not a history JSON file ({exc})") from None
+        arrays = read_npz(file)
+        if "training" not in arrays:
+            raise ChainruleError(f"{file}: not a checkpoint (no training record): expected train --plot's "
+                                 f"history.json or a checkpoint")
+        history = json_from(arrays["training"], "training", file).get("history")
+    else:
+        try:
+            history = json.loads(read_text(path, "history file", 64 * MiB))
+        except ValueError as exc:
+            raise ChainruleError(f"{path}: not a history JSON file ({exc})") from None
+        except RecursionError:
+            raise ChainruleError(f"{path}: not a history JSON file (nested far too deep)") from None
+    validate(MapOf(Text(max_length=40), ListOf(Number(), max_items=1_000_000),
+                   what="a table of figure name = list of numbers per epoch"), history, str(path))
+    if "loss" not in history:
+        raise ChainruleError(f"{path}: loss: expected the training loss per epoch, found nothing")
+    return history

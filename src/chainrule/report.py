@@ -18,8 +18,9 @@ def labels_for_model(network, data, y: np.ndarray) -> np.ndarray:
     present = set(np.unique(y).tolist())
     unknown = [name for i, name in enumerate(data.class_names) if name not in known and i in present]
     if unknown:
-        raise ChainruleError(f"{data.name}: unknown label {unknown[0]!r}: the model knows the classes "
-                             f"{list(network.classes)}")
+        known_names = ", ".join(f'"{c}"' for c in list(network.classes)[:20])
+        raise ChainruleError(f"{data.name}: unknown label \"{unknown[0]}\": expected one of the model's classes "
+                             f"{known_names}")
     mapping = np.array([known.get(name, -1) for name in data.class_names])
     return mapping[y]
 

@@ -27,6 +27,8 @@ class History:
     """Per-epoch figures: ``history["loss"]``, ``["accuracy"]``, ``["val_loss"]``, ``["val_accuracy"]``, ``["lr"]``,
     ``["seconds"]`` (lists, one entry per epoch, as Keras's ``History.history``)."""
     history: dict[str, list[float]] = field(default_factory=dict)
+    examples: int = 0                  # how many examples each epoch trained on (after any held-out split)
+    validation_examples: int = 0
 
     def append(self, logs: dict[str, float]) -> None:
         for key, value in logs.items():
@@ -116,7 +118,14 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
 
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
     optimizer = optimizer or SGD(lr=0.01)
-    X = as_batch(X, "X", network.in_features, dtype=network.dtype)
+    # Standardising happens in float64, so that features far outside float32's range (1e-150, 1e39) are scaled
+    # into it rather than flushed to zero or infinity by the cast.
+    scaling = standardize or network.standardizer is not None
+    wide = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64     # no copy of float32 data
+    X = as_batch(X, "X", network.in_features, dtype=wide)
+    if not scaling:
+        check_range(X, network.dtype, "X")
+        X = X.astype(network.dtype, copy=False)
     Y = encode_targets(network, y, len(X))
     held_out = None                                  # (raw inputs, encoded targets) for validation
     if validation_data is not None:
@@ -130,7 +139,8 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
         X = network.standardizer.transform(X, network.dtype)
     validation = None if held_out is None else (network.prepare(held_out[0], "validation X"), held_out[1])
 
-    trainer = Trainer(network, optimizer, np.random.default_rng(seed), History())
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed),
+                      History(examples=len(X), validation_examples=0 if validation is None else len(validation[0])))
     trainer.epochs = epochs
     store = None
     if checkpoint is not None:
@@ -267,7 +277,28 @@ def _hold_out(X, Y, output, fraction, seed):
         val = rng.permutation(len(X))[:n_val]
     keep = np.ones(len(X), dtype=bool)
     keep[val] = False
+    if not keep.any():
+        raise ChainruleError(f"validation_split: {fraction} of {len(X)} examples leaves none to train on; expected a "
+                             f"smaller fraction")
     return X[keep], Y[keep], (X[val], Y[val])
+
+
+def check_range(X: np.ndarray, dtype, name: str) -> None:
+    """Refuse features that the training dtype cannot hold (they would become infinite), and warn about features
+    so small that they flush to zero; standardising (``standardize=True``) avoids both."""
+    info = np.finfo(dtype)
+    if X.dtype.itemsize <= info.dtype.itemsize or X.size == 0:
+        return
+    big = np.abs(X).max()
+    if big > info.max:
+        row, col = np.argwhere(np.abs(X) > info.max)[0]
+        raise ChainruleError(f"{name}: row {row}, column {col}: {X[row, col]:g} is beyond what {info.dtype} holds "
+                             f"(±{info.max:.3g}); standardise the features (standardize=True) or train in float64")
+    nonzero = np.abs(X[X != 0])
+    if nonzero.size and nonzero.max() < 1e3 * info.tiny:
+        import warnings
+        warnings.warn(f"{name}: every feature is below {1e3 * info.tiny:.1g} in size and underflows in {info.dtype}; "
+                      f"standardise the features (standardize=True) or train in float64", RuntimeWarning, stacklevel=3)
 
 
 def _positive_int(value, name: str) -> int:
@@ -285,7 +316,11 @@ class Standardizer:
     @classmethod
     def fit(cls, X: np.ndarray) -> "Standardizer":
         check_finite(X, "X")
-        scale = X.std(axis=0, dtype=np.float64)
+        # Each column divided by its largest magnitude first: the variance of features of size 1e-170 would
+        # underflow to 0, and of size 1e160 overflow, though their spread is perfectly representable.
+        size = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)
+        size = np.where(size > 0, size, 1.0)
+        scale = (X / size).std(axis=0, dtype=np.float64) * size
         return cls(X.mean(axis=0, dtype=np.float64), np.where(scale > 0, scale, 1.0))
 
     def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Auditing an author's printed numbers: agrees, slip, or carried.
 
 Each printed number is compared twice. First with the value computed from the spec (the truth): it *agrees* when
-the difference is within the rounding of its printed digits (half a unit of the last place) plus the rounding of the
-printed numbers it was computed from, carried forward through the step (linearised: each upstream number's actual
-deviation from the truth times the step's sensitivity to it).
+the difference is within the rounding of its printed digits (half a unit of its last printed digit, read from the
+text as written: ``printed_digits``) plus the rounding of the printed numbers it was computed from, carried forward
+through the step (linearised: each upstream number's actual deviation from the truth times the step's sensitivity to
+it). The only other allowance is float64's own rounding, ``FLOAT_SLACK`` of the numbers' size.
 Otherwise with the value the step gives when fed the author's own printed numbers: if it matches that, the number
 is *carried* (right arithmetic on an earlier wrong number); if not, it is a *slip*, a mistake made at that step.
 
@@ -17,13 +18,22 @@ from dataclasses import dataclass, field
 from .recorder import ClampingRecorder
 from .spec import Spec, build_network
 
+# float64 rounding in the computed value and in reading the printed one, relative to their size. Half a unit of the
+# last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/50000 of it for up
+# to 8 digits and under 1/500 for 10; only from about 12 digits, finer than float64 arithmetic settles, does it count.
+FLOAT_SLACK = 1e-13
+# An input counts as upstream of a quantity when a relative change in it moves the quantity by more than this much
+# relatively; the sensitivities are central differences with steps this much smaller than each input.
+RELATIVE_SENSITIVITY = 1e-9
+RELATIVE_STEP = 1e-7
+
 
 @dataclass
 class ClaimCheck:
     name: str
     claimed: float
     computed: float             # the correct value
-    decimals: int
+    claimed_text: str           # the claimed number as its author wrote it, every printed digit
     verdict: str                # "agrees", "slip" or "carried"
     from_claims: float          # the value this step gives from the author's own printed inputs
     tolerance: float            # how far from the correct value rounding alone could put it
@@ -68,19 +78,20 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     claims = {updated_name(c.name): c for c in spec.claims}
     printed = {name: c.value for name, c in claims.items()}
     half = {name: c.half_unit for name, c in claims.items()}
+    size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
     places = places_of(spec)
     base = author_pass(spec, learning_rate, printed, places)
     sensitivity = {q: {} for q in printed}
     for i in printed:
         if i not in places:
             continue
-        step = 1e-7 * max(1.0, abs(printed[i]))
+        step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
         plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places)
         minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places)
         for q in printed:
             if q != i and q in plus:
                 slope = (plus[q] - minus[q]) / (2 * step)
-                if abs(slope) > 1e-9:
+                if abs(slope) * size[i] > RELATIVE_SENSITIVITY * size[q]:
                     sensitivity[q][i] = slope
     position = {name: k for k, name in enumerate(order)}
     checks = {}
@@ -92,16 +103,20 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
         wrong = [i for i in upstream if i in checks and not checks[i].agrees]
         tolerance = half[name] + sum(abs(upstream[i]) * e for i, e in right.items())
         carry_tolerance = tolerance + sum(abs(upstream[i]) * half[i] for i in wrong)
-        slack = 1e-9 * max(1.0, abs(correct))
-        if abs(claim.value - correct) <= tolerance + slack:
+        from_claims = base.get(name, correct)
+        if within(claim.value, correct, tolerance):
             verdict = "agrees"
-        elif wrong and abs(claim.value - base.get(name, correct)) <= carry_tolerance + slack:
+        elif wrong and within(claim.value, from_claims, carry_tolerance):
             verdict = "carried"
         else:
             verdict = "slip"
-        checks[name] = ClaimCheck(claim.name, claim.value, correct, claim.decimals, verdict,
-                                  base.get(name, correct), tolerance, wrong)
+        checks[name] = ClaimCheck(claim.name, claim.value, correct, claim.text, verdict, from_claims, tolerance, wrong)
     return list(checks.values())
+
+
+def within(claimed: float, value: float, tolerance: float) -> bool:
+    """Whether ``claimed`` is ``value`` up to ``tolerance`` and float64's rounding of the two."""
+    return abs(claimed - value) <= tolerance + FLOAT_SLACK * max(abs(claimed), abs(value))
 
 
 def carried_into(checks: list[ClaimCheck], slip: ClaimCheck) -> list[ClaimCheck]:

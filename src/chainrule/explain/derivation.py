@@ -6,9 +6,12 @@ step; this module only arranges them. Each step holds a formula template in whic
 """
 
 import re
+
+import numpy as np
 from dataclasses import dataclass, field
 
 from ..errors import ChainruleError
+from ..schema import nearest
 from ..optimizers import GradientDescent
 from .audit import ClaimCheck, audit, updated_name
 from .recorder import Recorder
@@ -96,12 +99,17 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     layout = _Layout(spec, where, shown, values)
     sections = layout.forward() + [layout.loss()] + layout.backward()
     sections.append(_update(spec, updated, trained_names, values))
+    overflowed = next((n for n, v in {**values, **updated}.items() if not np.isfinite(v)), None)
+    if overflowed is not None or not np.all(np.isfinite(losses)):
+        raise ChainruleError(f"{spec.source}: the step overflows float64 ({overflowed or 'the loss'} is not finite): "
+                             f"expected inputs, weights and a learning rate small enough to compute with")
     derivation = Derivation(spec, eta, values, sections, updated, trained_names, losses=losses, step=show_step)
     unknown = [c.name for c in spec.claims if updated_name(c.name) not in values]
     if unknown:
         known = ", ".join(sorted(values, key=natural_key)[:12])
-        raise ChainruleError(f"claims.{unknown[0]}: expected the name of a quantity of this network "
-                             f"(such as {known}, ...), found none called {unknown[0]!r}")
+        hint = nearest(updated_name(unknown[0]), values)
+        raise ChainruleError(f"{spec.source}: claims.{unknown[0]}: expected the name of a quantity of this network "
+                             f"(such as {known}, ...), found none called \"{unknown[0]}\"{hint}")
     if show_step == 1:        # printed numbers describe the first step
         derivation.claims = audit(spec, eta, values, derivation.order)
     return derivation
@@ -292,7 +300,7 @@ def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: di
             template = f"{{{name}}} − {{eta}}·{{d{spec.loss_name}/d{name}}}" if name in trained else f"{{{name}}}"
             values[f"{name}'"] = updated[name]
             steps.append(Step(f"{name}'", template, updated[name]))
-    title = "Update, w′ = w − η·∂L/∂w"
+    title = f"Update, w′ = w − η·∂{spec.loss_name}/∂w"
     if spec.update_order == "sequential":
         title += " (sequential: each layer as soon as its gradients are known, output layer first)"
     return Section(title, steps, "update")

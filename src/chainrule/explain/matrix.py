@@ -27,6 +27,15 @@ def vector(values: list[float], shown: int = 6) -> str:
     return "[" + ", ".join(format_number(v) for v in head) + ", …, " + ", ".join(format_number(v) for v in tail) + "]"
 
 
+def targets_text(spec, v) -> str:
+    """One-hot targets as the class they mark (``one-hot, class 7 (y8 = 1)``); other targets as a vector."""
+    values = [v[n] for n in spec.target_names]
+    ones = [k for k, t in enumerate(values) if t == 1]
+    if spec.loss == "cross_entropy" and len(ones) == 1 and sum(t == 0 for t in values) == len(values) - 1:
+        return f"one-hot, class {ones[0]} ({spec.target_names[ones[0]]} = 1)"
+    return vector(values)
+
+
 def matrix_lines(d: Derivation, section: Section) -> list[str]:
     """The section as a few lines of vector equations (Unicode text)."""
     spec, v, L = d.spec, d.values, d.spec.loss_name
@@ -43,7 +52,7 @@ def matrix_lines(d: Derivation, section: Section) -> list[str]:
         return lines
     if section.kind == "loss":
         return [f"{L} = {format_number(v[L])}  ({spec.loss.replace('_', ' ')} over {len(spec.target_names)} outputs, "
-                f"targets {vector([v[n] for n in spec.target_names])})"]
+                f"targets {targets_text(spec, v)})"]
     layer = spec.layers[section.layer]
     tag = f"{section.layer + 1}".translate(SUPERSCRIPT)
     n_out, n_in = layer.weights.shape

@@ -29,11 +29,6 @@ def substituted(template: str, values: dict[str, float]) -> str:
     return _PLACEHOLDER.sub(number, template)
 
 
-def printed(value: float, decimals: int | None = None) -> str:
-    """A number as printed: to the claim's own places when given, else six significant figures."""
-    return f"{value:.{decimals}f}" if decimals is not None else format_number(value)
-
-
 def result_text(value: float) -> str:
     """A result; one that is zero but for floating-point rounding says so rather than print as a real number."""
     if value != 0 and abs(value) < 1e-12:
@@ -42,7 +37,7 @@ def result_text(value: float) -> str:
 
 
 def claim_mark(check: ClaimCheck, source: str) -> str:
-    printed = f"{check.claimed:.{check.decimals}f}"
+    printed = check.claimed_text
     if check.verdict == "agrees":
         return f"{source}: {printed}  ✓ agrees"
     if check.verdict == "carried":
@@ -67,6 +62,9 @@ def notes(d: Derivation) -> list[str]:
                          f"sum of the layer's ∂{spec.loss_name}/∂z over those neurons.")
     if not spec.update_biases:
         lines.append("Biases are kept fixed: the update changes weights only.")
+    if spec.claims and not d.claims:
+        lines.append(f"The {len(spec.claims)} printed number(s) describe step 1 and are audited only there; this "
+                     f"shows step {d.step} (run with --show-step 1 for the audit).")
     return lines
 
 
@@ -109,8 +107,9 @@ def render_text(d: Derivation) -> str:
     return "\n".join(out) + "\n"
 
 
-def audit_summary(d: Derivation, name=None, number=printed) -> list[str]:
-    """The audit in sentences; ``name`` writes a quantity's name (Unicode by default), ``number`` a value."""
+def audit_summary(d: Derivation, name=None, number=format_number) -> list[str]:
+    """The audit in sentences; ``name`` writes a quantity's name (Unicode by default), ``number`` a computed value
+    (a printed one is shown as its author wrote it)."""
     source, sup = d.spec.claims_source, d.spec.superscript
     name = name or (lambda n: unicode_name(n, sup))
     counts = {v: sum(c.verdict == v for c in d.claims) for v in ("agrees", "slip", "carried")}
@@ -120,13 +119,13 @@ def audit_summary(d: Derivation, name=None, number=printed) -> list[str]:
     slip = d.first_slip()
     if slip is None:
         return lines
-    lines.append(f"First slip: {name(slip.name)} is printed as {number(slip.claimed, slip.decimals)}; "
+    lines.append(f"First slip: {name(slip.name)} is printed as {slip.claimed_text}; "
                  f"from the {source}'s own inputs it is {number(slip.from_claims)}, and the correct value is "
                  f"{number(slip.computed)}.")
     carried = carried_into(d.claims, slip)
     if carried:
         lines.append("It carried into: " + ", ".join(
-            f"{name(c.name)} (printed {number(c.claimed, c.decimals)}, correct {number(c.computed)})"
+            f"{name(c.name)} (printed {c.claimed_text}, correct {number(c.computed)})"
             for c in carried) + ".")
     later = [name(c.name) for c in d.claims if c.verdict == "slip" and c is not slip]
     if later:
@@ -154,7 +153,9 @@ def _columns(cells: list[str], width: int = 4) -> list[str]:
 def render_json(d: Derivation) -> str:
     quantities = {name: value for name, value in d.values.items() if not name.endswith("'")}
     document = {
+        "title": d.spec.title,
         "network": describe_network(d),
+        "notes": notes(d),
         "learning_rate": d.learning_rate,
         "quantities": quantities,
         "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "agrees": c.agrees,

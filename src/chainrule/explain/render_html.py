@@ -1,12 +1,12 @@
 """The HTML renderer: one self-contained page (no network needed to view it) with MathML equations, which browsers
 render natively, an SVG diagram of the network, and the audit's verdicts marked at a glance."""
 
-from html import escape
+from ..escape import html_text as escape
 
 from .derivation import Derivation
 from .latex import latex_name
 from .notation import format_number, unicode_name
-from .render import audit_summary, claim_lookup, describe_network, given_names, notes, printed
+from .render import audit_summary, claim_lookup, describe_network, given_names, notes
 from .matrix import is_wide, matrix_lines
 from .render_tex import VERDICT_WORDS, equation_rows
 
@@ -88,7 +88,7 @@ def render_html(d: Derivation) -> str:
             verdict = check.verdict if check else ""
             badge = ""
             if check:
-                words = f"{spec.claims_source}: {printed(check.claimed, check.decimals)} · {VERDICT_WORDS[check.verdict]}"
+                words = f"{spec.claims_source}: {check.claimed_text} · {VERDICT_WORDS[check.verdict]}"
                 if check.verdict == "slip":
                     words += f" (from its inputs: {format_number(check.from_claims)})"
                 badge = f'<span class="badge {verdict}">{escape(words)}</span>'

@@ -1,10 +1,11 @@
 """Markdown and LaTeX renderers: the derivation with typeset equations (no arithmetic here)."""
 
+from ..escape import latex_text, markdown_text
 from .derivation import Derivation
 from .latex import latex_name, numeric_atom, symbolic_atom, to_latex
 from .matrix import is_wide, matrix_lines
 from .notation import format_number
-from .render import audit_summary, claim_lookup, describe_network, given_names, notes, printed
+from .render import audit_summary, claim_lookup, describe_network, given_names, notes
 
 VERDICT_WORDS = {"agrees": "agrees", "slip": "SLIP", "carried": "carried from an earlier slip"}
 
@@ -24,7 +25,7 @@ def equation_rows(d: Derivation, step) -> list[tuple[str, str]]:
 
 
 def claim_words(check, source: str) -> str:
-    words = f"{source}: {printed(check.claimed, check.decimals)}, {VERDICT_WORDS[check.verdict]}"
+    words = f"{source}: {check.claimed_text}, {VERDICT_WORDS[check.verdict]}"
     if check.verdict == "slip":
         words += f" (from its own inputs: {format_number(check.from_claims)})"
     return words
@@ -34,9 +35,10 @@ def render_markdown(d: Derivation) -> str:
     spec, sup = d.spec, d.spec.superscript
     checks = claim_lookup(d)
     mark = {"agrees": "✅", "slip": "❌", "carried": "⚠️"}
-    out = [f"# {spec.title or 'chainrule explain'}", "", f"**Network:** {describe_network(d)}", ""]
+    out = [f"# {markdown_text(spec.title or 'chainrule explain')}", "",
+           f"**Network:** {describe_network(d)}", ""]
     if lines := notes(d):
-        out += ["**Notes**", ""] + [f"- {line}" for line in lines] + [""]
+        out += ["**Notes**", ""] + [f"- {markdown_text(line)}" for line in lines] + [""]
     if d.claims:
         out += ["## Audit", ""] + [f"- {line}" for line in audit_summary(d, name=lambda n: f"${latex_name(n, sup)}$")]
         out += [""]
@@ -66,22 +68,9 @@ def render_markdown(d: Derivation) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--",
-                  "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''", "→": r"$\to$", "−": "-", "·": r"$\cdot$"}
-
-
-_LATEX_SPECIAL |= {"η": r"$\eta$", "∂": r"$\partial$", "′": "'", "²": r"$^2$", "½": r"$\frac12$", "σ": r"$\sigma$",
-                   "ŷ": r"$\hat{y}$", "✓": "", "✗": "", "…": r"\dots{}", "×": r"$\times$", "≈": r"$\approx$",
-                   "⊙": r"$\odot$", "ᵀ": r"$^T$", "δ": r"$\delta$", "Σ": r"$\Sigma$"}
-_LATEX_SPECIAL |= {d: f"$_{i}$" for i, d in enumerate("₀₁₂₃₄₅₆₇₈₉")}
-_LATEX_SPECIAL |= {d: f"$^{i}$" for i, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")} | {"⁽": "$^($", "⁾": "$^)$"}
-
-
 def tex_text(text: str) -> str:
-    """Plain text made safe for pdflatex: special characters escaped, the Greek letters and sub- and superscripts
-    chainrule writes turned into mathematics, anything else outside Latin-1 replaced by '?'."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch if ord(ch) < 256 else "?") for ch in text)
+    """Plain text made safe for pdflatex (see ``chainrule.escape.latex_text``)."""
+    return latex_text(text)
 
 
 def render_latex(d: Derivation) -> str:

@@ -15,9 +15,12 @@ import numpy as np
 
 from ..activations import ACTIVATIONS
 from ..errors import ChainruleError
+from ..schema import MAX_DEPTH, AnyOf, Boolean, Choice, ListOf, MapOf, Number, Table, Text, describe, validate
+from ..textfiles import MiB, read_text
 from ..layers import Dense
 from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
+from .printed_digits import as_text, as_written, last_digit_unit
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error")
 
@@ -36,15 +39,24 @@ class SpecLayer:
 
 @dataclass
 class Claim:
-    """A number an author printed for a quantity; ``decimals`` places were shown (it was rounded to them)."""
+    """A number an author printed for a quantity, kept as written: it was rounded to its last printed digit."""
     name: str
     value: float
-    decimals: int
+    written: Decimal               # the digits as printed (``printed_digits``)
+
+    @property
+    def unit(self) -> float:
+        """What one unit of the last printed digit is worth."""
+        return last_digit_unit(self.written)
 
     @property
     def half_unit(self) -> float:
         """How far the unrounded value may lie from the printed one."""
-        return 0.5 * 10.0 ** -self.decimals
+        return 0.5 * self.unit
+
+    @property
+    def text(self) -> str:
+        return as_text(self.written)
 
 
 @dataclass
@@ -60,36 +72,80 @@ class Spec:
     update_biases: bool = True
     update_order: str = "simultaneous"   # or "sequential": each layer updated before the error goes below it
     claims: list[Claim] = field(default_factory=list)
-    claims_source: str = "claimed"
+    claims_source: str = "author"
     title: str = ""
     notes: list[str] = field(default_factory=list)
     superscript: list[str] = field(default_factory=list)   # name families written z^(1) rather than z_1
+    source: str = "spec"           # the file (or "spec") named in messages
+
+
+NAME = Text(max_length=40, pattern=r"[A-Za-z][A-Za-z0-9_]*",
+            grammar="a name: a letter, then letters, digits or _ (at most 40 characters)")
+RESERVED_NAMES = ("eta",)      # written by chainrule itself: the learning rate in every update formula
+NUMBER = Number()
+NUMBERS = ListOf(NUMBER)
+NAMED_NUMBERS = AnyOf(NUMBERS, MapOf(NAME, NUMBER), what="a list of numbers or a table of name = number")
+NAMES = ListOf(NAME)
+LAYER = Table({
+    "weights": ListOf(NUMBERS, what="a matrix: a list of rows of numbers, one row per neuron"),
+    "bias": AnyOf(NUMBER, NUMBERS, what="a number (one bias shared by the layer) or a list, one per neuron"),
+    "activation": Choice(ACTIVATIONS),
+    "weight_names": ListOf(NAMES, what="a matrix of names in the layout of weights"),
+    "bias_names": AnyOf(NAME, NAMES, what="a name or a list of names, one per bias"),
+    "pre_activation_names": NAMES,
+    "activation_names": NAMES,
+}, required=("weights", "activation"), what="a table with weights, bias, activation")
+CLAIM_NAME = Text(max_length=90, pattern=r"[A-Za-z0-9_/'+]+",
+                  grammar="a quantity name such as z1, dL/dw5 or w5+")
+SPEC = Table({
+    "title": Text(max_length=300),
+    "inputs": NAMED_NUMBERS,
+    "targets": NAMED_NUMBERS,
+    "layers": ListOf(LAYER, max_items=32, what="a non-empty list of layers"),
+    "loss": Choice(LOSSES),
+    "loss_name": NAME,
+    "learning_rate": Number(low=0, high=1e6, open_low=True, expected="a positive learning rate of at most 1e6"),
+    "update_order": Choice(("simultaneous", "sequential")),
+    "update_biases": Boolean(),
+    "claims": MapOf(CLAIM_NAME, NUMBER, min_items=0, what="a table of quantity name = printed number"),
+    "claims_source": Text(max_length=40, pattern=r"[A-Za-z][A-Za-z '-]*",
+                          grammar="a word or two for who printed the claims, such as author, article or student"),
+    "notes": ListOf(Text(max_length=2000), min_items=0, max_items=50),
+    "notation": Table({"superscript": ListOf(Text(max_length=20, pattern=r"[A-Za-z]+",
+                                                  grammar="a name family (letters only), such as z"), min_items=0)}),
+}, required=("inputs", "targets", "layers", "loss"), what="a table/object with inputs, targets, layers, loss")
+MAX_SPEC_BYTES = 4 * MiB
 
 
 def load_spec(path) -> Spec:
     """Read a JSON (``.json``) or TOML (``.toml``) spec; every problem names the file and the field."""
     path = Path(path)
+    text = read_text(path, "spec file", MAX_SPEC_BYTES)
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ChainruleError(f"{path}: cannot read the spec file ({exc.strerror or exc})") from None
-    try:
-        if path.suffix.lower() == ".toml":
+        if kind == "TOML":
             raw = tomllib.loads(text, parse_float=Decimal)
         else:
             raw = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
         raise ChainruleError(f"{path}: not valid {kind} ({exc})") from None
+    except RecursionError:
+        raise ChainruleError(f"{path}: expected lists and tables nested at most {MAX_DEPTH} deep, found "
+                             f"far deeper nesting") from None
     return parse_spec(raw, str(path))
 
 
 def parse_spec(raw, source: str = "spec") -> Spec:
-    return _Reader(source).spec(raw)
+    """A spec from a parsed document: the whole document is checked against ``SPEC`` before any field is used."""
+    validate(SPEC, raw, source)
+    spec = _Reader(source).spec(raw)
+    spec.source = source
+    return spec
 
 
 class _Reader:
-    """Turns the raw mapping into a ``Spec``; each method validates one field and names its path on error."""
+    """Builds a ``Spec`` from a document that passed ``SPEC``: what is left to check here is what one field says
+    about another (row lengths, one target per output, every name used once)."""
 
     def __init__(self, source: str):
         self.source = source
@@ -99,122 +155,86 @@ class _Reader:
 
     def number(self, value, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            self.fail(path, "a number", repr(value))
+            self.fail(path, "a number", describe(value))
         number = float(value)
         if not np.isfinite(number):
-            self.fail(path, "a finite number", value)
+            self.fail(path, "a finite number", describe(value))
         return number
-
-    def vector(self, value, path: str, length: int | None = None) -> list[float]:
-        if not isinstance(value, list) or not value:
-            self.fail(path, "a non-empty list of numbers", repr(value))
-        if length is not None and len(value) != length:
-            self.fail(path, f"{length} numbers", f"{len(value)}")
-        return [self.number(v, f"{path}[{i}]") for i, v in enumerate(value)]
 
     def named_values(self, value, path: str, prefix: str) -> tuple[list[str], list[float]]:
         """``{"x1": 1, ...}`` or ``[1, ...]`` (named ``prefix1, prefix2, ...``)."""
-        if isinstance(value, dict) and value:
-            return list(value), [self.number(v, f"{path}.{k}") for k, v in value.items()]
-        values = self.vector(value, path)
-        return [f"{prefix}{i + 1}" for i in range(len(values))], values
+        if isinstance(value, dict):
+            return list(value), [float(v) for v in value.values()]
+        return [f"{prefix}{i + 1}" for i in range(len(value))], [float(v) for v in value]
 
     def names(self, value, path: str, length: int, default: list[str]) -> list[str]:
         if value is None:
             return default
-        if not isinstance(value, list) or len(value) != length or not all(isinstance(v, str) and v for v in value):
-            self.fail(path, f"a list of {length} names", repr(value))
+        if len(value) != length:
+            self.fail(path, f"a list of {length} names", f"{len(value)} names")
         return list(value)
 
     def spec(self, raw) -> Spec:
-        if not isinstance(raw, dict):
-            self.fail("top level", "a table/object with inputs, targets, layers, loss", type(raw).__name__)
-        for key in ("inputs", "targets", "layers", "loss"):
-            if key not in raw:
-                self.fail(key, "this field to be present", "nothing")
         input_names, inputs = self.named_values(raw["inputs"], "inputs", "x")
         layers = self.layers(raw["layers"], len(inputs))
         width = len(layers[-1].pre_activation_names)
         loss = raw["loss"]
-        if loss not in LOSSES:
-            self.fail("loss", f"one of {', '.join(LOSSES)}", repr(loss))
         output_head(layers[-1].activation, loss)   # rejects a pairing the engine does not offer
         target_prefix = "t" if loss == "half_squared_error" else "y"
         target_names, targets = self.named_values(raw["targets"], "targets", target_prefix)
         if len(targets) != width:
             self.fail("targets", f"{width} values, one per output neuron", len(targets))
-        rate = self.number(raw.get("learning_rate", Decimal("0.1")), "learning_rate")
-        if rate <= 0:
-            self.fail("learning_rate", "a positive number", rate)
-        order = raw.get("update_order", "simultaneous")
-        if order not in ("simultaneous", "sequential"):
-            self.fail("update_order", "'simultaneous' or 'sequential'", repr(order))
-        update_biases = raw.get("update_biases", True)
-        if not isinstance(update_biases, bool):
-            self.fail("update_biases", "true or false", repr(update_biases))
         spec = Spec(input_names, np.array(inputs), target_names, np.array(targets), layers, loss,
-                    self.text(raw.get("loss_name", "E" if loss == "half_squared_error" else "L"), "loss_name"),
-                    rate, update_biases, order, title=self.text(raw.get("title", ""), "title"),
-                    claims_source=self.text(raw.get("claims_source", "claimed"), "claims_source"),
-                    notes=self.texts(raw.get("notes", []), "notes"),
-                    superscript=self.texts(raw.get("notation", {}).get("superscript", []), "notation.superscript"))
+                    raw.get("loss_name", "L"),
+                    float(raw.get("learning_rate", Decimal("0.1"))), raw.get("update_biases", True),
+                    raw.get("update_order", "simultaneous"), title=raw.get("title", ""),
+                    claims_source=raw.get("claims_source", "author"), notes=list(raw.get("notes", [])),
+                    superscript=list(raw.get("notation", {}).get("superscript", [])))
         self.check_unique_names(spec)
         spec.claims = self.claims(raw.get("claims", {}))
         return spec
 
-    def text(self, value, path: str) -> str:
-        if not isinstance(value, str):
-            self.fail(path, "a string", repr(value))
-        return value
-
-    def texts(self, value, path: str) -> list[str]:
-        if not isinstance(value, list):
-            self.fail(path, "a list of strings", repr(value))
-        return [self.text(v, f"{path}[{i}]") for i, v in enumerate(value)]
-
     def layers(self, raw, in_width: int) -> list[SpecLayer]:
-        if not isinstance(raw, list) or not raw:
-            self.fail("layers", "a non-empty list of layers", repr(raw))
         layers, width, counts = [], in_width, {"w": 0, "z": 0, "a": 0, "b": 0}
         for index, item in enumerate(raw):
-            path = f"layers[{index}]"
-            if not isinstance(item, dict):
-                self.fail(path, "a table/object with weights, bias, activation", repr(item))
-            layer = self.layer(item, path, width, counts, last=index == len(raw) - 1)
+            layer = self.layer(item, f"layers[{index}]", width, counts, last=index == len(raw) - 1)
             layers.append(layer)
             width = len(layer.pre_activation_names)
         return layers
 
     def layer(self, item, path, width, counts, last) -> SpecLayer:
-        rows = item.get("weights")
-        if not isinstance(rows, list) or not rows:
-            self.fail(f"{path}.weights", "a matrix, one row of incoming weights per neuron", repr(rows))
-        weights = []
+        rows = item["weights"]
         for j, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != width:
-                found = f"{len(row)}" if isinstance(row, list) else repr(row)
-                self.fail(f"{path}.weights[{j}]", f"{width} columns, one per input of this layer", found)
-            weights.append(self.vector(row, f"{path}.weights[{j}]"))
+            if len(row) != width:
+                self.fail(f"{path}.weights[{j}]", f"{width} columns, one per input of this layer", f"{len(row)}")
+        weights = [[float(v) for v in row] for row in rows]
         n_out = len(weights)
-        activation = item.get("activation")
-        if activation not in ACTIVATIONS:
-            self.fail(f"{path}.activation", f"one of {', '.join(ACTIVATIONS)}", repr(activation))
+        activation = item["activation"]
         raw_bias = item.get("bias")
         bias_kind = "none" if raw_bias is None else "per_neuron" if isinstance(raw_bias, list) else "shared"
-        bias = [] if raw_bias is None else self.vector(raw_bias, f"{path}.bias", n_out) \
-            if bias_kind == "per_neuron" else [self.number(raw_bias, f"{path}.bias")]
+        if bias_kind == "per_neuron" and len(raw_bias) != n_out:
+            self.fail(f"{path}.bias", f"{n_out} numbers, one per neuron (or one number shared by the layer)",
+                      f"{len(raw_bias)}")
+        bias = [] if raw_bias is None else [float(v) for v in raw_bias] if bias_kind == "per_neuron" \
+            else [float(raw_bias)]
         default_w = [[f"w{counts['w'] + j * width + i + 1}" for i in range(width)] for j in range(n_out)]
         weight_names = item.get("weight_names")
         if weight_names is None:
             weight_names = default_w
-        elif not isinstance(weight_names, list) or len(weight_names) != n_out:
-            self.fail(f"{path}.weight_names", f"{n_out} rows of names, the layout of weights", repr(weight_names))
+        elif len(weight_names) != n_out:
+            self.fail(f"{path}.weight_names", f"{n_out} rows of names, the layout of weights",
+                      f"{len(weight_names)} rows")
         else:
             weight_names = [self.names(r, f"{path}.weight_names[{j}]", width, []) for j, r in enumerate(weight_names)]
         default_b = [f"b{counts['b'] + k + 1}" for k in range(len(bias))]   # bias parameters numbered in order
         bias_names = item.get("bias_names")
-        bias_names = [bias_names] if isinstance(bias_names, str) else \
-            self.names(bias_names, f"{path}.bias_names", len(bias), default_b)
+        if isinstance(bias_names, str):
+            if len(bias) != 1:
+                what = "no bias" if not bias else f"{len(bias)} biases, one per neuron"
+                self.fail(f"{path}.bias_names", f"a list of {len(bias)} names (the layer has {what})",
+                          describe(bias_names))
+            bias_names = [bias_names]
+        bias_names = self.names(bias_names, f"{path}.bias_names", len(bias), default_b)
         default_z = [f"z{counts['z'] + j + 1}" for j in range(n_out)]
         default_a = [f"yhat{j + 1}" for j in range(n_out)] if last else [f"a{counts['a'] + j + 1}" for j in range(n_out)]
         layer = SpecLayer(np.array(weights), np.array(bias), activation, weight_names, bias_names,
@@ -228,33 +248,22 @@ class _Reader:
         return layer
 
     def check_unique_names(self, spec: Spec) -> None:
-        seen = set()
-        for layer in spec.layers:
-            for name in [n for row in layer.weight_names for n in row] + layer.bias_names + \
-                    layer.pre_activation_names + layer.activation_names:
-                if name in seen:
-                    self.fail("names", "every name to be used once", f"{name!r} twice")
-                seen.add(name)
-        for name in spec.input_names + spec.target_names + [spec.loss_name]:
+        seen = set(RESERVED_NAMES)
+        every = [n for layer in spec.layers for n in [n for row in layer.weight_names for n in row] +
+                 layer.bias_names + layer.pre_activation_names + layer.activation_names]
+        for name in every + spec.input_names + spec.target_names + [spec.loss_name]:
+            if name in RESERVED_NAMES:
+                self.fail("names", f"names other than {', '.join(RESERVED_NAMES)} (chainrule writes the "
+                          "learning rate as eta)", f'"{name}"')
             if name in seen:
-                self.fail("names", "every name to be used once", f"{name!r} twice")
+                self.fail("names", "every name to be used once", f'"{name}" twice')
             seen.add(name)
 
     def claims(self, raw) -> list[Claim]:
-        if not isinstance(raw, dict):
-            self.fail("claims", "a table/object of quantity name = printed number", repr(raw))
         claims = []
         for name, value in raw.items():
-            number = self.number(value, f"claims.{name}")
-            decimals = max(0, -Decimal(str(value)).as_tuple().exponent) if isinstance(value, Decimal) \
-                else _decimals_of_float(value)
-            claims.append(Claim(name, number, decimals))
+            claims.append(Claim(name, self.number(value, f"claims.{name}"), as_written(value)))
         return claims
-
-
-def _decimals_of_float(value) -> int:
-    text = repr(value)
-    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
 
 
 def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:
