@@ -197,7 +197,7 @@ def small_regime(steps, threads, rounds=5):
 
 
 # --- the scaling map ----------------------------------------------------------------------------------------------
-def grid_rows(width, batch, budget_flops=1.5e10, max_rows=16_384, max_steps=2_000):
+def grid_rows(width, batch, budget_flops=3e9, max_rows=16_384, max_steps=500):
     """How many examples one cell's epoch runs: about ``budget_flops`` of matrix products, at least 4 batches, at
     most ``max_steps`` steps (batch 1 is all overhead) and ``max_rows``."""
     flops_per_example = 6 * (D * width + width * K)
