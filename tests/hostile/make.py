@@ -1,0 +1,473 @@
+"""Makers of the hostile inputs that are binary, large or derived from a real saved model.
+
+``cases.toml`` names a maker with ``make = "NAME"``; each maker writes its file(s) into the case's folder and returns
+the path of the input. Text inputs small enough to read are committed in ``files/`` instead. Spec cases may also be
+written as a patch of the shipped seed-article spec (``spec_set`` / ``spec_delete`` in ``cases.toml``).
+"""
+
+import copy
+import gzip
+import json
+import struct
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+DEEP = 100_000
+
+
+def seed_spec() -> dict:
+    text = resources.files("chainrule").joinpath("data/examples/seed_article.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def patched_spec(set_fields: dict, delete: list) -> dict:
+    """The seed article's spec with ``set_fields`` (dotted paths, list indices as numbers) set and ``delete`` gone."""
+    spec = copy.deepcopy(seed_spec())
+    for path, value in set_fields.items():
+        *parents, last = steps(path)
+        node = spec
+        for step in parents:
+            node = node[step]
+        node[last] = value
+    for path in delete:
+        *parents, last = steps(path)
+        node = spec
+        for step in parents:
+            node = node[step]
+        del node[last]
+    return spec
+
+
+def steps(path: str) -> list:
+    return [int(s) if s.isdigit() else s for s in path.split(".")]
+
+
+# ---- spec files -------------------------------------------------------------------------------------------------
+
+def _seed_text() -> str:
+    return json.dumps(seed_spec(), ensure_ascii=False, indent=1)
+
+
+def spec_latin1(folder: Path) -> Path:
+    spec = seed_spec()
+    spec["title"] = "Réseau de neurones, étape par étape"
+    path = folder / "latin1.json"
+    path.write_bytes(json.dumps(spec, ensure_ascii=False).encode("latin-1"))
+    return path
+
+
+def spec_utf16(folder: Path) -> Path:
+    path = folder / "utf16.json"
+    path.write_bytes(_seed_text().encode("utf-16"))
+    return path
+
+
+def spec_gzip(folder: Path) -> Path:
+    path = folder / "gzipped.json"
+    path.write_bytes(gzip.compress(_seed_text().encode("utf-8")))
+    return path
+
+
+def spec_invalid_bytes(folder: Path) -> Path:
+    path = folder / "invalid-bytes.json"
+    path.write_bytes(_seed_text().encode("utf-8").replace(b'"title": "', b'"title": "\xc3\x28\xff\xfe', 1))
+    return path
+
+
+def spec_top_level_list(folder: Path) -> Path:
+    path = folder / "list.json"
+    path.write_text(json.dumps([seed_spec()]))
+    return path
+
+
+def spec_json_duplicate_key(folder: Path) -> Path:
+    path = folder / "duplicate-key.json"
+    path.write_text(_seed_text().replace('"learning_rate": 0.1', '"learning_rate": 0.1, "learning_rate": 0.7', 1))
+    return path
+
+
+def spec_toml_latin1(folder: Path) -> Path:
+    path = folder / "latin1.toml"
+    text = resources.files("chainrule").joinpath("data/examples/relu_student.toml").read_text(encoding="utf-8")
+    path.write_bytes(text.replace("A student's", "Étudiant's", 1).encode("latin-1"))
+    return path
+
+
+def spec_deep_json(folder: Path) -> Path:
+    path = folder / "deep.json"
+    path.write_text('{"inputs": ' + "[" * DEEP + "]" * DEEP + "}")
+    return path
+
+
+def spec_deep_toml(folder: Path) -> Path:
+    path = folder / "deep.toml"
+    path.write_text("inputs = " + "[" * DEEP + "]" * DEEP + "\n")
+    return path
+
+
+def spec_deep_inline_toml(folder: Path) -> Path:
+    path = folder / "deep-tables.toml"
+    path.write_text("inputs = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n")
+    return path
+
+
+def spec_huge_int_toml(folder: Path) -> Path:
+    path = folder / "huge-int.toml"
+    text = resources.files("chainrule").joinpath("data/examples/relu_student.toml").read_text(encoding="utf-8")
+    path.write_text(text.replace("learning_rate = 0.5", "learning_rate = 1" + "0" * 400, 1))
+    return path
+
+
+def spec_huge_int_json(folder: Path) -> Path:
+    path = folder / "huge-int.json"
+    path.write_text(_seed_text().replace('"learning_rate": 0.1', '"learning_rate": 1' + "0" * 5000, 1))
+    return path
+
+
+# ---- data files -------------------------------------------------------------------------------------------------
+
+def iris_rows(n=12, header=True, delimiter=",", label_first=False):
+    from sklearn.datasets import load_iris
+    bunch = load_iris()
+    picks = np.r_[0:n // 3, 50:50 + n // 3, 100:100 + n - 2 * (n // 3)]
+    lines = []
+    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    if header:
+        lines.append(delimiter.join(["species", *names] if label_first else [*names, "species"]))
+    for i in picks:
+        cells = [f"{v:g}" for v in bunch.data[i]]
+        label = str(bunch.target_names[bunch.target[i]])
+        lines.append(delimiter.join([label, *cells] if label_first else [*cells, label]))
+    return lines
+
+
+def digits_rows(n=3, bad=None) -> str:
+    from sklearn.datasets import load_digits
+    rows = [[f"{v:g}" for v in load_digits().data[i]] for i in range(n)]
+    if bad is not None:
+        rows[0][1] = bad
+    return "\n".join(",".join(r) for r in rows) + "\n"
+
+
+def csv_bom_no_header(folder: Path) -> Path:
+    path = folder / "bom-no-header.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(iris_rows(header=False)).encode() + b"\n")
+    return path
+
+
+def csv_bom_header_label_first(folder: Path) -> Path:
+    path = folder / "bom-header.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(iris_rows(label_first=True)).encode() + b"\n")
+    return path
+
+
+def csv_semicolons(folder: Path) -> Path:
+    path = folder / "semicolons.csv"
+    path.write_text("\n".join(iris_rows(delimiter=";")) + "\n")
+    return path
+
+
+def csv_huge_cell(folder: Path) -> Path:
+    path = folder / "huge-cell.csv"
+    lines = iris_rows()
+    lines[3] = "1" * 200_000 + lines[3][lines[3].index(","):]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def csv_gz_truncated(folder: Path) -> Path:
+    path = folder / "truncated.csv.gz"
+    blob = gzip.compress(("\n".join(iris_rows(n=150)) + "\n").encode())
+    path.write_bytes(blob[: len(blob) // 2])
+    return path
+
+
+def zero_csv(folder: Path) -> Path:
+    """An endless file named like a CSV: a reader needs a size limit."""
+    (folder / "zero.csv").symlink_to("/dev/zero")
+    return folder / "zero.csv"
+
+
+def zero_json(folder: Path) -> Path:
+    (folder / "zero.json").symlink_to("/dev/zero")
+    return folder / "zero.json"
+
+
+def zero_idx(folder: Path) -> Path:
+    (folder / "zero-labels-idx1-ubyte").symlink_to("/dev/zero")
+    (folder / "zero-images-idx3-ubyte").symlink_to("/dev/zero")
+    return folder / "zero-images-idx3-ubyte"
+
+
+def predict_one_bad_row(folder: Path) -> Path:
+    path = folder / "one-bad-row.csv"
+    path.write_text(digits_rows(1, bad="abc"))
+    return path
+
+
+def _npy(folder: Path, name: str, array) -> Path:
+    path = folder / name
+    np.save(path, array, allow_pickle=True)
+    return path
+
+
+def npy_table(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    table = np.column_stack([rng.normal(size=(20, 3)), np.repeat([0, 1], 10)])
+    return _npy(folder, "table.npy", table)
+
+
+def npy_complex(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    table = np.column_stack([rng.normal(size=(20, 3)) + 1j, np.repeat([0, 1], 10)])
+    return _npy(folder, "complex.npy", table)
+
+
+def npy_object(folder: Path) -> Path:
+    table = np.empty((20, 3), dtype=object)
+    table[:] = 1.0
+    return _npy(folder, "objects.npy", table)
+
+
+def npz_object(folder: Path) -> Path:
+    path = folder / "objects.npz"
+    X = np.empty((10, 2), dtype=object)
+    X[:] = 0.5
+    np.savez(path, X=X, y=np.arange(10) % 2)
+    return path
+
+
+def _idx(path: Path, type_code: int, shape: tuple, data: bytes = b"") -> None:
+    header = bytes([0, 0, type_code, len(shape)]) + b"".join(struct.pack(">I", s) for s in shape)
+    path.write_bytes(header + data)
+
+
+def idx_zero_dims(folder: Path) -> Path:
+    _idx(folder / "zero-labels-idx1-ubyte", 0x08, ())
+    _idx(folder / "zero-images-idx3-ubyte", 0x08, ())
+    return folder / "zero-images-idx3-ubyte"
+
+
+def idx_zero_images(folder: Path) -> Path:
+    _idx(folder / "empty-labels-idx1-ubyte", 0x08, (0,))
+    _idx(folder / "empty-images-idx3-ubyte", 0x08, (0, 28, 28))
+    return folder / "empty-images-idx3-ubyte"
+
+
+def idx_overflow(folder: Path) -> Path:
+    # 65536**4 = 2**64: the product wraps to 0 in int64, so "0 bytes of data" looks right
+    _idx(folder / "wrap-labels-idx1-ubyte", 0x08, (65536,))
+    _idx(folder / "wrap-images-idx3-ubyte", 0x08, (65536, 65536, 65536, 65536))
+    return folder / "wrap-images-idx3-ubyte"
+
+
+def idx_labels_mismatch(folder: Path) -> Path:
+    _idx(folder / "few-labels-idx1-ubyte", 0x08, (3,), bytes([0, 1, 2]))
+    _idx(folder / "few-images-idx3-ubyte", 0x08, (5, 2, 2), bytes(20))
+    return folder / "few-images-idx3-ubyte"
+
+
+# ---- model files: a real saved model, tampered --------------------------------------------------------------------
+
+def read_model(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def architecture_of(arrays: dict) -> dict:
+    return json.loads(arrays["architecture"].tobytes().decode("utf-8"))
+
+
+def with_architecture(arrays: dict, arch) -> dict:
+    text = arch if isinstance(arch, str) else json.dumps(arch)
+    return arrays | {"architecture": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+
+
+def write_model(path: Path, arrays: dict, compressed=False) -> Path:
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path
+
+
+def _arch_patch(change):
+    def make(folder: Path, base: Path) -> Path:
+        arrays = read_model(base)
+        arch = architecture_of(arrays)
+        change(arch)
+        return write_model(folder / "tampered.npz", with_architecture(arrays, arch))
+    return make
+
+
+def _array_patch(change):
+    def make(folder: Path, base: Path) -> Path:
+        arrays = read_model(base)
+        change(arrays)
+        return write_model(folder / "tampered.npz", arrays)
+    return make
+
+
+def _set(path, value):
+    def change(arch):
+        *parents, last = steps(path)
+        node = arch
+        for step in parents:
+            node = node[step]
+        node[last] = value
+    return change
+
+
+def model_zip_method(folder: Path, base: Path) -> Path:
+    """Every member's compression method set to 99, which no zip reader knows."""
+    path = write_model(folder / "tampered.npz", read_model(base))
+    blob = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = 0
+        while (at := blob.find(signature, start)) >= 0:
+            blob[at + offset: at + offset + 2] = struct.pack("<H", 99)
+            start = at + 4
+    path.write_bytes(bytes(blob))
+    return path
+
+
+def model_corrupt_deflate(folder: Path, base: Path) -> Path:
+    """A compressed model whose first weight matrix's deflate stream is overwritten in the middle."""
+    path = write_model(folder / "tampered.npz", read_model(base), compressed=True)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("param/0.weight.npy")
+    blob = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", blob[info.header_offset + 26: info.header_offset + 30])
+    data_start = info.header_offset + 30 + name_len + extra_len
+    middle = data_start + info.compress_size // 3
+    blob[middle: middle + 64] = b"\xff" * 64
+    path.write_bytes(bytes(blob))
+    return path
+
+
+def model_truncated(folder: Path, base: Path) -> Path:
+    path = folder / "tampered.npz"
+    path.write_bytes(base.read_bytes()[:3000])
+    return path
+
+
+def model_deep_architecture(folder: Path, base: Path) -> Path:
+    arrays = read_model(base)
+    text = json.dumps(architecture_of(arrays))
+    deep = text[:-1] + ', "info": ' + "[" * DEEP + "]" * DEEP + "}"
+    return write_model(folder / "tampered.npz", with_architecture(arrays, deep))
+
+
+def model_not_utf8_architecture(folder: Path, base: Path) -> Path:
+    arrays = read_model(base)
+    arch = json.dumps(architecture_of(arrays)).encode("utf-8").replace(b'"format"', b'"\xff\xfeformat"')
+    return write_model(folder / "tampered.npz", arrays | {"architecture": np.frombuffer(arch, dtype=np.uint8)})
+
+
+def model_pickled_architecture(folder: Path, base: Path) -> Path:
+    arrays = read_model(base)
+    record = np.empty((), dtype=object)
+    record[()] = architecture_of(arrays)
+    return write_model(folder / "tampered.npz", arrays | {"architecture": record})
+
+
+def _huge_layer(arch):
+    arch["in_features"] = 1_000_000
+    arch["layers"][0]["in"] = 1_000_000
+    arch["layers"][0]["out"] = 1_000_000
+    arch["layers"][2]["in"] = 1_000_000
+
+
+def _drop_standardizer(arrays):
+    del arrays["standardizer/mean"], arrays["standardizer/scale"]
+
+
+def _weights(transform):
+    def change(arrays):
+        arrays["param/0.weight"] = transform(arrays["param/0.weight"])
+    return change
+
+
+def _scale(value):
+    def change(arrays):
+        arrays["standardizer/scale"] = np.full_like(arrays["standardizer/scale"], value)
+    return change
+
+
+def _poison(value):
+    def transform(w):
+        w = w.copy()
+        w[1, 2] = value
+        return w
+    return transform
+
+
+def _object_weights(w):
+    out = np.empty(w.shape, dtype=object)
+    out[...] = w
+    return out
+
+
+def _classes(value):
+    return _set("classes", value)
+
+
+MODEL_MAKERS = {
+    "model_zip_method": model_zip_method,
+    "model_corrupt_deflate": model_corrupt_deflate,
+    "model_truncated": model_truncated,
+    "model_deep_architecture": model_deep_architecture,
+    "model_not_utf8_architecture": model_not_utf8_architecture,
+    "model_pickled_architecture": model_pickled_architecture,
+    "model_huge_layer": _arch_patch(_huge_layer),
+    "model_negative_layer": _arch_patch(_set("layers.0.out", -8)),
+    "model_layers_not_list": _arch_patch(_set("layers", "dense")),
+    "model_layer_type_unknown": _arch_patch(_set("layers.1.type", "gelu")),
+    "model_dtype_object": _arch_patch(_set("dtype", "object")),
+    "model_loss_unknown": _arch_patch(_set("loss", {"name": "hinge", "output": "softmax"})),
+    "model_standardized_no_arrays": _array_patch(_drop_standardizer),
+    "model_mean_wrong_shape": _array_patch(lambda a: a.__setitem__("standardizer/mean", np.zeros(3))),
+    "model_mean_shape_1": _array_patch(lambda a: a.__setitem__("standardizer/mean", np.zeros(1))),
+    "model_scale_zero": _array_patch(_scale(0.0)),
+    "model_scale_nan": _array_patch(_scale(np.nan)),
+    "model_classes_short": _arch_patch(_classes([str(k) for k in range(9)])),
+    "model_classes_long": _arch_patch(_classes([str(k) for k in range(12)])),
+    "model_classes_one": _arch_patch(_classes(["0"])),
+    "model_classes_string": _arch_patch(_classes("0123456789")),
+    "model_classes_duplicate": _arch_patch(_classes(["0"] * 10)),
+    "model_weights_object": _array_patch(_weights(_object_weights)),
+    "model_weights_string": _array_patch(_weights(lambda w: w.astype(str))),
+    "model_weights_int8": _array_patch(_weights(lambda w: (w * 100).astype(np.int8))),
+    "model_weights_complex": _array_patch(_weights(lambda w: w.astype(np.complex64) + 1j)),
+    "model_weights_nan": _array_patch(_weights(_poison(np.nan))),
+    "model_weights_inf": _array_patch(_weights(_poison(np.inf))),
+    "model_weights_3e38": _array_patch(_weights(lambda w: np.full_like(w, 3e38))),
+    "model_info_string": _arch_patch(_set("info", "digits")),
+    "model_info_test_size": _arch_patch(_set("info", {"data": "digits", "test_size": "a quarter", "seed": "x"})),
+    "model_info_seed_huge": _arch_patch(_set("info", {"data": "digits", "test_size": 0.25, "seed": 2 ** 70})),
+}
+
+
+# ---- checkpoints and the rest -------------------------------------------------------------------------------------
+
+def checkpoint_is_a_model(folder: Path, base: Path) -> Path:
+    """A checkpoint folder holding a plain model file under the checkpoint's name."""
+    (folder / "ckpt").mkdir()
+    (folder / "ckpt" / "checkpoint.npz").write_bytes(base.read_bytes())
+    return folder / "ckpt"
+
+
+def stale_temporary(folder: Path) -> Path:
+    """What a save killed part-way leaves beside its target."""
+    path = folder / ".model.npz.99999999.tmp"
+    path.write_bytes(b"PK\x03\x04 half a model")
+    return path
+
+
+MAKERS = {name: fn for name, fn in globals().items()
+          if callable(fn) and name.startswith(("spec_", "csv_", "npy_", "npz_", "idx_", "predict_", "zero_"))}
+MAKERS |= MODEL_MAKERS | {"checkpoint_is_a_model": checkpoint_is_a_model, "stale_temporary": stale_temporary}
+NEEDS_MODEL = set(MODEL_MAKERS) | {"checkpoint_is_a_model"}
+
+__all__ = ["MAKERS", "NEEDS_MODEL", "architecture_of", "digits_rows", "iris_rows", "patched_spec", "read_model",
+           "seed_spec", "steps", "with_architecture", "write_model"]
