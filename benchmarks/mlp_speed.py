@@ -207,11 +207,13 @@ def grid_rows(width, batch, budget_flops=3e9, max_rows=16_384, max_steps=500):
 
 def scaling_grid(config, rounds, emit=print):
     """For every cell, the streaming floor, chainrule and PyTorch (if installed) interleaved ``rounds`` times.
-    Returns a list of dicts, one per cell, and prints a table per thread count and dtype as it goes."""
+    Returns a list of dicts, one per cell, and prints a table per thread count and dtype as it goes.
+    ``config`` may also set ``max_steps`` (500 unless given) to shorten every cell."""
     cells = []
+    max_steps = config.get("max_steps", 500)
     for dtype in config["dtypes"]:
-        X, y = make_data(max(grid_rows(w, b) for w in config["widths"] for b in config["batches"]), seed=1,
-                         dtype=dtype)
+        X, y = make_data(max(grid_rows(w, b, max_steps=max_steps) for w in config["widths"]
+                             for b in config["batches"]), seed=1, dtype=dtype)
         for threads in config["threads"]:
             emit(f"\n{np.dtype(dtype).name}, {threads} BLAS thread(s): 784-h-10 ReLU, plain SGD, one epoch")
             emit(f"{'h':>6}{'batch':>7}{'rows':>8}{'floor s':>10}{'chainrule':>11}{'x floor':>9}"
@@ -219,12 +221,12 @@ def scaling_grid(config, rounds, emit=print):
             with blas_limit(threads):
                 for width in config["widths"]:
                     for batch in config["batches"]:
-                        cells.append(_grid_cell(X, y, width, batch, threads, dtype, rounds, emit))
+                        cells.append(_grid_cell(X, y, width, batch, threads, dtype, rounds, emit, max_steps))
     return cells
 
 
-def _grid_cell(X, y, width, batch, threads, dtype, rounds, emit):
-    rows = grid_rows(width, batch)
+def _grid_cell(X, y, width, batch, threads, dtype, rounds, emit, max_steps):
+    rows = grid_rows(width, batch, max_steps=max_steps)
     Xc, yc = X[:rows], y[:rows]
     sizes = [D, width, K]
     contenders = {"floor": floor_factory(sizes, batch, dtype), "chainrule": chainrule_factory(sizes, batch, dtype)}

@@ -104,7 +104,7 @@ def test_same_seed_same_bits(rng, optimizer, batch_size):
 def test_benchmark_grid_runs_in_small():
     """The scaling map's machinery on a tiny grid (no timing is checked: only that every cell is measured)."""
     lines = []
-    config = dict(widths=(8,), batches=(1, 16), threads=(1,), dtypes=(np.float32, np.float64))
+    config = dict(widths=(8,), batches=(1, 16), threads=(1,), dtypes=(np.float32, np.float64), max_steps=20)
     cells = mlp_speed.scaling_grid(config, rounds=1, emit=lines.append)
     assert [(c["width"], c["batch"], c["dtype"]) for c in cells] == [
         (8, 1, "float32"), (8, 16, "float32"), (8, 1, "float64"), (8, 16, "float64")]

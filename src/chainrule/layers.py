@@ -78,7 +78,7 @@ class Dense(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.bias_kind = bias
         self.needs_input_grad = True  # the first layer of a network can skip dL/dx: one matrix product less
-        self.outputs_by_column = False  # set by the network on an output layer that feeds a fused loss
+        self.outputs_by_column = False  # set by fit on the output layer of a softmax classifier (see forward)
         self._ones = np.ones(0, dtype=dtype)
 
     def output_width(self, input_width: int) -> int:
