@@ -107,7 +107,7 @@ def test_evaluate_refuses_unknown_labels(tmp_path):
     other = tmp_path / "e.csv"
     other.write_text("a,b,label\n1,2,x\n3,4,z\n")
     result = run("evaluate", str(model), "--data", str(other))
-    assert result.returncode == 2 and "unknown label 'z'" in result.stderr
+    assert result.returncode == 2 and 'unknown label "z"' in result.stderr
 
 
 def test_explain_a_trained_models_prediction(tmp_path):

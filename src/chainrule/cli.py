@@ -101,7 +101,14 @@ def _train(args) -> int:
         raise ChainruleError("--early-stopping: watches the validation loss; give --validation-split too")
     _check_new_output(args.out, args.force, "--out")
     data = datasets.load(args.data, label=args.label, labels_path=args.labels)
+    _check_range(data, np.float64 if args.float64 else np.float32)
     X_train, X_test, y_train, y_test = datasets.train_test_split(data, args.test_size, args.seed)
+    if args.validation_split:
+        held = max(1, int(round(len(X_train) * args.validation_split)))
+        if len(X_train) - held < len(data.class_names):
+            raise ChainruleError(f"--validation-split {args.validation_split}: holding out {held} of the {len(X_train)} "
+                                 f"training examples leaves fewer than one per class ({len(data.class_names)}); "
+                                 f"expected a smaller fraction")
     try:
         net = mlp([data.X.shape[1], *args.hidden, len(data.class_names)], args.activation, dropout=args.dropout,
                   seed=args.seed, dtype=np.float64 if args.float64 else np.float32)
@@ -132,6 +139,17 @@ def _train(args) -> int:
     if args.plot:
         print("plots: " + ", ".join(str(p) for p in plotted))
     return 0
+
+
+def _check_range(data, dtype) -> None:
+    """Features beyond what the training dtype holds are refused before the split, by their place in the file."""
+    limit = np.finfo(dtype).max
+    big = np.abs(data.X) > limit
+    if big.any():
+        row, col = (int(i) for i in np.argwhere(big)[0])
+        raise ChainruleError(f"--data {data.name}: example {row}, feature \"{data.feature_names[col]}\": "
+                             f"{data.X[row, col]:g} is beyond what {np.dtype(dtype)} holds (±{limit:.3g}); "
+                             f"rescale the feature, or train with --float64")
 
 
 def _check_new_output(path, force: bool, flag: str) -> None:

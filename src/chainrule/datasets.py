@@ -367,10 +367,10 @@ def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
         raise ChainruleError(f"--test-size: expected a fraction between 0 and 1, found {test_size}")
     n, k = len(data.y), len(data.class_names)
     n_test = math.ceil(test_size * n)
-    if n_test < 1 or n - n_test < 1:
+    if n_test < 1 or n - n_test < k:
         raise ChainruleError(f"--test-size {test_size}: {data.name} has {n} example(s), which cannot be split into "
-                             f"a training part and a test part; expected a data set of at least 2 examples and a "
-                             f"fraction that leaves some in each")
+                             f"a test part and a training part with at least one example per class ({k}); expected "
+                             f"a smaller fraction or more data")
     counts = np.bincount(data.y)
     stratify = data.y if counts.min() >= 2 and min(n_test, n - n_test) >= k else None
     return split(data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify)

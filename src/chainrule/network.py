@@ -109,7 +109,12 @@ class Network:
         # Standardised from the input's own precision: features of size 1e-150 or 1e40 are scaled into float32's
         # range, not flushed to 0 or infinity by a cast first.
         wide = np.float32 if getattr(x, "dtype", None) == np.float32 else np.float64
-        return self.standardizer.transform(as_batch(x, name, self.in_features, dtype=wide), self.dtype)
+        prepared = self.standardizer.transform(as_batch(x, name, self.in_features, dtype=wide), self.dtype)
+        if not np.isfinite(prepared.sum()) and not np.all(np.isfinite(prepared)):
+            row, col = (int(i) for i in np.argwhere(~np.isfinite(prepared))[0])
+            raise ChainruleError(f"{name}: row {row}, column {col}: the value is so far outside the training data's "
+                                 f"range that standardised it overflows {self.dtype}")
+        return prepared
 
     def predict_proba(self, x, batch_size: int = 4096) -> np.ndarray:
         """The output after the output function: class probabilities for a classifier, values for regression."""

@@ -321,7 +321,8 @@ class Standardizer:
         size = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)
         size = np.where(size > 0, size, 1.0)
         scale = (X / size).std(axis=0, dtype=np.float64) * size
-        return cls(X.mean(axis=0, dtype=np.float64), np.where(scale > 0, scale, 1.0))
+        mean = (X / size).mean(axis=0, dtype=np.float64) * size
+        return cls(mean, np.where(scale > 0, scale, 1.0))
 
     def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:
         return ((X - self.mean) / self.scale).astype(dtype, copy=False)

@@ -6,6 +6,7 @@ that a claim remembers how many places its author printed (``0.426`` was rounded
 """
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -126,13 +127,29 @@ def load_spec(path) -> Spec:
         if kind == "TOML":
             raw = tomllib.loads(text, parse_float=Decimal)
         else:
-            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice "
+                             f"(JSON keeps only the last, silently)") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ChainruleError(f"{path}: not valid {kind} ({exc})") from None
     except RecursionError:
         raise ChainruleError(f"{path}: expected lists and tables nested at most {MAX_DEPTH} deep, found "
                              f"far deeper nesting") from None
     return parse_spec(raw, str(path))
+
+
+class DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs):
+    table = {}
+    for key, value in pairs:
+        if key in table:
+            raise DuplicateKey(key)
+        table[key] = value
+    return table
 
 
 def parse_spec(raw, source: str = "spec") -> Spec:
@@ -191,6 +208,7 @@ class _Reader:
                     claims_source=raw.get("claims_source", "author"), notes=list(raw.get("notes", [])),
                     superscript=list(raw.get("notation", {}).get("superscript", [])))
         self.check_unique_names(spec)
+        self.check_superscript(spec)
         spec.claims = self.claims(raw.get("claims", {}))
         return spec
 
@@ -246,6 +264,16 @@ class _Reader:
         counts["a"] += 0 if last else n_out
         counts["b"] += len(bias)
         return layer
+
+    def check_superscript(self, spec: Spec) -> None:
+        """``notation.superscript`` names families of indexed names (``z`` for z1, z2, ...) that the spec has."""
+        names = [n for layer in spec.layers for n in [w for row in layer.weight_names for w in row] +
+                 layer.bias_names + layer.pre_activation_names + layer.activation_names] + spec.input_names
+        families = {m[1] for m in (re.fullmatch(r"([A-Za-z]+?)_?(\d+)", n) for n in names) if m}
+        for k, family in enumerate(spec.superscript):
+            if family not in families:
+                self.fail(f"notation.superscript[{k}]", f"a family of this spec's indexed names "
+                          f"({', '.join(sorted(families)) or 'none'})", f'"{family}"')
 
     def check_unique_names(self, spec: Spec) -> None:
         seen = set(RESERVED_NAMES)
