@@ -35,10 +35,27 @@ def trained():
 
 def test_curves_confusion_and_weights(trained, tmp_path):
     net, history, X_test, y_test = trained
-    assert png_size(plots.plot_history(history, tmp_path / "curves.png"))[0] > 600
-    assert png_size(plots.plot_confusion(net, X_test, y_test, tmp_path / "confusion.png"))[0] > 300
-    assert png_size(plots.plot_first_layer(net, tmp_path / "weights.png"))[1] > 300
-    assert_svg(plots.plot_confusion(net, X_test, y_test, tmp_path / "confusion.svg"))
+    plots.plot_history(history, tmp_path / "curves.png")
+    plots.plot_confusion(net, X_test, y_test, tmp_path / "confusion.png")
+    plots.plot_first_layer(net, tmp_path / "weights.png")
+    plots.plot_confusion(net, X_test, y_test, tmp_path / "confusion.svg")
+    assert png_size(tmp_path / "curves.png")[0] > 600
+    assert png_size(tmp_path / "confusion.png")[0] > 300
+    assert png_size(tmp_path / "weights.png")[1] > 300
+    assert_svg(tmp_path / "confusion.svg")
+
+
+def test_plots_return_figures_and_write_only_when_given_a_path(trained, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    net, history, X_test, y_test = trained
+    monkeypatch.chdir(tmp_path)
+    figures = [plots.plot_history(history), plots.plot_confusion(net, X_test, y_test), plots.plot_first_layer(net)]
+    assert all(isinstance(f, Figure) for f in figures) and list(tmp_path.iterdir()) == []
+    assert [len(f.axes) for f in figures[:2]] == [2, 1]
+    assert figures[1].axes[0].get_title().startswith("Confusion counts (accuracy")
+    written = plots.plot_history(history, tmp_path / "c.png")
+    assert isinstance(written, Figure) and [p.name for p in tmp_path.iterdir()] == ["c.png"]   # no temporary left
 
 
 def test_decision_regions_evolve_over_training(tmp_path):
@@ -47,8 +64,9 @@ def test_decision_regions_evolve_over_training(tmp_path):
     snapshots = plots.Snapshots([1, 10, 30])
     net.fit(data.X, data.y, epochs=30, optimizer=cr.Adam(lr=0.01), callbacks=[snapshots], verbose=0)
     before = {k: p.copy() for k, p in net.named_parameters().items()}
-    path = plots.plot_decision_regions(net, data.X, data.y, snapshots.taken, tmp_path / "regions.svg")
-    assert_svg(path)
+    figure = plots.plot_decision_regions(net, data.X, data.y, snapshots.taken, tmp_path / "regions.svg")
+    assert_svg(tmp_path / "regions.svg")
+    assert [ax.get_title().split(":")[0] for ax in figure.axes] == ["epoch 1", "epoch 10", "epoch 30"]
     assert sorted(snapshots.taken) == [1, 10, 30]
     for name, value in net.named_parameters().items():       # the network is left as it was
         np.testing.assert_array_equal(value, before[name])

@@ -143,3 +143,9 @@ def test_claims_source_defaults_to_author_and_reads_as_english():
     raw["claims"] = {"z1": 0.9}
     text = RENDERERS["text"](derive(parse_spec(raw)))
     assert "from the author's own inputs" in text and "claimed's" not in text
+
+
+def test_a_subnormal_claim_is_audited_without_dividing_by_zero():
+    raw = minimal(claims={"z1": 1e-320})
+    derivation = derive(parse_spec(raw))
+    assert derivation.claims[0].verdict == "slip"       # z1 is 0.5, not 1e-320

@@ -1,9 +1,10 @@
 """chainrule: feed-forward neural networks trained by backpropagation, explained number by number."""
 
-from . import datasets
+from . import datasets, explain
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softmax
 from .callbacks import EarlyStopping
 from .errors import ChainruleError
+from .explain import Explanation
 from .gradcheck import check_gradients
 from . import io
 from .io import load
@@ -15,7 +16,7 @@ from .training import Callback, History, Standardizer, TrainingDiverged, fit
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "GradientDescent",
+__all__ = ["MLPClassifier", "MLPRegressor", "Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "Explanation", "explain", "GradientDescent",
            "HalfSquaredError", "History", "Identity", "Layer", "Loss", "MeanSquaredError", "Network", "Optimizer",
            "ReLU", "SGD", "Sigmoid", "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "Standardizer",
            "StepDecay", "Tanh", "TrainingDiverged", "check_gradients", "datasets", "fit", "load", "mlp", "sigmoid",

@@ -181,10 +181,12 @@ def _plots_after_training(net, history, X_test, y_test, folder) -> list:
     except OSError as exc:
         raise ChainruleError(f"--plot {folder}: cannot create the folder ({exc.strerror or exc})") from None
     write_text_atomic(folder / "history.json", json.dumps(history.history, indent=1))
-    written = [folder / "history.json", plots.plot_history(history, folder / "curves.png"),
-               plots.plot_confusion(net, X_test, y_test, folder / "confusion.png")]
+    written = [folder / "history.json", folder / "curves.png", folder / "confusion.png"]
+    plots.plot_history(history, written[1])
+    plots.plot_confusion(net, X_test, y_test, written[2])
     if plots.image_shape(net.in_features):      # square images, such as digits' 8x8
-        written.append(plots.plot_first_layer(net, folder / "weights.png"))
+        written.append(folder / "weights.png")
+        plots.plot_first_layer(net, written[-1])
     return written
 
 
@@ -295,6 +297,15 @@ def _export(args) -> int:
     export_onnx(load(args.model), args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _studio(args) -> int:
+    from .extras import require
+
+    require("starlette", "studio", "chainrule studio")
+    require("uvicorn", "studio", "chainrule studio")
+    from .studio import serve
+    return serve(args.host, args.port, open_browser=not args.no_browser)
 
 
 # --- argument types: each flag's value checked where it is read, the message naming the flag -------------------
@@ -488,6 +499,17 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (curves, confusion, weights, regions):
         sub.add_argument("--out", type=_path, required=True, help="the .png or .svg file to write")
     regions.set_defaults(source=None)
+
+    studio = command("studio", help="the explanation, live in the browser; train and explain there",
+                     description="Serve chainrule studio on this machine and open it in the browser: edit any "
+                     "number of a small network and watch every number of its training step change; step, share, "
+                     "save, audit; train on a data set and explain a prediction. Needs no network access.")
+    studio.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
+    studio.add_argument("--port", type=_type("port", low=0, high=65535, integer=True,
+                                             what="a port from 0 to 65535 (0: any free port)"),
+                        default=8765, help="port to listen on (0: any free port)")
+    studio.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
+    studio.set_defaults(run=_studio)
     return parser
 
 

@@ -36,6 +36,11 @@ class Dataset:
     def __len__(self):
         return len(self.X)
 
+    def __repr__(self):
+        classes = ", ".join(self.class_names[:10]) + (", …" if len(self.class_names) > 10 else "")
+        return f"Dataset({self.name!r}: {len(self.X)} examples × {self.X.shape[1]} features, " \
+               f"{len(self.class_names)} classes [{classes}])"
+
 
 def load(source: str, label=None, labels_path=None) -> Dataset:
     """A built-in name (digits, iris, wine, breast_cancer) or a file: ``.csv``/``.tsv``/``.txt``, ``.npz``, ``.npy``,

@@ -191,9 +191,43 @@ class Network:
     def check_input(self, x) -> np.ndarray:
         return as_batch(x, "input", self.in_features, dtype=self.dtype)
 
+    def summary(self, print_fn=print) -> None:
+        """Print a table of the layers (as Keras's ``model.summary()``): each layer, its output shape and its
+        number of parameters, then the totals. ``print_fn`` receives each line (``print`` by default)."""
+        rows, width = [], self.in_features
+        for index, layer in enumerate(self.layers):
+            width = layer.output_width(width)
+            count = sum(p.size for p in layer.params.values())
+            rows.append((f"{index} {layer.describe()}", f"(None, {width})", f"{count:,}"))
+        if getattr(self.loss_fn, "output", None):
+            rows.append((f"  {self.loss_fn.output} (in the loss)", f"(None, {width})", "0"))
+        header = ("Layer", "Output shape", "Param #")
+        sizes = [max(len(r[k]) for r in rows + [header]) + 3 for k in range(3)]
+        rule = "─" * sum(sizes)
+        line = lambda r: f"{r[0]:<{sizes[0]}}{r[1]:<{sizes[1]}}{r[2]:>{sizes[2] - 3}}"   # noqa: E731
+        total = sum(p.size for p in self.named_parameters().values())
+        for text in [f"Network: {self.in_features} inputs, loss {self.loss_fn.name}, {np.dtype(self.dtype).name}",
+                     rule, line(header), "═" * sum(sizes), *map(line, rows), rule,
+                     f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]:
+            print_fn(text)
+
     def __repr__(self):
-        parts = ", ".join(layer.describe() for layer in self.layers)
-        return f"Network([{parts}], loss={self.loss_fn.name})"
+        """Short: the widths with their activations, the loss and the size, never the arrays."""
+        parts, pending = [f"{self.in_features}"], None
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                if pending is not None:
+                    parts.append(pending)
+                pending = f"{layer.out_features}"
+            elif layer.params == {} and type(layer).__name__ != "Dropout" and pending is not None:
+                pending += f" {type(layer).__name__.lower()}"
+        head = getattr(self.loss_fn, "output", None)
+        if head and not pending.endswith(f" {head}"):
+            pending += f" {head}"
+        parts.append(pending)
+        total = sum(p.size for p in self.named_parameters().values())
+        return (f"Network({' → '.join(parts)}; loss {self.loss_fn.name}; {total:,} parameters, "
+                f"{np.dtype(self.dtype).name})")
 
 
 MAX_PARAMETERS = 100_000_000      # 400 MB of float32 weights, before gradients and optimizer state

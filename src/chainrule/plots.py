@@ -1,5 +1,7 @@
 """Plots with matplotlib: training curves, a confusion matrix, decision regions of a 2-D problem evolving over
-training, and the first layer's weights as images. Each function writes one PNG or SVG file (by its suffix)."""
+training, and the first layer's weights as images. Each function returns a matplotlib ``Figure`` (a notebook shows
+it inline) and, given a path, also writes it as PNG or SVG (by the suffix). Figures are made without pyplot, so
+nothing here changes matplotlib's backend or keeps figures open."""
 
 import json
 from pathlib import Path
@@ -11,25 +13,27 @@ from .extras import require
 from .training import Callback
 
 
-def _pyplot():
-    matplotlib = require("matplotlib", "plot", "Plotting")
-    matplotlib.use("Agg")                      # files only: no display needed
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(rows: int = 1, columns: int = 1, figsize=(5, 4)):
+    """A figure and its axes ``(rows, columns)``, made without pyplot."""
+    require("matplotlib", "plot", "Plotting")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(rows, columns, squeeze=False)
 
 
-def _save(figure, path) -> Path:
+def _save(figure, path):
+    """Write ``figure`` to ``path`` (PNG or SVG by its suffix, atomically) when a path is given; return the figure."""
+    if path is None:
+        return figure
     from .io import write_atomic
 
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ChainruleError(f"{path}: expected a .png or .svg file name")
-    try:
-        write_atomic(path, lambda handle: figure.savefig(handle, format=path.suffix[1:].lower(), dpi=110,
-                                                         bbox_inches="tight"))
-    finally:
-        _pyplot().close(figure)
-    return path
+    write_atomic(path, lambda handle: figure.savefig(handle, format=path.suffix[1:].lower(), dpi=110,
+                                                     bbox_inches="tight"))
+    return figure
 
 
 def image_shape(n_inputs: int) -> tuple[int, int] | None:
@@ -38,12 +42,11 @@ def image_shape(n_inputs: int) -> tuple[int, int] | None:
     return (side, side) if side * side == n_inputs and side >= 4 else None
 
 
-def plot_history(history, path) -> Path:
+def plot_history(history, path=None):
     """Loss and accuracy per epoch, training and (when present) validation."""
-    plt = _pyplot()
     h = history.history if hasattr(history, "history") else history
     panels = [key for key in ("loss", "accuracy") if key in h]
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    figure, axes = _figure(1, len(panels), figsize=(5.2 * len(panels), 3.6))
     epochs = np.arange(1, len(h["loss"]) + 1)
     for ax, key in zip(axes[0], panels, strict=True):
         ax.plot(epochs, h[key], marker="o", markersize=3, label="training")
@@ -57,16 +60,16 @@ def plot_history(history, path) -> Path:
     return _save(figure, path)
 
 
-def plot_confusion(network, X, y, path, class_names=None) -> Path:
+def plot_confusion(network, X, y, path=None, class_names=None):
     """Counts of true class (rows) against predicted class (columns)."""
     from .report import confusion_counts
 
-    plt = _pyplot()
     k = network.out_features
     counts = confusion_counts(np.asarray(y), network.predict(X), k)
     names = [str(c) for c in (class_names if class_names is not None else
                               network.classes if network.classes is not None else range(k))]
-    figure, ax = plt.subplots(figsize=(1.0 + 0.55 * k, 0.8 + 0.55 * k))
+    figure, axes = _figure(figsize=(1.0 + 0.55 * k, 0.8 + 0.55 * k))
+    ax = axes[0, 0]
     ax.imshow(counts, cmap="Blues")
     for (i, j), count in np.ndenumerate(counts):
         ax.text(j, i, str(count), ha="center", va="center",
@@ -79,9 +82,8 @@ def plot_confusion(network, X, y, path, class_names=None) -> Path:
     return _save(figure, path)
 
 
-def plot_first_layer(network, path, shape=None) -> Path:
+def plot_first_layer(network, path=None, shape=None):
     """Each first-layer neuron's incoming weights drawn as an image (for image inputs, e.g. digits' 8x8)."""
-    plt = _pyplot()
     from .layers import Dense
 
     dense = next((layer for layer in network.layers if isinstance(layer, Dense)), None)
@@ -93,7 +95,7 @@ def plot_first_layer(network, path, shape=None) -> Path:
     n = min(weights.shape[1], 64)
     columns = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.2 * rows), squeeze=False)
+    figure, axes = _figure(rows, columns, figsize=(1.2 * columns, 1.2 * rows))
     limit = np.abs(weights[:, :n]).max()
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -114,9 +116,8 @@ class Snapshots(Callback):
             self.taken[epoch + 1] = {k: p.copy() for k, p in trainer.network.named_parameters().items()}
 
 
-def plot_decision_regions(network, X, y, snapshots: dict, path) -> Path:
+def plot_decision_regions(network, X, y, snapshots: dict, path=None):
     """The class the network predicts over the plane, after each snapshot's epoch, with the data on top."""
-    plt = _pyplot()
     X, y = np.asarray(X), np.asarray(y)
     if X.shape[1] != 2:
         raise ChainruleError(f"plot regions: decision regions need 2-D data (moons, spiral, circles or a CSV of "
@@ -126,7 +127,7 @@ def plot_decision_regions(network, X, y, snapshots: dict, path) -> Path:
     ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 200)
     grid = np.column_stack([a.ravel() for a in np.meshgrid(xs, ys)])
     kept = {k: p.copy() for k, p in network.named_parameters().items()}
-    figure, axes = plt.subplots(1, len(snapshots), figsize=(3.4 * len(snapshots), 3.4), squeeze=False)
+    figure, axes = _figure(1, len(snapshots), figsize=(3.4 * len(snapshots), 3.4))
     try:
         for ax, (epoch, params) in zip(axes[0], sorted(snapshots.items()), strict=True):
             for name, param in network.named_parameters().items():

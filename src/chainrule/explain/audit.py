@@ -15,6 +15,8 @@ it. The sensitivities are central differences of that same pass. No arithmetic o
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .recorder import ClampingRecorder
 from .spec import Spec, build_network
 
@@ -86,6 +88,8 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
         if i not in places:
             continue
         step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
+        if step < np.finfo(np.float64).tiny:    # a subnormal printed number: no step can be taken in float64
+            continue
         plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places)
         minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places)
         for q in printed:

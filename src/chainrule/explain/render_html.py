@@ -1,6 +1,8 @@
 """The HTML renderer: one self-contained page (no network needed to view it) with MathML equations, which browsers
 render natively, an SVG diagram of the network, and the audit's verdicts marked at a glance."""
 
+from functools import lru_cache
+
 from ..escape import html_text as escape
 
 from .derivation import Derivation
@@ -35,6 +37,7 @@ HALO = 'stroke="white" stroke-width="3" paint-order="stroke"'   # labels stay le
 VERDICT_COLOUR = {"slip": "#c62828", "carried": "#f9a825", "agrees": "#2e7d32"}
 
 
+@lru_cache(maxsize=4096)    # pure; the studio re-renders pages whose formulas mostly repeat
 def mathml(latex: str) -> str:
     from ..extras import require
 

@@ -1,0 +1,168 @@
+"""``cr.explain(...)`` and ``Explanation``; the package ``chainrule.explain`` still importable by its parts;
+``Network.summary`` and short reprs."""
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.explain import RENDERERS, derive, example_path, load_spec
+from chainrule.explain.api import claims_from_text, html_fragment, scope_css, spec_json, spec_to_raw
+
+
+def cli_json(*args):
+    from chainrule.cli import main
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["explain", "--format", "json", *args]) == 0
+    return json.loads(out.getvalue())
+
+
+def test_explain_is_callable_and_still_the_package():
+    import chainrule.explain as package
+    from chainrule.explain import RENDERERS as renderers, Spec, parse_spec, seed_article  # noqa: F401
+
+    assert callable(cr.explain) and cr.explain is package and package.derive is derive
+    assert renderers is RENDERERS and isinstance(cr.explain(), cr.Explanation)
+    # a fresh interpreter importing the parts first, then the function
+    code = ("import chainrule.explain.spec, chainrule.explain as e; from chainrule.explain import derive, load_spec,"
+            " RENDERERS; import chainrule as cr; print(type(cr.explain()).__name__, e is cr.explain)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split() == ["Explanation", "True"]
+
+
+def test_values_gradients_updates_losses_match_the_command_line():
+    e = cr.explain()                                          # the seed article
+    document = cli_json()
+    assert e.values == document["quantities"] and e.updated == document["updated"]
+    assert e.losses == document["losses"]
+    assert set(e.gradients) == {k for k in document["quantities"] if k.startswith("dL/d")}
+    assert e.verdicts["z4"] == "slip" and e.verdicts["L"] == "carried"
+    assert [c.verdict for c in e.claims] == [c["verdict"] for c in document["claims"]]
+    # hand-worked: z1 = 0.2*1 - 0.3*2 + 0.4*(-1) + 0.5 = -0.3; w1' = w1 - 0.1 * dL/dw1
+    assert e.values["z1"] == pytest.approx(-0.3, abs=1e-15)
+    assert e.updated["w1"] == pytest.approx(0.2 - 0.1 * e.gradients["dL/dw1"], abs=1e-15)
+
+
+def test_steps_and_next_step_match_steps_on_the_command_line():
+    e = cr.explain("seed_article", lr=0.5, steps=3)
+    assert e.losses == cli_json("--lr", "0.5", "--steps", "3")["losses"]
+    second = e.next_step()
+    assert second.step == 2 and second.values == cli_json("--lr", "0.5", "--steps", "3", "--show-step", "2")[
+        "quantities"]
+    assert second.values["w1"] == e.updated["w1"] and second.claims == []       # claims describe step 1
+    assert second.next_step().next_step().losses[:4] == cli_json("--lr", "0.5", "--steps", "4")["losses"][:4]
+
+
+def test_sources_dict_file_spec_and_claims(tmp_path):
+    spec = load_spec(example_path("relu_student"))
+    raw = spec_to_raw(spec)
+    again = cr.explain(raw)                                  # a dict in the spec file's form
+    assert again.values == cr.explain(spec).values == cr.explain(example_path("relu_student")).values
+    assert again.claims == []                                # spec_to_raw leaves claims out
+    (tmp_path / "s.json").write_text(spec_json(spec))
+    from_file = cr.explain(tmp_path / "s.json")
+    assert from_file.verdicts == cr.explain("relu_student").verdicts
+    audited = cr.explain("seed_article", claims={"z1": "-0.300", "z3": 0.5})
+    assert audited.verdicts == {"z1": "agrees", "z3": "slip"}
+    assert [c.claimed_text for c in audited.claims] == ["-0.300", "0.5"]
+    assert claims_from_text("# printed\nz1 = -0.300\n  a1: 0.426  # rounded\n") == {
+        "z1": Decimal("-0.300"), "a1": Decimal("0.426")}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cr.explain("no_such_example"), "neither a shipped example"),
+    (lambda: cr.explain({"inputs": [1], "targets": [1], "loss": "cross_entropy"}), "layers: expected this field"),
+    (lambda: cr.explain(steps=0), "steps: expected a positive number"),
+    (lambda: cr.explain(lr=-1), "lr: expected a positive learning rate"),
+    (lambda: cr.explain(claims={"nothing": 1}), "claims.nothing: expected the name of a quantity"),
+    (lambda: claims_from_text("z1 = abc"), "line 1: expected a number for z1"),
+    (lambda: claims_from_text("z1 0.5"), "line 1: expected 'name = number'"),
+    (lambda: cr.explain(3), "expected a spec, a spec file"),
+])
+def test_bad_requests_name_what_is_wrong(call, message):
+    with pytest.raises(cr.ChainruleError, match=message):
+        call()
+
+
+def test_a_trained_network_and_one_example():
+    data = cr.datasets.load("iris")
+    net = cr.mlp([4, 6, 3], activation="tanh", seed=0)
+    net.fit(data.X, data.y, epochs=5, standardize=True, verbose=0)
+    e = cr.explain(net, data.X[:5], data.y[:5], index=2)
+    assert e.values["yhat1"] == pytest.approx(net.predict_proba(data.X[2])[0, 0], rel=1e-5)
+    assert e.values["y1"] == 1.0 and e.values["y2"] == 0.0                    # the example's own class, 0
+    predicted = cr.explain(net, data.X[100])                                   # no y: the predicted class
+    assert np.argmax([predicted.values[f"y{k}"] for k in (1, 2, 3)]) == net.predict(data.X[100])[0]
+    with pytest.raises(cr.ChainruleError, match="index: expected 0..4"):
+        cr.explain(net, data.X[:5], index=7)
+
+
+def test_outputs_save_and_notebook_display(tmp_path):
+    e = cr.explain()
+    assert e.to_text() == RENDERERS["text"](e.derivation) and "Forward pass" in e.to_text()
+    assert e.to_markdown().startswith("# ") and e.to_latex().startswith(r"\documentclass")
+    assert json.loads(e.to_json())["step"] == 1
+    for suffix, start in ((".md", "# "), (".tex", r"\documentclass"), (".html", "<!DOCTYPE html>"), (".json", "{"),
+                          (".txt", "chainrule explain")):
+        assert e.save(tmp_path / f"out{suffix}").read_text(encoding="utf-8").startswith(start)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"out{s}" for s in (".md", ".tex", ".html", ".json",
+                                                                                     ".txt"))
+    with pytest.raises(cr.ChainruleError, match="expected a file name ending in"):
+        e.save(tmp_path / "out.docx")
+    assert repr(e) == ("<Explanation, step 1: 3 inputs → 2 sigmoid → 2 softmax; loss: cross-entropy; "
+                       "learning rate η = 0.1>")
+    html = e._repr_html_()
+    assert html.startswith('<div class="chainrule-explanation"><style>') and "<body" not in html
+    assert html.count("<math") > 50 and "<svg" in html and "<script" not in html and "http" not in html.split(
+        "</style>")[0]
+    assert e._repr_markdown_() == e.to_markdown()
+
+
+def test_styles_are_scoped_to_the_fragment():
+    css = "body { margin: 0; } h1, .step math { color: red; } @media (max-width: 30rem) { .eq { display: block; } }"
+    assert scope_css(css, ".x") == (".x { margin: 0; }\n.x h1, .x .step math { color: red; }\n"
+                                    "@media (max-width: 30rem) {.x .eq { display: block; }}")
+    assert html_fragment("<html><style>p {}</style><body><p>hi</p></body></html>", "k") == \
+        '<div class="k"><style>.k p {}</style><p>hi</p></div>'
+
+
+def test_spec_round_trips_through_its_file_form():
+    for name in ("seed_article", "step_by_step_sigmoid", "relu_student"):
+        spec = load_spec(example_path(name))
+        back = cr.explain(json.loads(spec_json(spec), parse_float=Decimal)).spec
+        assert [np.array_equal(a.weights, b.weights) for a, b in zip(spec.layers, back.layers)] == [True] * len(
+            spec.layers)
+        assert [(c.name, c.value, c.written) for c in back.claims] == [(c.name, c.value, c.written)
+                                                                         for c in spec.claims]
+        assert derive(back).values == derive(spec).values
+
+
+def test_network_summary_and_short_reprs():
+    net = cr.mlp([64, 128, 10], dropout=0.2, seed=0)
+    lines = []
+    net.summary(print_fn=lines.append)
+    assert lines[0] == "Network: 64 inputs, loss cross_entropy, float32"
+    assert lines[4].split() == ["0", "Dense", "64->128", "(None,", "128)", "8,320"]
+    assert lines[-3:] == ["Total params: 9,610", "Trainable params: 9,610", "Non-trainable params: 0"]
+    assert 64 * 128 + 128 + 128 * 10 + 10 == 9_610
+    assert repr(net) == "Network(64 → 128 relu → 10 softmax; loss cross_entropy; 9,610 parameters, float32)"
+    big = cr.mlp([784, 256, 10], seed=0)
+    assert len(repr(big)) < 120 and "[" not in repr(big)
+    data = cr.datasets.load("digits")
+    assert repr(data) == "Dataset('digits': 1797 examples × 64 features, 10 classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])"
+
+
+def test_spec_dict_is_a_fresh_editable_copy():
+    step = cr.explain()
+    spec = step.spec_dict()
+    spec["layers"][0]["weights"][0][0] = 0.6
+    assert step.spec_dict()["layers"][0]["weights"][0][0] == 0.2
+    assert cr.explain(spec).values["z1"] == pytest.approx(0.1, abs=1e-15)
