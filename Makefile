@@ -44,6 +44,7 @@ system-tools:
 bench: $(STAMP)
 	-$(BIN)/python -m pip install --quiet torch==2.13.0 || echo "PyTorch not available: the benchmark skips it"
 	$(BIN)/python benchmarks/mlp_speed.py --grid
+	$(BIN)/python benchmarks/beyond_memory.py
 
 accuracy: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py

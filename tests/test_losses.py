@@ -73,3 +73,103 @@ def test_fused_error_is_yhat_minus_y_over_batch(rng):
 def test_unknown_pairing_is_refused():
     with pytest.raises(ChainruleError, match="identity \\+ cross_entropy"):
         output_head("identity", "cross_entropy")
+
+
+# --- robust regression losses and the weighted loss ---------------------------------------------------------------
+from chainrule.losses import AbsoluteError, Huber, Weighted  # noqa: E402
+
+
+@pytest.mark.parametrize("loss", [AbsoluteError(), Huber(), Huber(epsilon=0.3)], ids=["absolute", "huber", "huber0.3"])
+@pytest.mark.parametrize("n,k", [(1, 1), (5, 2), (4, 3)])
+def test_robust_loss_gradients_against_finite_differences(loss, n, k, rng):
+    z, y = rng.normal(size=(n, k)) * 2, rng.normal(size=(n, k))
+    z[np.abs(z - y) < 1e-3] += 0.1           # away from |.|'s kink, where no derivative exists
+    loss.forward(z, y)
+    analytic = loss.backward()
+    np.testing.assert_allclose(analytic, numeric_grad(lambda: loss.forward(z, y), z), rtol=1e-6, atol=1e-9)
+
+
+def test_robust_losses_by_hand():
+    o, t = np.array([[0.5, 3.0], [-1.0, 0.0]]), np.array([[0.0, 0.0], [1.0, 0.0]])   # residuals 0.5, 3, -2, 0
+    assert AbsoluteError().forward(o, t) == pytest.approx((0.5 + 3 + 2 + 0) / 2, rel=1e-12)
+    # epsilon 1: 0.5 is inside (0.5^2/2), 3 and -2 outside (1 * (|r| - 1/2))
+    assert Huber(epsilon=1.0).forward(o, t) == pytest.approx((0.125 + 2.5 + 1.5 + 0) / 2, rel=1e-12)
+    huber = Huber(epsilon=1.0)
+    huber.forward(o, t)
+    np.testing.assert_array_equal(huber.backward(), np.array([[0.5, 1.0], [-1.0, 0.0]]) / 2)
+    absolute = AbsoluteError()
+    absolute.forward(o, t)
+    np.testing.assert_array_equal(absolute.backward(), np.array([[1.0, 1.0], [-1.0, 0.0]]) / 2)
+
+
+def test_huber_meets_squared_and_absolute_error_at_the_ends(rng):
+    z, y = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    assert Huber(epsilon=1e6).forward(z, y) == pytest.approx(HalfSquaredError().forward(z, y), rel=1e-12)
+    # far from the targets Huber / epsilon tends to |r| - epsilon / 2
+    small = 1e-9
+    assert Huber(epsilon=small).forward(z, y) / small == pytest.approx(AbsoluteError().forward(z, y), rel=1e-6)
+
+
+@pytest.mark.parametrize("epsilon", [0, -1, float("nan"), float("inf")])
+def test_huber_refuses_a_bad_epsilon(epsilon):
+    with pytest.raises(ChainruleError, match="epsilon must be a finite number > 0"):
+        Huber(epsilon)
+
+
+def test_robust_losses_pair_with_outputs_by_name_or_instance():
+    layers, loss = output_head("identity", "absolute_error")
+    assert layers and isinstance(loss, AbsoluteError)
+    huber = Huber(epsilon=0.5)
+    assert output_head("identity", huber)[1] is huber
+    with pytest.raises(ChainruleError, match="identity \\+ cross_entropy"):
+        output_head("identity", SoftmaxCrossEntropy())
+
+
+@pytest.mark.parametrize("loss_class", LOSSES + [AbsoluteError, Huber])
+def test_per_example_losses_average_to_the_loss(loss_class, rng):
+    loss = loss_class()
+    z = rng.normal(size=(5, 3)) * 2
+    y = targets_for(loss, rng, 5, 3)
+    assert loss.per_example(z, y).mean() == pytest.approx(loss.forward(z, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss_class", LOSSES + [AbsoluteError, Huber])
+def test_weighted_loss_value_and_gradient(loss_class, rng):
+    """sum w l / sum w, and its gradient against finite differences; integer weights equal repeated rows."""
+    base = loss_class()
+    z = rng.normal(size=(4, 3)) * 2
+    y = targets_for(base, rng, 4, 3)
+    w = np.array([2.0, 0.0, 1.0, 3.0])
+    weighted = Weighted(base, 3)
+    yw = np.column_stack([y, w])
+    value = weighted.forward(z, yw)
+    assert value == pytest.approx((w * base.per_example(z, y)).sum() / w.sum(), rel=1e-12)
+    grad = weighted.backward()
+    np.testing.assert_allclose(grad, numeric_grad(lambda: weighted.forward(z, yw), z), rtol=1e-6, atol=1e-9)
+    repeat = np.repeat(np.arange(4), w.astype(int))          # the rows, each as many times as its weight
+    plain = loss_class()
+    assert plain.forward(z[repeat], y[repeat]) == pytest.approx(value, rel=1e-12)
+    summed = np.zeros_like(z)
+    np.add.at(summed, repeat, plain.backward())
+    np.testing.assert_allclose(grad, summed, rtol=1e-12, atol=1e-15)
+    # without the weight column it is the plain loss
+    assert weighted.forward(z, y) == base.forward(z, y)
+
+
+def test_a_batch_of_zero_weights_counts_for_nothing(rng):
+    weighted = Weighted(HalfSquaredError(), 2)
+    z, y = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    assert weighted.forward(z, np.column_stack([y, np.zeros(3)])) == 0.0
+    assert not weighted.backward().any()
+
+
+def test_a_saved_huber_network_keeps_its_epsilon(tmp_path):
+    import chainrule as cr
+
+    net = cr.mlp([3, 4, 2], output="identity", loss=Huber(epsilon=0.25), seed=0)
+    net.save(tmp_path / "h.npz")
+    loaded = cr.load(tmp_path / "h.npz")
+    assert isinstance(loaded.loss_fn, Huber) and loaded.loss_fn.epsilon == 0.25
+    absolute = cr.mlp([3, 2], output="identity", loss="absolute_error", seed=0)
+    absolute.save(tmp_path / "a.npz")
+    assert isinstance(cr.load(tmp_path / "a.npz").loss_fn, AbsoluteError)

@@ -228,3 +228,119 @@ def test_momentum_resumes_bit_for_bit(blobs, tmp_path):
     resumed = run(3, tmp_path / "b", resume=True)
     for name in straight:
         np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)
+
+
+# --- sample weights -----------------------------------------------------------------------------------------------
+def test_sample_weight_two_equals_the_example_twice(blobs):
+    """Full batches, float64: weighting rows by 2 trains the same network as repeating them (up to the order of
+    the sums; 1e-10 relative after 20 steps)."""
+    X, y = blobs[0][:60].astype(np.float64), blobs[1][:60]
+    w = np.ones(60)
+    w[::3] = 2.0
+    w[1::7] = 0.0
+    repeat = np.repeat(np.arange(60), w.astype(int))
+    for optimizer in (lambda: cr.SGD(lr=0.1, momentum=0.9), lambda: cr.Adam(lr=1e-2)):
+        weighted, repeated = (cr.mlp([4, 8, 3], seed=0, dtype=np.float64) for _ in range(2))
+        h1 = weighted.fit(X, y, sample_weight=w, epochs=20, batch_size=60, shuffle=False, optimizer=optimizer(),
+                          verbose=0)
+        h2 = repeated.fit(X[repeat], y[repeat], epochs=20, batch_size=len(repeat), shuffle=False,
+                          optimizer=optimizer(), verbose=0)
+        for name, value in weights(weighted).items():
+            np.testing.assert_allclose(value, weights(repeated)[name], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=1e-10)
+
+
+def test_sample_weight_changes_what_is_learnt(blobs):
+    X, y = blobs
+    w = np.where(y == 0, 20.0, 1.0)
+    plain, weighted = cr.mlp([4, 3], seed=0), cr.mlp([4, 3], seed=0)
+    plain.fit(X, y, epochs=1, batch_size=300, optimizer=cr.SGD(lr=0.01), verbose=0)
+    weighted.fit(X, y, epochs=1, batch_size=300, optimizer=cr.SGD(lr=0.01), verbose=0, sample_weight=w)
+    # class 0 weighs most, so its output's bias moves further than without weights
+    assert abs(weights(weighted)["0.bias"][0]) > abs(weights(plain)["0.bias"][0])
+
+
+def test_weights_of_one_train_bit_for_bit_as_none(blobs):
+    X, y = blobs
+    a, b = cr.mlp([4, 8, 3], seed=0, dropout=0.1), cr.mlp([4, 8, 3], seed=0, dropout=0.1)
+    a.fit(X, y, epochs=2, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, validation_split=0.2)
+    h = b.fit(X, y, epochs=2, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, validation_split=0.2,
+              sample_weight=np.ones(len(X)))
+    for name, value in weights(a).items():
+        np.testing.assert_array_equal(value, weights(b)[name])
+    assert b.loss_fn.name == "cross_entropy" and type(b.loss_fn).__name__ == "SoftmaxCrossEntropy"
+    assert set(h.history) >= {"val_loss", "val_accuracy", "accuracy"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.ones(299), r"shape \(300,\); found shape \(299,\)"),
+    (np.ones((300, 1)), r"found shape \(300, 1\)"),
+    (np.r_[np.ones(10), -1.0, np.ones(289)], "finite weights >= 0, found -1.0 at row 10"),
+    (np.r_[np.ones(4), np.nan, np.ones(295)], "found nan at row 4"),
+    (np.zeros(300), "every weight is zero"),
+    (["a"] * 300, "expected one number per example"),
+])
+def test_bad_sample_weights_are_named(blobs, bad, message):
+    X, y = blobs
+    with pytest.raises(ChainruleError, match=message):
+        cr.mlp([4, 3], seed=0).fit(X, y, epochs=1, verbose=0, sample_weight=bad)
+
+
+# --- streams of (X_batch, y_batch) chunks -------------------------------------------------------------------------
+def test_a_stream_of_one_chunk_trains_as_the_array(blobs):
+    X, y = blobs
+    a, b = cr.mlp([4, 8, 3], seed=0), cr.mlp([4, 8, 3], seed=0)
+    ha = a.fit(X, y, epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=5)
+    hb = cr.fit(b, [(X, y)], epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=5)
+    for name, value in weights(a).items():
+        np.testing.assert_array_equal(value, weights(b)[name])
+    np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-6)
+    assert ha["accuracy"] == hb["accuracy"]
+
+
+def test_a_generator_of_chunks_trains_with_callbacks_progress_and_checkpoints(blobs, tmp_path, capsys):
+    X, y = blobs
+
+    def made_on_the_fly():
+        for start in range(0, 300, 70):                   # uneven chunks, the last one short
+            yield X[start:start + 70], y[start:start + 70]
+
+    seen = []
+
+    class Count(cr.Callback):
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            seen.append(batch)
+
+    net = cr.mlp([4, 16, 3], seed=0)
+    history = cr.fit(net, made_on_the_fly(), epochs=1, batch_size=16, optimizer=cr.Adam(lr=3e-2), verbose=1,
+                     callbacks=[Count()], checkpoint=tmp_path / "ck", validation_data=(X, y))
+    assert seen == list(range(len(seen))) and len(seen) == 4 * 5 + 2      # 70 rows: 5 batches; 20 rows: 2
+    assert history.epochs == 1 and set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert (tmp_path / "ck" / "checkpoint.npz").exists()
+    assert "epoch 1/1  loss " in capsys.readouterr().err                     # the progress bar's line
+    again = [(X[i:i + 100], y[i:i + 100]) for i in range(0, 300, 100)]   # a list can be read again
+    history = cr.fit(net, again, epochs=5, batch_size=16, optimizer=cr.Adam(lr=3e-2), verbose=0)
+    assert history["accuracy"][-1] > 0.95
+
+
+def test_bad_streams_are_named(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 3], seed=0)
+    with pytest.raises(ChainruleError, match="epochs=2 needs a stream that can be read again"):
+        cr.fit(net, ((X, y) for _ in range(2)), epochs=2, verbose=0)
+    with pytest.raises(ChainruleError, match="chunk 1 of the stream: expected a pair"):
+        cr.fit(net, [(X, y), X], epochs=1, verbose=0)
+    with pytest.raises(ChainruleError, match="X of chunk 0: expected 4 feature"):
+        cr.fit(net, [(X[:, :3], y)], epochs=1, verbose=0)
+    with pytest.raises(ChainruleError, match="the stream gave no examples"):
+        cr.fit(net, [], epochs=1, verbose=0)
+    with pytest.raises(ChainruleError, match="validation_split, standardize and sample_weight"):
+        cr.fit(net, [(X, y)], validation_split=0.1, verbose=0)
+
+
+def test_a_diverging_stream_stops_with_finite_weights(blobs):
+    X, y = blobs
+    net = cr.mlp([4, 16, 3], seed=0)
+    with pytest.raises(cr.TrainingDiverged, match="chunk 0"):
+        cr.fit(net, [(X * 1e4, y)], epochs=1, optimizer=cr.SGD(lr=1e6), verbose=0)
+    assert all(np.isfinite(p).all() for p in net.named_parameters().values())

@@ -100,15 +100,19 @@ def _train(args) -> int:
     if args.early_stopping is not None and not args.validation_split:
         raise ChainruleError("--early-stopping: watches the validation loss; give --validation-split too")
     _check_new_output(args.out, args.force, "--out")
-    data = datasets.load(args.data, label=args.label, labels_path=args.labels)
-    _check_range(data, np.float64 if args.float64 else np.float32)
-    X_train, X_test, y_train, y_test = datasets.train_test_split(data, args.test_size, args.seed)
-    if args.validation_split:
-        held = max(1, int(round(len(X_train) * args.validation_split)))
-        if len(X_train) - held < len(data.class_names):
-            raise ChainruleError(f"--validation-split {args.validation_split}: holding out {held} of the {len(X_train)} "
-                                 f"training examples leaves fewer than one per class ({len(data.class_names)}); "
-                                 f"expected a smaller fraction")
+    data = datasets.load(args.data, label=args.label, labels_path=args.labels, mmap=args.mmap)
+    held_out = {}
+    if args.mmap:          # parts that are views of the map: no copy of the file (see _mapped_split)
+        X_train, X_test, y_train, y_test, held_out = _mapped_split(data, args.test_size, args.validation_split)
+    else:
+        _check_range(data, np.float64 if args.float64 else np.float32)
+        X_train, X_test, y_train, y_test = datasets.train_test_split(data, args.test_size, args.seed)
+        if args.validation_split:
+            held = max(1, int(round(len(X_train) * args.validation_split)))
+            if len(X_train) - held < len(data.class_names):
+                raise ChainruleError(f"--validation-split {args.validation_split}: holding out {held} of the "
+                                     f"{len(X_train)} training examples leaves fewer than one per class "
+                                     f"({len(data.class_names)}); expected a smaller fraction")
     try:
         net = mlp([data.X.shape[1], *args.hidden, len(data.class_names)], args.activation, dropout=args.dropout,
                   seed=args.seed, dtype=np.float64 if args.float64 else np.float32)
@@ -118,9 +122,9 @@ def _train(args) -> int:
     net.info = {"data": args.data, "label": args.label, "test_size": args.test_size, "seed": args.seed}
     stopper = EarlyStopping(patience=args.early_stopping) if args.early_stopping is not None else None
     history = net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=_optimizer(args),
-                      validation_split=args.validation_split, standardize=True, verbose=0 if args.quiet else 1,
-                      seed=args.seed, callbacks=[stopper] if stopper else [], checkpoint=args.checkpoint,
-                      resume=args.resume)
+                      validation_split=0.0 if args.mmap else args.validation_split, standardize=not args.mmap,
+                      verbose=0 if args.quiet else 1, seed=args.seed, callbacks=[stopper] if stopper else [],
+                      checkpoint=args.checkpoint, resume=args.resume, **held_out)
     # Save first: the report goes to standard output, which may be a closed pipe (train ... | head -1).
     net.save(args.out)
     if args.plot:
@@ -139,6 +143,21 @@ def _train(args) -> int:
     if args.plot:
         print("plots: " + ", ".join(str(p) for p in plotted))
     return 0
+
+
+def _mapped_split(data, test_size: float, validation_split: float):
+    """``--mmap``: the test part is the file's last rows and the validation part the rows before them, so that every
+    part is a view of the map and training reads the file batch by batch (shuffle the file's rows beforehand). The
+    inputs are used as stored: standardise them before writing the file."""
+    n = len(data.X)
+    n_test = int(round(n * test_size))
+    n_val = int(round((n - n_test) * validation_split))
+    if n_test < 1 or n - n_test - n_val < 1:
+        raise ChainruleError(f"--test-size {test_size} / --validation-split {validation_split}: with {n} rows they "
+                             f"leave a part empty")
+    train_end = n - n_test - n_val
+    held_out = {} if not n_val else {"validation_data": (data.X[train_end:n - n_test], data.y[train_end:n - n_test])}
+    return data.X[:train_end], data.X[n - n_test:], data.y[:train_end], data.y[n - n_test:], held_out
 
 
 def _check_range(data, dtype) -> None:
@@ -440,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-size", type=FRACTION, default=0.25, help="stratified test fraction")
     train.add_argument("--seed", type=SEED, default=0, help="seed of the split, the weights and the shuffle")
     train.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    train.add_argument("--mmap", action="store_true", help="train from a memory map of the --data file (.npy, or "
+                       ".npz stored uncompressed) without reading it into memory: batches are gathered from the map; "
+                       "the test and validation parts are the file's last rows and inputs are not standardised")
     train.add_argument("--out", type=_path, default="model.npz", help="where to save the model")
     train.add_argument("--force", action="store_true", help="replace --out if it exists")
     train.add_argument("--checkpoint", type=_path, metavar="DIR", help="save a checkpoint after every epoch in DIR")

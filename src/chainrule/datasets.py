@@ -42,12 +42,17 @@ class Dataset:
                f"{len(self.class_names)} classes [{classes}])"
 
 
-def load(source: str, label=None, labels_path=None) -> Dataset:
+def load(source: str, label=None, labels_path=None, mmap: bool = False) -> Dataset:
     """A built-in name (digits, iris, wine, breast_cancer) or a file: ``.csv``/``.tsv``/``.txt``, ``.npz``, ``.npy``,
-    or IDX (``*-idx3-ubyte`` or ``.idx``, optionally ``.gz``; the labels file beside it or ``labels_path``)."""
+    or IDX (``*-idx3-ubyte`` or ``.idx``, optionally ``.gz``; the labels file beside it or ``labels_path``).
+
+    ``mmap=True`` (``.npy``, or ``.npz`` stored uncompressed) maps the file instead of reading it: ``X`` is a
+    read-only view of the file in its own dtype, and training gathers each batch from it (see ``load_mapped``)."""
     if source in NAMES and (label is not None or labels_path is not None):
         raise ChainruleError(f"{source}: a built-in data set has its own labels; --label and --labels are for "
                              f"CSV and IDX files")
+    if mmap:
+        return load_mapped(source, label)
     if source in BUILTIN:
         return load_builtin(source)
     if source in PLANE:
@@ -291,6 +296,91 @@ def _from_arrays(X, labels, path) -> Dataset:
     return Dataset(X, y, class_names, [f"feature{j}" for j in range(X.shape[1])], Path(path).name)
 
 
+def load_mapped(source, label=None) -> Dataset:
+    """``X`` memory-mapped from a ``.npy`` file (one 2-D array; the label column first or last, ``label`` 0 or -1)
+    or an uncompressed ``.npz`` (arrays ``X`` and ``y``); only the labels are read into memory.
+
+    The operating system pages the file in as batches touch it; those pages belong to the page cache, which it can
+    drop, so data sets larger than memory train. Finiteness is checked block by block, never on a copy."""
+    path = Path(source)
+    if not path.exists():
+        raise ChainruleError(f"{source}: no such file")
+    name = path.name.lower()
+    if name.endswith(".npy"):
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except Exception as exc:
+            raise ChainruleError(f"{path}: not a readable .npy file ({exc})") from None
+        if array.ndim != 2 or array.shape[1] < 2:
+            raise ChainruleError(f"{path}: expected a 2-D array with feature columns and a label column, "
+                                 f"found shape {array.shape}")
+        column = -1 if label is None else int(label)
+        if column not in (0, -1, array.shape[1] - 1):
+            raise ChainruleError(f"{path}: with mmap=True the label column must be the first or the last (so that "
+                                 f"the features are one view of the file), found column {column}")
+        X, labels = (array[:, 1:], array[:, 0]) if column == 0 else (array[:, :-1], array[:, -1])
+    elif name.endswith(".npz"):
+        X = _map_npz_member(path, ("X", "x", "data", "features"))
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                y_key = next((k for k in ("y", "labels", "target", "targets") if k in data.files), None)
+                if y_key is None:
+                    raise ChainruleError(f"{path}: expected an array named y beside X, found {sorted(data.files)}")
+                labels = data[y_key]
+        except ChainruleError:
+            raise
+        except Exception as exc:
+            raise ChainruleError(f"{path}: not a readable .npz file ({exc})") from None
+    else:
+        raise ChainruleError(f"{path}: mmap=True maps .npy files and uncompressed .npz files; found {path.suffix!r}")
+    if X.ndim != 2 or len(X) == 0 or X.dtype.kind not in "fiu":
+        raise ChainruleError(f"{path}: expected numeric features of shape (N, D) with N > 0, found {X.dtype} "
+                             f"{X.shape}")
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(X):
+        raise ChainruleError(f"{path}: {len(X)} examples but {len(labels)} labels")
+    rows = max(1, 2**22 // (8 * X.shape[1]))                   # 4 MB blocks: page cache, never a copy of X
+    for start in range(0, len(X), rows):
+        block = np.asarray(X[start:start + rows], dtype=np.float64)
+        _check_features(block, path, int, range(start, start + len(block)))
+    y, class_names = encode_labels(labels, str(path))
+    return Dataset(X, y, class_names, [f"feature{j}" for j in range(X.shape[1])], path.name)
+
+
+def _map_npz_member(path: Path, names) -> np.memmap:
+    """A memory map of one array inside a ``.npz`` (a zip of ``.npy`` files), which must be stored uncompressed."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            key = next((k for k in names if k in members), None)
+            if key is None:
+                raise ChainruleError(f"{path}: expected an array named X, found {sorted(members)}")
+            info = members[key]
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ChainruleError(f"{path}: mmap=True needs the arrays stored uncompressed, and {key} is "
+                                     f"compressed: a compressed array cannot be mapped, only decompressed into "
+                                     f"memory. Save with numpy.savez, not numpy.savez_compressed (or load without "
+                                     f"mmap)")
+        with open(path, "rb") as handle:                      # the member's data follows its local header
+            handle.seek(info.header_offset)
+            local = handle.read(30)
+            handle.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+                        + int.from_bytes(local[28:30], "little"))
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}[np.lib.format.read_magic(handle)]
+            shape, fortran, dtype = read_header(handle)
+            offset = handle.tell()
+    except ChainruleError:
+        raise
+    except Exception as exc:
+        raise ChainruleError(f"{path}: not a readable .npz file ({exc})") from None
+    if dtype.hasobject:
+        raise ChainruleError(f"{path}: {key} holds Python objects; expected numbers")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
 def load_features(path, width: int) -> np.ndarray:
     """Inputs to predict on: a CSV of numbers (a header row is allowed) or a 2-D ``.npy``, ``width`` columns."""
     path = Path(path)
@@ -381,5 +471,5 @@ def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
     return split(data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify)
 
 
-__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "load", "load_builtin", "load_csv", "load_features", "load_idx", "load_npy",
-           "load_npz", "load_plane", "read_idx", "train_test_split"]
+__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "load", "load_builtin", "load_csv", "load_features", "load_idx",
+           "load_mapped", "load_npy", "load_npz", "load_plane", "read_idx", "train_test_split"]

@@ -41,7 +41,8 @@ ARCHITECTURE = Table({
     "dtype": Choice(["float32", "float64"]),
     "layers": ListOf(LAYER, max_items=256),
     "loss": Table({"name": Choice(sorted({loss for _, loss in PAIRINGS})),
-                   "output": Choice(sorted({output for output, _ in PAIRINGS}))}, required=("name", "output")),
+                   "output": Choice(sorted({output for output, _ in PAIRINGS})),
+                   "epsilon": Number(low=0, open_low=True)}, required=("name", "output")),   # Huber's
     "classes": AnyOf(Null(), ListOf(Text(max_length=200), max_items=100_000), what="null or a list of class names"),
     "standardized": Boolean(),
     "info": Table({"data": AnyOf(Null(), Text(max_length=4096), what="null or a string"),
@@ -51,6 +52,14 @@ ARCHITECTURE = Table({
                                  what="null or a seed from 0 to 2**32-1")}),
 }, required=("format", "version", "in_features", "dtype", "layers", "loss", "standardized"),
     what="a chainrule architecture record")
+
+
+def _loss_record(loss_fn) -> dict:
+    """The loss's name and output, and its setting when it has one (Huber's epsilon); a weighted loss (during a
+    weighted fit) is recorded as the loss it weights."""
+    loss_fn = getattr(loss_fn, "base", loss_fn)
+    record = {"name": loss_fn.name, "output": loss_fn.output}
+    return record | ({"epsilon": loss_fn.epsilon} if hasattr(loss_fn, "epsilon") else {})
 
 
 def describe_layers(network: Network) -> list[dict]:
@@ -72,7 +81,7 @@ def describe_layers(network: Network) -> list[dict]:
 def architecture(network: Network) -> dict:
     return {"format": FORMAT, "version": FORMAT_VERSION, "in_features": network.in_features,
             "dtype": str(network.dtype), "layers": describe_layers(network),
-            "loss": {"name": network.loss_fn.name, "output": network.loss_fn.output},
+            "loss": _loss_record(network.loss_fn),
             "classes": None if network.classes is None else [str(c) for c in network.classes],
             "standardized": network.standardizer is not None, "info": network.info}
 
@@ -298,7 +307,7 @@ def _build(arch: dict) -> Network:
             layers.append(ACTIVATION_TYPES[kind]())
     loss = arch["loss"]
     fused = FUSED.get((loss["output"], loss["name"]))
-    loss_fn = fused() if fused else UNFUSED[loss["name"]]()
+    loss_fn = fused() if fused else UNFUSED[loss["name"]](**({"epsilon": loss["epsilon"]} if "epsilon" in loss else {}))
     return Network(layers, loss_fn, in_features=arch["in_features"])
 
 

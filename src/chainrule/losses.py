@@ -31,6 +31,11 @@ class Loss:
         times ``scale`` when given (the gradient of ``scale * L``, in the same number of operations)."""
         raise NotImplementedError
 
+    def per_example(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each example's own loss, ``l: (N,)``, whose mean is ``forward``'s value; leaves the same state as
+        ``forward`` so that ``backward`` follows it (the weighted loss uses it: see ``Weighted``)."""
+        raise NotImplementedError
+
 
 class SoftmaxCrossEntropy(Loss):
     """L = -(1/N) sum_n sum_k y_nk ln yhat_nk, with yhat = softmax(z)."""
@@ -48,6 +53,13 @@ class SoftmaxCrossEntropy(Loss):
         total = np.add.reduce(e, axis=1, keepdims=True)             # (N, 1), >= 1
         self.yhat, self.y = e / total, y
         return float((np.add.reduce(np.log(total), axis=None) - np.vdot(y, shifted)) / len(z))
+
+    def per_example(self, z, y):
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        self.yhat, self.y = e / total, y
+        return np.log(total[:, 0]) - (y * shifted).sum(axis=1)
 
     def backward(self, scale=1.0):
         # dL/dz_k = sum_j dL/dyhat_j dyhat_j/dz_k = sum_j (-y_j / yhat_j) yhat_j (delta_jk - yhat_k) = yhat_k - y_k
@@ -68,6 +80,10 @@ class SigmoidBinaryCrossEntropy(Loss):
         self.yhat, self.y = sigmoid(z), y
         return float((np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum() / len(z))
 
+    def per_example(self, z, y):
+        self.yhat, self.y = sigmoid(z), y
+        return (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum(axis=1)
+
     def backward(self, scale=1.0):
         return (self.yhat - self.y) * (scale / len(self.y))   # the sigmoid's a(1 - a) cancels as softmax's does
 
@@ -80,6 +96,10 @@ class HalfSquaredError(Loss):
     def forward(self, z, y):
         self.yhat, self.diff = z, z - y               # (N, K); the output layer already applied its activation
         return float(0.5 * (self.diff ** 2).sum() / len(z))
+
+    def per_example(self, z, y):
+        self.yhat, self.diff = z, z - y
+        return 0.5 * (self.diff ** 2).sum(axis=1)
 
     def backward(self, scale=1.0):
         return self.diff * (scale / len(self.diff))
@@ -94,8 +114,95 @@ class MeanSquaredError(Loss):
         self.yhat, self.diff = z, z - y
         return float((self.diff ** 2).mean())
 
+    def per_example(self, z, y):
+        self.yhat, self.diff = z, z - y
+        return (self.diff ** 2).mean(axis=1)
+
     def backward(self, scale=1.0):
         return self.diff * (2.0 * scale / self.diff.size)
+
+
+class AbsoluteError(Loss):
+    """L = (1/N) sum_n sum_k |o_nk - t_nk|: the median's loss, robust to outlying targets.
+
+    Its gradient is sign(o - t) / N; at o = t, where |.| has no derivative, it is 0 (a subgradient)."""
+
+    name = "absolute_error"
+
+    def forward(self, z, y):
+        return float(self.per_example(z, y).sum() / len(z))
+
+    def per_example(self, z, y):
+        self.yhat, self.diff = z, z - y
+        return np.abs(self.diff).sum(axis=1)
+
+    def backward(self, scale=1.0):
+        return np.sign(self.diff) * (scale / len(self.diff))
+
+
+class Huber(Loss):
+    """L = (1/N) sum_n sum_k h(o_nk - t_nk), with h(r) = r^2 / 2 for |r| <= epsilon and
+    epsilon (|r| - epsilon / 2) beyond: squared error near the target, absolute error (scaled) far from it.
+
+    The two pieces meet with equal value and slope at |r| = epsilon, so the gradient, dh/dr = clip(r, -epsilon,
+    epsilon), is continuous. ``epsilon`` is in the targets' units; 1.35 is scikit-learn's HuberRegressor default.
+    """
+
+    name = "huber"
+
+    def __init__(self, epsilon: float = 1.35):
+        epsilon = float(epsilon)
+        if not (np.isfinite(epsilon) and epsilon > 0):
+            raise ChainruleError(f"huber loss: epsilon must be a finite number > 0, found {epsilon!r}")
+        self.epsilon = epsilon
+
+    def forward(self, z, y):
+        return float(self.per_example(z, y).sum() / len(z))
+
+    def per_example(self, z, y):
+        self.yhat, self.diff = z, z - y
+        r = np.abs(self.diff)
+        return np.where(r <= self.epsilon, 0.5 * r ** 2, self.epsilon * (r - 0.5 * self.epsilon)).sum(axis=1)
+
+    def backward(self, scale=1.0):
+        return np.clip(self.diff, -self.epsilon, self.epsilon) * (scale / len(self.diff))
+
+
+class Weighted(Loss):
+    """``base`` with a weight per example: L = sum_n w_n l_n / sum_n w_n over the batch, scikit-learn's meaning
+    of ``sample_weight`` (a weight of 2 counts the example twice; equal weights give back the plain mean).
+
+    ``fit`` passes the weights as one extra target column, so that the batches it gathers carry them with no second
+    gather: targets ``(N, K + 1)`` are weighted, targets ``(N, K)`` (validation, evaluation) are not. A batch whose
+    weights are all 0 contributes nothing (loss and gradient 0). Writing
+    v_n = w_n N / sum w, L = (1/N) sum v_n l_n, so dL/dz_n = v_n times the unweighted mean's gradient row.
+    """
+
+    def __init__(self, base: Loss, outputs: int):
+        self.base, self.outputs = base, outputs
+        self.name, self.output = base.name, base.output
+        self.v = None
+
+    @property
+    def yhat(self):
+        return self.base.yhat
+
+    def link(self, z):
+        return self.base.link(z)
+
+    def forward(self, z, y):
+        if y.shape[1] == self.outputs:
+            self.v = None
+            return self.base.forward(z, y)
+        w = y[:, self.outputs]
+        total = w.sum()
+        # a batch whose weights are all 0 counts for nothing: loss and gradient 0, as if it were not there
+        self.v = (w * (len(w) / total) if total > 0 else np.zeros_like(w))[:, None]   # (N, 1), mean 1
+        return float(np.dot(self.v[:, 0], self.base.per_example(z, y[:, :self.outputs])) / len(z))
+
+    def backward(self, scale=1.0):
+        grad = self.base.backward(scale)
+        return grad if self.v is None else grad * self.v
 
 
 class CrossEntropy(Loss):
@@ -137,7 +244,8 @@ ON_PROBABILITIES = {"cross_entropy": CrossEntropy, "binary_cross_entropy": Binar
 
 FUSED = {("softmax", "cross_entropy"): SoftmaxCrossEntropy,
          ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy}
-UNFUSED = {"half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError}
+UNFUSED = {"half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError,
+           "absolute_error": AbsoluteError, "huber": Huber}
 PAIRINGS = list(FUSED) + [(out, loss) for out in ("identity", "sigmoid", "tanh", "softmax") for loss in UNFUSED]
 DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mean_squared_error"}
 
@@ -146,7 +254,14 @@ def output_head(output: str, loss: str | None = None):
     """The layers to append after the last dense layer, and the loss, for an output activation and a loss name.
 
     Returns ``(layers, loss)``: ``([], fused_loss)`` for a fused pairing, else ``([ActivationLayer()], loss)``.
+    ``loss`` may also be a ``Loss`` made with its own settings, such as ``Huber(epsilon=0.5)``.
     """
+    if isinstance(loss, Loss):
+        if (output, loss.name) in FUSED and loss.output == output:
+            return [], loss
+        if (output, loss.name) in PAIRINGS and loss.output == "identity":
+            return [ACTIVATIONS[output]()], loss
+        loss = loss.name
     loss = loss or DEFAULT_LOSS.get(output)
     if (output, loss) in FUSED:
         return [], FUSED[output, loss]()

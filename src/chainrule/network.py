@@ -133,16 +133,17 @@ class Network:
             return (out >= 0.5).astype(np.int64)
         return out
 
-    def fit(self, X, y, *, epochs: int = 10, batch_size: int = 32, optimizer=None, validation_data=None,
+    def fit(self, X, y=None, *, epochs: int = 10, batch_size: int = 32, optimizer=None, validation_data=None,
             validation_split: float = 0.0, callbacks=(), verbose: int = 1, seed: int = 0, shuffle: bool = True,
-            standardize: bool = False, checkpoint=None, resume: bool = False):
-        """Train on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the ``History``.
-        ``optimizer`` defaults to ``SGD(lr=0.01)``. See ``chainrule.training.fit`` for each option."""
+            standardize: bool = False, checkpoint=None, resume: bool = False, sample_weight=None):
+        """Train on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``), or on an iterable of
+        ``(X_batch, y_batch)`` chunks with no ``y``; returns the ``History``. ``optimizer`` defaults to
+        ``SGD(lr=0.01)``. See ``chainrule.training.fit`` for each option."""
         from .training import fit
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                    validation_data=validation_data, validation_split=validation_split, callbacks=callbacks,
                    verbose=verbose, seed=seed, shuffle=shuffle, standardize=standardize, checkpoint=checkpoint,
-                   resume=resume)
+                   resume=resume, sample_weight=sample_weight)
 
     def evaluate(self, X, y) -> dict[str, float]:
         """``{"loss": ..., "accuracy": ...}`` (no accuracy for regression) on raw inputs and labels or targets."""

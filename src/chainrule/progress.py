@@ -34,7 +34,8 @@ class ProgressBar(Callback):
         self.seen = 0
 
     def on_batch_end(self, trainer, epoch, batch, batch_loss):
-        step = min(self.batch_size, self.n_samples - self.seen)
+        # a stream of chunks has no known length: its loop says how many rows each batch had
+        step = trainer.batch_rows if self.n_samples is None else min(self.batch_size, self.n_samples - self.seen)
         self.seen += step
         self.bar.update(step)
 

@@ -103,39 +103,65 @@ class Trainer:
         self.epochs = 0
 
 
-def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
+def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
         validation_data=None, validation_split: float = 0.0, callbacks=(), verbose: int = 1, seed: int = 0,
-        shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False) -> History:
+        shuffle: bool = True, standardize: bool = False, checkpoint=None, resume: bool = False,
+        sample_weight=None) -> History:
     """Train ``network`` on ``X: (N, D)`` and ``y`` (labels ``(N,)`` or targets ``(N, K)``); returns the History.
+    ``X`` may instead be an iterable of ``(X_batch, y_batch)`` chunks, with ``y`` left out (see ``_fit_stream``).
 
     ``validation_split`` holds out that fraction of the examples, drawn with a generator seeded from ``seed``
     (stratified by class for classifiers), unless ``validation_data=(X_val, y_val)`` is given. ``standardize=True``
     fits the network's input standardisation on the training part (it then travels with the model; the
     standardised inputs are made once, one copy of the data set, before the first epoch). ``checkpoint=DIR`` saves everything
     needed to continue after every epoch; ``resume=True`` continues from the last one saved there.
+    ``sample_weight: (N,)``, non-negative, weights each example's loss as scikit-learn does (a weight of 2 counts
+    the example twice; see ``losses.Weighted``); validation figures stay unweighted. Without it nothing changes.
     """
     from .progress import ProgressBar
 
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
     optimizer = optimizer or SGD(lr=0.01)
+    if y is None and is_stream(X):
+        if validation_split or standardize or sample_weight is not None:
+            raise ChainruleError("fit on a stream of (X_batch, y_batch) chunks: validation_split, standardize and "
+                                 "sample_weight need the whole data set; give validation_data instead")
+        return _fit_stream(network, X, epochs, batch_size, optimizer, validation_data, callbacks, verbose, seed,
+                           shuffle, checkpoint, resume)
+    mapped = isinstance(X, np.memmap)
     # Standardising happens in float64, so that features far outside float32's range (1e-150, 1e39) are scaled
     # into it rather than flushed to zero or infinity by the cast.
     scaling = standardize or network.standardizer is not None
     wide = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64     # no copy of float32 data
-    X = as_batch(X, "X", network.in_features, dtype=wide)
-    if not scaling:
+    if mapped:
+        X = _mapped_batch(X, network)
+    else:
+        X = as_batch(X, "X", network.in_features, dtype=wide)
+    if not scaling and not mapped:
         check_range(X, network.dtype, "X")
         X = X.astype(network.dtype, copy=False)
     Y = encode_targets(network, y, len(X))
+    if sample_weight is not None:                   # one extra target column: the batches carry the weights
+        Y = np.column_stack([Y, check_sample_weight(sample_weight, len(X)).astype(Y.dtype)])
     held_out = None                                  # (raw inputs, encoded targets) for validation
     if validation_data is not None:
         Xv, yv = validation_data
         held_out = (Xv, encode_targets(network, yv, len(Xv)))
     elif validation_split:
-        X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed)
+        if mapped:
+            raise ChainruleError("validation_split: it would copy the memory-mapped X into memory; give "
+                                 "validation_data=(X_val, y_val) instead (for example the file's last rows)")
+        X, Y, held_out = _hold_out(X, Y, network.loss_fn.output, validation_split, seed, network.out_features)
+        held_out = held_out[0], held_out[1][:, :network.out_features]
     if standardize:
+        if mapped:
+            raise ChainruleError("standardize: it would copy the memory-mapped X into memory; standardise the "
+                                 "file's values before mapping it, or train without standardize")
         network.standardizer = Standardizer.fit(X)   # on the training part only
     if network.standardizer is not None:
+        if mapped:
+            raise ChainruleError("the network standardises its inputs, which would copy the memory-mapped X into "
+                                 "memory; train it on standardised data instead")
         X = network.standardizer.transform(X, network.dtype)
     validation = None if held_out is None else (network.prepare(held_out[0], "validation X"), held_out[1])
 
@@ -151,8 +177,15 @@ def fit(network: Network, X, y, *, epochs: int = 10, batch_size: int = 32, optim
     callbacks = list(callbacks) + ([ProgressBar(len(X), batch_size)] if verbose else [])
     for callback in callbacks:
         callback.on_train_begin(trainer)
-    with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
-        _run_epochs(trainer, X, Y, batch_size, shuffle, validation, callbacks, store)
+    base_loss = network.loss_fn
+    if sample_weight is not None:
+        from .losses import Weighted
+        network.loss_fn = Weighted(base_loss, network.out_features)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
+            _run_epochs(trainer, MappedRows(X) if mapped else X, Y, batch_size, shuffle, validation, callbacks, store)
+    finally:
+        network.loss_fn = base_loss
     for callback in callbacks:
         callback.on_train_end(trainer)
     return trainer.history
@@ -162,7 +195,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
     network, optimizer = trainer.network, trainer.optimizer
     params, grads = training_parameters(network)
     output = network.loss_fn.output
-    labels = labels_of(Y, output)
+    labels = labels_of(Y[:, :network.out_features], output)     # Y may carry a column of sample weights
     n = len(X)
     predicted = None if labels is None else np.empty(labels.shape, dtype=labels.dtype)   # in shuffled order
     batches = Batches(X, Y, batch_size)
@@ -217,6 +250,99 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
             store.save(trainer)
 
 
+def is_stream(X) -> bool:
+    """With no ``y``: True for an iterable of ``(X_batch, y_batch)`` chunks (a list of pairs, a generator, ...),
+    False for an array."""
+    return not (isinstance(X, np.ndarray) or hasattr(X, "__array__")) and hasattr(X, "__iter__")
+
+
+def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data, callbacks, verbose, seed, shuffle,
+                checkpoint, resume) -> History:
+    """``fit`` over data that arrives in chunks (made on the fly, read from elsewhere): each chunk is shuffled
+    within itself and cut into batches; an epoch is one pass over the iterable, so several epochs need an iterable
+    that starts again (a list, or an object whose ``__iter__`` restarts), not a one-shot generator."""
+    from .progress import ProgressBar
+
+    if epochs > 1 and iter(chunks) is chunks:
+        raise ChainruleError(f"fit: epochs={epochs} needs a stream that can be read again, and this one is a "
+                             f"one-shot iterator (a generator); pass epochs=1, or an iterable whose __iter__ "
+                             f"starts the data again")
+    validation = None
+    if validation_data is not None:
+        Xv, yv = validation_data
+        validation = (network.prepare(Xv, "validation X"), encode_targets(network, yv, len(Xv)))
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed),
+                      History(validation_examples=0 if validation is None else len(validation[0])))
+    trainer.epochs = epochs
+    store = None
+    if checkpoint is not None:
+        from .checkpoint import CheckpointStore
+        store = CheckpointStore(checkpoint)
+        if resume:
+            store.restore(trainer)
+    callbacks = list(callbacks) + ([ProgressBar(None, batch_size)] if verbose else [])
+    for callback in callbacks:
+        callback.on_train_begin(trainer)
+    params, grads = training_parameters(network)
+    output = network.loss_fn.output
+    with np.errstate(over="ignore", invalid="ignore"):
+        while trainer.epoch < trainer.epochs and not trainer.stop:
+            epoch = trainer.epoch
+            optimizer.start_epoch(epoch)
+            for callback in callbacks:
+                callback.on_epoch_begin(trainer, epoch)
+            started = time.perf_counter()
+            last_good = {name: p.copy() for name, p in params.items()}
+            total_loss, seen, right, batch = 0.0, 0, 0, 0
+            for index, chunk in enumerate(chunks):
+                if not (isinstance(chunk, (tuple, list)) and len(chunk) == 2):
+                    raise ChainruleError(f"fit: chunk {index} of the stream: expected a pair (X_batch, y_batch), "
+                                         f"found {type(chunk).__name__}")
+                X = network.prepare(chunk[0], f"X of chunk {index}")
+                Y = encode_targets(network, chunk[1], len(X))
+                order = trainer.rng.permutation(len(X)) if shuffle else np.arange(len(X))
+                for _, _, xb, yb in Batches(X, Y, batch_size).epoch(order):
+                    loss = network._loss(xb, yb, training=True)
+                    if not math.isfinite(loss):
+                        for name, p in params.items():
+                            p[...] = last_good[name]
+                        raise TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch + 1}, "
+                                               f"chunk {index}. The network keeps its weights from the start of "
+                                               f"epoch {epoch + 1}. Try a smaller learning rate (this run used "
+                                               f"{optimizer.lr:g}).")
+                    network.backward()
+                    optimizer.step(params, grads)
+                    m = len(xb)
+                    total_loss, seen = total_loss + loss * m, seen + m
+                    labels = labels_of(yb, output)
+                    if labels is not None:
+                        right += int(np.count_nonzero(decide(network.loss_fn.yhat, output) == labels))
+                    trainer.batch_rows = m
+                    for callback in callbacks:
+                        callback.on_batch_end(trainer, epoch, batch, loss)
+                    batch += 1
+            if not seen:
+                raise ChainruleError(f"fit: the stream gave no examples in epoch {epoch + 1}")
+            trainer.history.examples = seen
+            logs = {"loss": total_loss / seen}
+            if labels_of(Y, output) is not None:
+                logs["accuracy"] = right / (seen * (1 if output == "softmax" else Y.shape[1]))
+            if validation is not None:
+                logs["val_loss"], val_accuracy = evaluate_encoded(network, *validation)
+                if val_accuracy is not None:
+                    logs["val_accuracy"] = val_accuracy
+            logs["lr"], logs["seconds"] = optimizer.lr, time.perf_counter() - started
+            trainer.history.append(logs)
+            trainer.epoch = epoch + 1
+            for callback in callbacks:
+                callback.on_epoch_end(trainer, epoch, logs)
+            if store is not None:
+                store.save(trainer)
+    for callback in callbacks:
+        callback.on_train_end(trainer)
+    return trainer.history
+
+
 def training_parameters(network: Network) -> tuple[dict, dict]:
     """What the optimizer updates during fit: the network's flat parameter and gradient arrays, as one entry."""
     flat_params, flat_grads = network.flat_parameters()
@@ -263,13 +389,14 @@ def evaluate_encoded(network: Network, X, Y, batch_size: int = 4096) -> tuple[fl
     return total / len(X), accuracy(np.concatenate(predicted), labels, output)
 
 
-def _hold_out(X, Y, output, fraction, seed):
+def _hold_out(X, Y, output, fraction, seed, k=None):
     if not 0.0 < float(fraction) < 1.0:
         raise ChainruleError(f"validation_split: expected a fraction between 0 and 1, found {fraction!r}")
     rng = np.random.default_rng([seed, 1])          # its own stream: the shuffle's stays the same
     n_val = max(1, int(round(len(X) * fraction)))
     if output == "softmax":                          # stratified: every class keeps its share
-        parts = [rng.permutation(np.flatnonzero(Y.argmax(axis=1) == c)) for c in range(Y.shape[1])]
+        k = k or Y.shape[1]                          # the class columns (Y may carry sample weights after them)
+        parts = [rng.permutation(np.flatnonzero(Y[:, :k].argmax(axis=1) == c)) for c in range(k)]
         val = np.concatenate([p[:int(round(len(p) * fraction))] for p in parts])
         if len(val) == 0:
             val = rng.permutation(len(X))[:n_val]
@@ -281,6 +408,53 @@ def _hold_out(X, Y, output, fraction, seed):
         raise ChainruleError(f"validation_split: {fraction} of {len(X)} examples leaves none to train on; expected a "
                              f"smaller fraction")
     return X[keep], Y[keep], (X[val], Y[val])
+
+
+class MappedRows:
+    """Rows of a memory map gathered the way ``Batches`` asks (``take``), converted into the batch's dtype.
+
+    ``ndarray.take`` first makes the whole array contiguous when it is not (and a map whose label column sits beside
+    the features is not): one copy of the data set per batch. Indexing the map by rows reads just those rows."""
+
+    def __init__(self, X: np.memmap):
+        self.X, self.shape, self.dtype = X, X.shape, X.dtype
+
+    def __len__(self):
+        return len(self.X)
+
+    def take(self, index, axis=0, out=None, mode="clip"):
+        out[...] = self.X[index]        # (m, D) from the page cache, cast into the network's dtype
+        return out
+
+
+def _mapped_batch(X: np.memmap, network: Network) -> np.memmap:
+    """A memory-mapped ``X`` stays a map in its own dtype: each batch is gathered from it and converted into the
+    network's dtype then (see ``MappedRows``), so the data set is never read into memory at once.
+    Its shape is checked here; its values are checked block by block by ``datasets.load_mapped``."""
+    if X.ndim != 2 or X.shape[1] != network.in_features:
+        raise ChainruleError(f"X: expected a memory-mapped array of shape (N, {network.in_features}), found "
+                             f"{X.shape}")
+    return X
+
+
+def check_sample_weight(sample_weight, n_rows: int) -> np.ndarray:
+    """Weights ``(N,)`` as float64: one per example, finite, non-negative and not all zero; else a ChainruleError
+    naming the first bad row."""
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"sample_weight: expected one number per example, found {type(sample_weight).__name__}"
+                             ) from None
+    if w.ndim != 1 or len(w) != n_rows:
+        raise ChainruleError(f"sample_weight: expected one weight per example, shape ({n_rows},); "
+                             f"found shape {w.shape}")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise ChainruleError(f"sample_weight: expected finite weights >= 0, found {w[bad[0]]} at row {bad[0]} "
+                             f"({bad.size} such rows)")
+    if n_rows and not w.any():
+        raise ChainruleError("sample_weight: every weight is zero, so there is nothing to learn from")
+    return w
 
 
 def check_range(X: np.ndarray, dtype, name: str) -> None:
