@@ -87,14 +87,12 @@ class Dense(Layer):
     def forward(self, x, training=False):
         self.x, self.training = x, training          # x: (N, D_in), kept for dL/dW
         weight = self.params["weight"]
-        # In training, np.dot into a reused buffer: the same BLAS call as matmul (the same bits), with half the
-        # per-call cost, which is what a step costs at batch size 1.
         if training and self.outputs_by_column:
             # (D_out, N) in memory, seen as (N, D_out): the loss's max and sum over a few classes then run along
             # the outer axis, several times faster than over rows of 10 (same code, only the memory order differs)
-            z = np.dot(weight.T, x.T, out=self.buffer("zT", (self.out_features, len(x)), weight.dtype)).T
+            z = np.matmul(x, weight, out=self.buffer("zT", (self.out_features, len(x)), weight.dtype).T)
         elif training:
-            z = np.dot(x, weight, out=self.buffer("z", (len(x), self.out_features), weight.dtype))
+            z = np.matmul(x, weight, out=self.buffer("z", (len(x), self.out_features), weight.dtype))
         else:
             z = x @ weight                           # (N, D_out)
         if "bias" in self.params:
