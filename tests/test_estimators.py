@@ -252,7 +252,7 @@ def test_dropout_layers_train_and_predict_deterministically(digits):
     X_train, X_test, y_train, y_test = digits
     model = quiet(MLPClassifier(hidden_layer_sizes=(64,), dropout=0.3, max_iter=40, random_state=0).fit,
                   X_train / 16, y_train)
-    assert "Dropout(0.3)" in repr(model.network_)
+    assert "64 relu dropout 0.3" in repr(model.network_)
     np.testing.assert_array_equal(model.predict_proba(X_test), model.predict_proba(X_test))
     assert model.score(X_test / 16, y_test) > 0.9
 

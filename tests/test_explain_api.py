@@ -153,7 +153,7 @@ def test_network_summary_and_short_reprs():
     assert lines[4].split() == ["0", "Dense", "64->128", "(None,", "128)", "8,320"]
     assert lines[-3:] == ["Total params: 9,610", "Trainable params: 9,610", "Non-trainable params: 0"]
     assert 64 * 128 + 128 + 128 * 10 + 10 == 9_610
-    assert repr(net) == "Network(64 → 128 relu → 10 softmax; loss cross_entropy; 9,610 parameters, float32)"
+    assert repr(net) == "Network(64 → 128 relu dropout 0.2 → 10 softmax; loss cross_entropy; 9,610 parameters, float32)"
     big = cr.mlp([784, 256, 10], seed=0)
     assert len(repr(big)) < 120 and "[" not in repr(big)
     data = cr.datasets.load("digits")

@@ -114,3 +114,110 @@ def test_wide_layers_switch_to_matrix_form_and_model_examples_explain(tmp_path):
         (tmp_path / "m.tex").write_text(RENDERERS["latex"](d))
         assert subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
                               capture_output=True, timeout=120).returncode == 0
+
+
+THREE_LAYERS = {"title": "three layers", "inputs": {"x1": 0.5, "x2": -1.0}, "targets": {"y1": 0, "y2": 1},
+                "loss": "cross_entropy", "learning_rate": 0.1, "layers": [
+                    {"weights": [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "bias": [0.1, 0.2, 0.3],
+                     "activation": "sigmoid"},
+                    {"weights": [[0.2, -0.1, 0.3], [-0.4, 0.5, 0.1], [0.6, -0.3, -0.2]], "bias": [0.0, 0.1, -0.1],
+                     "activation": "tanh"},
+                    {"weights": [[0.7, -0.6, 0.2], [-0.3, 0.4, 0.5]], "bias": [0.05, -0.05], "activation": "softmax"}]}
+# 0.1 * 3 + (-0.3) * 1 is 5.55e-17 in floating point: zero but for rounding
+ROUNDING = {"inputs": {"x1": 3.0, "x2": 1.0}, "targets": {"y1": 1}, "loss": "binary_cross_entropy",
+            "learning_rate": 0.1, "layers": [{"weights": [[0.1, -0.3]], "bias": [0.0], "activation": "sigmoid"}]}
+
+OVERLAPS = """
+const boxes = (css) => [...document.querySelectorAll(css)].map((e) => [e, e.getBoundingClientRect()]);
+const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const labels = boxes('svg .edge-label, svg text.values, svg text.bias');
+const circles = boxes('svg circle');
+const found = [];
+labels.forEach(([e, a], k) => {
+  labels.slice(k + 1).forEach(([f, b]) => { if (meet(a, b)) found.push(e.textContent + ' | ' + f.textContent); });
+  circles.forEach(([f, b]) => { if (meet(a, b)) found.push(e.textContent + ' | circle'); });
+});
+return [found, labels.length];
+"""
+
+
+def _page(tmp_path, source, name):
+    import chainrule as cr
+    page = tmp_path / f"{name}.html"
+    page.write_text(cr.explain(source).to_html(), encoding="utf-8")
+    return page.as_uri()
+
+
+def _width(driver, width):
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900,
+                                                                  "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+def test_html_fits_a_phone_and_a_projector_and_labels_never_overlap(tmp_path):
+    pages = {name: _page(tmp_path, name, name) for name in EXAMPLES}
+    pages["three layers"] = _page(tmp_path, THREE_LAYERS, "three")
+    driver = browser()
+    try:
+        for name, uri in pages.items():
+            for width in (420, 1100):
+                _width(driver, width)
+                driver.get(uri)
+                sideways = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+                assert sideways[0] <= sideways[1], (name, width, sideways)
+                svg = driver.execute_script("const r = document.querySelector('svg').getBoundingClientRect();"
+                                            "return [r.left, r.right, r.width]")
+                assert svg[0] >= 0 and svg[1] <= driver.execute_script("return window.innerWidth"), (name, width)
+                found, count = driver.execute_script(OVERLAPS)
+                assert found == [], (name, width, found)
+                assert count >= driver.execute_script("return document.querySelectorAll('svg circle').length")
+            if name != "three layers":
+                assert count > 10, name                          # the weights are labelled on their edges
+        circles = driver.execute_script("return [...document.querySelectorAll('svg circle')].map((c) => "
+                                        "c.getBoundingClientRect().right)")
+        assert len(circles) == 2 + 3 + 3 + 2 and max(circles) <= 1100   # the three-layer network, whole at 1100 px
+        assert len(driver.find_elements("css selector", "svg .edge-label")) == 6 + 9 + 6
+    finally:
+        driver.quit()
+
+
+def test_zero_up_to_rounding_reads_as_zero_with_the_note_and_exponents_stay_whole(tmp_path):
+    from chainrule.explain.render import result_text
+    import chainrule as cr
+
+    z1 = cr.explain(ROUNDING).values["z1"]
+    assert z1 != 0 and abs(z1) < 1e-12
+    driver = browser()
+    try:
+        _width(driver, 420)
+        driver.get(_page(tmp_path, ROUNDING, "rounding"))
+        step = driver.find_element("css selector", '.step[data-name="z1"]')
+        assert step.find_elements("css selector", ".row")[-1].text.replace(" ", "").replace("\n", "") == "=0"
+        assert step.find_element("css selector", ".rounding").text == f"computed {result_text(z1)}"
+        assert "zero up to floating-point rounding" in result_text(z1)
+        number = step.find_element("css selector", ".rounding .num")
+        assert number.text == f"{z1:.6g}" and "e-" in number.text
+        assert driver.execute_script("return arguments[0].getClientRects().length", number) == 1    # one line
+        assert "z₁ = 0," in driver.execute_script("return document.querySelector('svg').textContent")
+        sideways = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert sideways[0] <= sideways[1]
+    finally:
+        driver.quit()
+
+
+def test_captions_describe_what_is_drawn():
+    import chainrule as cr
+
+    wide = {"inputs": {f"x{k}": 0.1 * k for k in range(1, 13)}, "targets": {"y1": 0, "y2": 1},
+            "loss": "cross_entropy", "learning_rate": 0.1, "layers": [
+                {"weights": [[0.01 * (i - j) for i in range(12)] for j in range(12)], "bias": [0.0] * 12,
+                 "activation": "tanh"},
+                {"weights": [[0.1 * (i % 3 - 1) for i in range(12)] for _ in range(2)], "bias": [0.0, 0.0],
+                 "activation": "softmax"}]}
+    page = cr.explain(wide).to_html()
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", page)[1]
+    assert "box is a whole layer, not a neuron" in caption and "matrix-form" in caption and "circle" not in caption
+    assert "<circle" not in page and 'class="matrix"' in page and 'class="weights"' not in page
+    page = cr.explain("seed_article").to_html()
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", page)[1]
+    assert "each circle is a neuron" in caption and "labelled with its weight" in caption
+    assert page.count("<circle") == 7 and page.count('class="edge-label"') == 10

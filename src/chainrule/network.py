@@ -220,7 +220,9 @@ class Network:
                 if pending is not None:
                     parts.append(pending)
                 pending = f"{layer.out_features}"
-            elif layer.params == {} and type(layer).__name__ != "Dropout" and pending is not None:
+            elif type(layer).__name__ == "Dropout" and pending is not None:
+                pending += f" dropout {layer.rate:g}"
+            elif layer.params == {} and pending is not None:
                 pending += f" {type(layer).__name__.lower()}"
         head = getattr(self.loss_fn, "output", None)
         if head and not pending.endswith(f" {head}"):

@@ -29,10 +29,18 @@ def substituted(template: str, values: dict[str, float]) -> str:
     return _PLACEHOLDER.sub(number, template)
 
 
+ROUNDING_NOTE = "zero up to floating-point rounding"
+
+
+def is_rounding_zero(value: float) -> bool:
+    """Nonzero only through floating-point rounding (``0.1 * 3 - 0.3``), by the size no quantity here reaches."""
+    return value != 0 and abs(value) < 1e-12
+
+
 def result_text(value: float) -> str:
     """A result; one that is zero but for floating-point rounding says so rather than print as a real number."""
-    if value != 0 and abs(value) < 1e-12:
-        return f"{format_number(value)} (zero up to floating-point rounding)"
+    if is_rounding_zero(value):
+        return f"{format_number(value)} ({ROUNDING_NOTE})"
     return format_number(value)
 
 
