@@ -43,7 +43,7 @@ system-tools:
 # Speed side by side (PyTorch joins when torch==2.13.0 can be installed; it is never a dependency).
 bench: $(STAMP)
 	-$(BIN)/python -m pip install --quiet torch==2.13.0 || echo "PyTorch not available: the benchmark skips it"
-	$(BIN)/python benchmarks/mlp_speed.py
+	$(BIN)/python benchmarks/mlp_speed.py --grid
 	$(BIN)/python benchmarks/beyond_memory.py
 
 accuracy: $(STAMP)

@@ -30,3 +30,12 @@ def test_a_wrong_derivative_is_caught(rng):
     errors = check_gradients(net, x, y)
     assert errors["0.weight"] > 1e-2          # the layer below the bug is wrong
     assert errors["2.weight"] < TOLERANCE     # the layer above it is not
+
+
+def test_a_gradient_that_is_exactly_zero_is_not_a_failure():
+    """Absolute error's signs can cancel over a batch: the bias gradient is exactly 0 and central differences give
+    float64 noise; that must read as agreement (``chainrule gradcheck --depth 1`` met it)."""
+    from chainrule.gradcheck import TOLERANCE, relative_error
+
+    assert relative_error(np.zeros(3), np.array([1e-11, -2e-11, 0.0])) <= TOLERANCE
+    assert relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.1])) > TOLERANCE

@@ -189,7 +189,45 @@ def test_plain_sgd_prescaled_step_matches_the_textbook_step(blobs):
     for name in results[0]:
         np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-12, atol=1e-14)
     assert cr.SGD(lr=0.1).loss_scale() == 0.1
-    assert cr.SGD(lr=0.1, momentum=0.9).loss_scale() is None and cr.Adam().loss_scale() is None
+    assert cr.SGD(lr=0.1, momentum=0.9).loss_scale() == 0.1
+    assert cr.SGD(lr=0.1, weight_decay=0.01).loss_scale() is None and cr.Adam().loss_scale() is None
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_prescaled_step_matches_the_textbook_step(blobs, nesterov):
+    """Momentum keeps its velocity in units of lr * dL/dw in fit; with a schedule the units follow the rate."""
+    X, y = blobs
+
+    class Textbook(cr.SGD):
+        def loss_scale(self):
+            return None
+
+    results = []
+    for kind in (cr.SGD, Textbook):
+        optimizer = kind(lr=0.1, momentum=0.9, nesterov=nesterov, schedule=cr.StepDecay(1, gamma=0.5))
+        net = cr.mlp([4, 16, 3], seed=0, dtype=np.float64)
+        net.fit(X, y, epochs=3, batch_size=16, optimizer=optimizer, verbose=0)
+        results.append(weights(net))
+    for name in results[0]:
+        np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-10, atol=1e-13)
+
+
+def test_momentum_resumes_bit_for_bit(blobs, tmp_path):
+    """The velocity's units travel with the checkpoint: stopping after an epoch and resuming changes no bit."""
+    X, y = blobs
+
+    def run(epochs, directory, resume=False):
+        net = cr.mlp([4, 16, 3], seed=0)
+        optimizer = cr.SGD(lr=0.1, momentum=0.9, nesterov=True, schedule=cr.StepDecay(1, gamma=0.5))
+        net.fit(X, y, epochs=epochs, batch_size=16, optimizer=optimizer, verbose=0, checkpoint=directory,
+                resume=resume)
+        return weights(net)
+
+    straight = run(3, tmp_path / "a")
+    run(1, tmp_path / "b")
+    resumed = run(3, tmp_path / "b", resume=True)
+    for name in straight:
+        np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)
 
 
 # --- sample weights -----------------------------------------------------------------------------------------------

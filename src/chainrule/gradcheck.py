@@ -15,9 +15,18 @@ from .network import Network, mlp
 TOLERANCE = 1e-6
 
 
+#: differences below this are float64 noise of central differences (about 1e-16 / eps); a gradient that is exactly 0
+#: (absolute error's signs cancelling over a batch) must not read as a relative error of 1 against that noise
+NOISE = 1e-9
+
+
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    return 0.0 if scale < 1e-12 else float(np.linalg.norm(analytic - numeric) / scale)
+    """``|a - n| / (|a| + |n|)``; where the two differ by no more than the noise of the differences themselves,
+    that absolute difference (below the tolerance) instead."""
+    difference = float(np.linalg.norm(analytic - numeric))
+    if difference <= NOISE:
+        return difference
+    return difference / float(np.linalg.norm(analytic) + np.linalg.norm(numeric))
 
 
 def numeric_gradients(network: Network, x, y, eps: float = 1e-6) -> dict[str, np.ndarray]:

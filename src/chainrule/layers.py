@@ -78,6 +78,8 @@ class Dense(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.bias_kind = bias
         self.needs_input_grad = True  # the first layer of a network can skip dL/dx: one matrix product less
+        self.outputs_by_column = False  # set by fit on the output layer of a softmax classifier (see forward)
+        self._ones = np.ones(0, dtype=dtype)
 
     def output_width(self, input_width: int) -> int:
         return self.out_features
@@ -85,7 +87,11 @@ class Dense(Layer):
     def forward(self, x, training=False):
         self.x, self.training = x, training          # x: (N, D_in), kept for dL/dW
         weight = self.params["weight"]
-        if training:
+        if training and self.outputs_by_column:
+            # (D_out, N) in memory, seen as (N, D_out): the loss's max and sum over a few classes then run along
+            # the outer axis, several times faster than over rows of 10 (same code, only the memory order differs)
+            z = np.matmul(x, weight, out=self.buffer("zT", (self.out_features, len(x)), weight.dtype).T)
+        elif training:
             z = np.matmul(x, weight, out=self.buffer("z", (len(x), self.out_features), weight.dtype))
         else:
             z = x @ weight                           # (N, D_out)
@@ -99,11 +105,25 @@ class Dense(Layer):
 
     def param_backward(self, grad_out) -> None:
         """dL/dW = x^T dL/dz and dL/db (summed over the batch, and over the neurons when shared), into ``grads``."""
-        np.matmul(self.x.T, grad_out, out=self.grads["weight"])        # (D_in, D_out); grad_out: (N, D_out)
+        x = self.x
+        if len(x) == 1:   # an outer product: the same single products, but NumPy's matmul is 4x slower with one row
+            np.multiply(x.T, grad_out, out=self.grads["weight"])
+        else:
+            np.matmul(x.T, grad_out, out=self.grads["weight"])        # (D_in, D_out); grad_out: (N, D_out)
         if self.bias_kind == "per_neuron":
-            np.add.reduce(grad_out, axis=0, out=self.grads["bias"])
+            # 1^T dL/dz: a matrix-vector product (BLAS) is twice as fast as add.reduce over the batch axis
+            if len(x) == 1:
+                np.copyto(self.grads["bias"], grad_out[0])
+            else:
+                np.matmul(self.ones(len(x), grad_out.dtype), grad_out, out=self.grads["bias"])
         elif self.bias_kind == "shared":
             self.grads["bias"][0] = np.add.reduce(grad_out, axis=None)
+
+    def ones(self, n: int, dtype) -> np.ndarray:
+        """A vector of ``n`` ones, kept between steps."""
+        if len(self._ones) < n or self._ones.dtype != dtype:
+            self._ones = np.ones(n, dtype=dtype)
+        return self._ones[:n]
 
     def input_backward(self, grad_out):
         """dL/dx = dL/dz W^T with the weights as they are now (None for the first layer, which needs none)."""

@@ -52,7 +52,7 @@ class Optimizer:
         raise NotImplementedError
 
     def loss_scale(self) -> float | None:
-        """A factor for the loss such that the step becomes ``w <- w - grad`` (None: no such factor)."""
+        """A factor for the loss whose gradients ``step_prescaled`` takes (None: no such factor; use ``step``)."""
         return None
 
     # --- state for checkpoints: plain arrays and numbers, never pickles ---------------------------------------
@@ -87,9 +87,7 @@ class SGD(Optimizer):
         if not self.momentum:
             param -= np.multiply(grad, lr, out=state["scratch"])
             return
-        velocity = state.get("velocity")
-        if velocity is None:
-            velocity = state["velocity"] = np.zeros_like(param)
+        velocity = self._velocity(param, state, param.dtype.type(1))
         velocity *= param.dtype.type(self.momentum)
         velocity += grad
         if self.nesterov:
@@ -100,18 +98,48 @@ class SGD(Optimizer):
             step = np.multiply(velocity, lr, out=state["scratch"])
         param -= step
 
-
     def loss_scale(self):
-        # Plain SGD's step is linear in the gradient, so fit can ask backward for the gradient of lr * L (one
-        # multiplication of the small output error, which happens anyway) and the step becomes w <- w - g': one
-        # pass over the weights instead of two, which is most of the update's cost on large first layers.
-        return self.lr if not self.momentum and not self.weight_decay else None
+        # The step is linear in the gradient, so fit can ask backward for the gradient of lr * L (one multiplication
+        # of the small output error, which happens anyway) and the step drops its own multiplication by lr: plain
+        # SGD becomes w <- w - g', one pass over the weights instead of two (most of the update's cost on large
+        # first layers); momentum keeps its velocity in the same units, v' = lr v, and saves a pass as well.
+        return self.lr if not self.weight_decay else None
 
     def step_prescaled(self, params, grads) -> None:
-        """The step for gradients of ``loss_scale() * L``: ``w <- w - g``."""
+        """The step for gradients of ``loss_scale() * L``, g' = lr g: ``w <- w - g'``; with momentum
+        ``v' <- momentum v' + g'`` and ``w <- w - v'`` (Nesterov: ``w <- w - (g' + momentum v')``)."""
         self.steps += 1
         for name, param in params.items():
-            param -= grads[name]
+            grad = grads[name]
+            if not self.momentum:
+                param -= grad
+                continue
+            state = self.state.get(name)
+            if state is None:
+                state = self.state[name] = {"scratch": np.empty_like(param)}
+            velocity = self._velocity(param, state, param.dtype.type(self.lr))
+            velocity *= param.dtype.type(self.momentum)
+            velocity += grad
+            if self.nesterov:
+                param -= grad
+                param -= np.multiply(velocity, param.dtype.type(self.momentum), out=state["scratch"])
+            else:
+                param -= velocity
+
+    @staticmethod
+    def _velocity(param, state, units):
+        """The velocity in ``units`` of the gradient (1: dL/dw; lr: the prescaled g'), converted if it was kept in
+        other units (the learning rate changed between epochs, or a prescaled run goes on with ``step``).
+        The units travel with the state, so a checkpoint resumes bit for bit."""
+        velocity = state.get("velocity")
+        if velocity is None:
+            velocity = state["velocity"] = np.zeros_like(param)
+        else:
+            held = state.get("velocity_units", param.dtype.type(1)).item()
+            if held != units:
+                velocity *= param.dtype.type(units / held)
+        state["velocity_units"] = np.array(units, dtype=param.dtype)
+        return velocity
 
 
 class GradientDescent(SGD):

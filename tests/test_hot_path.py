@@ -1,0 +1,129 @@
+"""The training hot path's shortcuts change speed, never the numbers: the explanation stays identical to the one
+recorded before them, training's layouts and shortcuts agree with the plain forms, and the benchmark runs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.training import encode_targets
+
+GOLDEN = Path(__file__).parent / "golden" / "explain.json"
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+import mlp_speed  # noqa: E402
+
+
+def numbers(document, path=""):
+    """Every number in a JSON document by its path."""
+    if isinstance(document, dict):
+        return {k: v for key, value in document.items() for k, v in numbers(value, f"{path}/{key}").items()}
+    if isinstance(document, list):
+        return {k: v for i, value in enumerate(document) for k, v in numbers(value, f"{path}/{i}").items()}
+    if isinstance(document, (int, float)) and not isinstance(document, bool):
+        return {path: document}
+    return {}
+
+
+def explain_args(name, tmp_path):
+    if name == "model_wine_3":   # the golden model: seeded, untrained, float64
+        model = tmp_path / "golden.npz"
+        cr.mlp([13, 8, 3], activation="relu", dtype=np.float64, seed=3).save(model)
+        return ["--model", str(model), "--data", "wine", "--index", "3"]
+    example, _, steps = name.partition("_steps")
+    return ["--example", example] + (["--steps", steps, "--show-step", "2"] if steps else [])
+
+
+@pytest.mark.parametrize("name", sorted(json.loads(GOLDEN.read_text())))
+def test_explain_numbers_unchanged(name, tmp_path):
+    """Every number chainrule explain printed before the hot-path work, bit for bit."""
+    golden = numbers(json.loads(GOLDEN.read_text())[name])
+    result = subprocess.run([sys.executable, "-m", "chainrule", "explain", *explain_args(name, tmp_path),
+                             "--format", "json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    now = numbers(json.loads(result.stdout))
+    assert len(golden) > 20
+    changed = {path: (value, now.get(path)) for path, value in golden.items() if now.get(path) != value}
+    assert not changed, changed
+
+
+def test_one_row_weight_gradient_is_the_matrix_product(rng):
+    """One row: the outer product, bit for bit; the bias gradient (1^T dL/dz) is the sum over the batch."""
+    layer = cr.Dense(5, 4, init="glorot", rng=rng)
+    for n in (1, 3):
+        x, grad = rng.standard_normal((n, 5)), rng.standard_normal((n, 4))
+        layer.forward(x, training=True)
+        layer.backward(grad)
+        np.testing.assert_allclose(layer.grads["weight"], x.T @ grad, rtol=1e-14)
+        np.testing.assert_allclose(layer.grads["bias"], grad.sum(axis=0), rtol=1e-14)
+    np.testing.assert_array_equal(layer.grads["weight"], np.matmul(x.T, grad))
+    layer.forward(x[:1], training=True)
+    layer.backward(grad[:1])
+    np.testing.assert_array_equal(layer.grads["weight"], np.matmul(x[:1].T, grad[:1]))
+    np.testing.assert_array_equal(layer.grads["bias"], grad[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logits_by_column_give_the_same_step(rng, dtype):
+    """Training lays the softmax layer's logits out by column; the loss, the predictions and every gradient
+    agree with the row layout that predictions and explanations use."""
+    X, y = rng.standard_normal((37, 6)).astype(dtype), rng.integers(0, 4, 37)
+    results = []
+    for by_column in (False, True):
+        net = cr.mlp([6, 5, 4], seed=1, dtype=dtype)
+        net.layers[-1].outputs_by_column = by_column
+        loss = net._loss(X, encode_targets(net, y, len(y)), training=True)
+        yhat = net.loss_fn.yhat
+        assert yhat.flags.f_contiguous == by_column
+        net.backward(scale=0.1)
+        results.append((loss, yhat.copy(), {k: g.copy() for k, g in net.named_gradients().items()}))
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=rtol)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=rtol, atol=1e-7)
+    for name, grad in results[0][2].items():
+        np.testing.assert_allclose(results[1][2][name], grad, rtol=rtol * 10, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("optimizer", [lambda: cr.SGD(lr=0.05), lambda: cr.SGD(lr=0.05, momentum=0.9),
+                                       lambda: cr.SGD(lr=0.05, momentum=0.9, nesterov=True), lambda: cr.Adam()])
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_same_seed_same_bits(rng, optimizer, batch_size):
+    X, y = rng.random((40, 9), dtype=np.float32), rng.integers(0, 3, 40)
+    runs = []
+    for _ in range(2):
+        net = cr.mlp([9, 8, 3], seed=2)
+        net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=optimizer(), verbose=0, seed=4)
+        runs.append(net.named_parameters())
+    for name, value in runs[0].items():
+        np.testing.assert_array_equal(runs[1][name], value, err_msg=name)
+
+
+def test_benchmark_grid_runs_in_small():
+    """The scaling map's machinery on a tiny grid (no timing is checked: only that every cell is measured)."""
+    lines = []
+    config = dict(widths=(8,), batches=(1, 16), threads=(1,), dtypes=(np.float32, np.float64), max_steps=20)
+    cells = mlp_speed.scaling_grid(config, rounds=1, emit=lines.append)
+    assert [(c["width"], c["batch"], c["dtype"]) for c in cells] == [
+        (8, 1, "float32"), (8, 16, "float32"), (8, 1, "float64"), (8, 16, "float64")]
+    assert all(c["floor"] > 0 and c["chainrule"] > 0 and c["x_floor"] > 0 for c in cells)
+    assert sum(line.startswith("     8") for line in lines) == 4
+
+
+def test_benchmark_floor_streams_the_data_set():
+    """The streaming floor reads every batch of the data set; the cache-resident one only the first."""
+    X = np.zeros((64, mlp_speed.D), np.float32)
+    seen = []
+
+    class Recording(np.ndarray):
+        def __getitem__(self, index):
+            seen.append(index)
+            return super().__getitem__(index)
+
+    for stream, expected in ((True, [slice(0, 16), slice(16, 32), slice(32, 48), slice(48, 64)]),
+                             (False, [slice(None, 16)])):
+        seen.clear()
+        mlp_speed.floor_factory([mlp_speed.D, 8, 10], 16, stream=stream)(X.view(Recording), None)
+        assert seen == expected
