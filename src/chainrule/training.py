@@ -237,17 +237,23 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         logs = {"loss": total_loss / n}
         if predicted is not None:
             logs["accuracy"] = accuracy(predicted, labels[order], output)
-        if validation is not None:
-            logs["val_loss"], val_accuracy = evaluate_encoded(network, *validation)
-            if val_accuracy is not None:
-                logs["val_accuracy"] = val_accuracy
-        logs["lr"], logs["seconds"] = optimizer.lr, time.perf_counter() - started
-        trainer.history.append(logs)
-        trainer.epoch = epoch + 1
-        for callback in callbacks:
-            callback.on_epoch_end(trainer, epoch, logs)
-        if store is not None:
-            store.save(trainer)
+        end_epoch(trainer, epoch, logs, validation, callbacks, store, started)
+
+
+def end_epoch(trainer, epoch: int, logs: dict, validation, callbacks, store, started: float) -> None:
+    """The bookkeeping every epoch ends with, whether it read an array or a stream: validation figures, the
+    learning rate and time, the history, the callbacks and the checkpoint."""
+    if validation is not None:
+        logs["val_loss"], val_accuracy = evaluate_encoded(trainer.network, *validation)
+        if val_accuracy is not None:
+            logs["val_accuracy"] = val_accuracy
+    logs["lr"], logs["seconds"] = trainer.optimizer.lr, time.perf_counter() - started
+    trainer.history.append(logs)
+    trainer.epoch = epoch + 1
+    for callback in callbacks:
+        callback.on_epoch_end(trainer, epoch, logs)
+    if store is not None:
+        store.save(trainer)
 
 
 def is_stream(X) -> bool:
@@ -327,17 +333,7 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
             logs = {"loss": total_loss / seen}
             if labels_of(Y, output) is not None:
                 logs["accuracy"] = right / (seen * (1 if output == "softmax" else Y.shape[1]))
-            if validation is not None:
-                logs["val_loss"], val_accuracy = evaluate_encoded(network, *validation)
-                if val_accuracy is not None:
-                    logs["val_accuracy"] = val_accuracy
-            logs["lr"], logs["seconds"] = optimizer.lr, time.perf_counter() - started
-            trainer.history.append(logs)
-            trainer.epoch = epoch + 1
-            for callback in callbacks:
-                callback.on_epoch_end(trainer, epoch, logs)
-            if store is not None:
-                store.save(trainer)
+            end_epoch(trainer, epoch, logs, validation, callbacks, store, started)
     for callback in callbacks:
         callback.on_train_end(trainer)
     return trainer.history
