@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/chainrule explain
 	@echo
-	$(BIN)/chainrule train --data digits --hidden 128 64 --dropout 0.2 --epochs 40 --out digits-model.npz --quiet --force
+	$(BIN)/chainrule train --data digits --hidden 128 64 --dropout 0.2 --epochs 40 --lr 1e-3 --out digits-model.npz --quiet --force
 	@echo
 	@echo "The chainrule command is in $(BIN)/. To type plain 'chainrule ...', first run:"
 	@echo "    source $(BIN)/activate"

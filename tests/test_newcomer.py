@@ -174,3 +174,12 @@ def test_a_killed_save_leaves_no_temporary_behind(tmp_path):
     net = cr.mlp([2, 2], seed=0)
     net.save(target)
     assert not list(tmp_path.glob(".*.tmp")) and target.exists()
+
+
+def test_make_demos_training_reaches_the_readmes_digits_figure(tmp_path):
+    line = next(l for l in (ROOT / "Makefile").read_text().splitlines() if "chainrule train" in l)
+    argv = line.split("chainrule ", 1)[1].split()
+    argv[argv.index("--out") + 1] = str(tmp_path / "digits-model.npz")
+    result = run(*argv)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy 97.78%" in result.stdout          # the README's accuracy table, digits, seed 0
