@@ -7,7 +7,7 @@ request timed without a browser. Run: ``python benchmarks/studio_latency.py [rou
 """
 
 import json
-import shutil
+from pathlib import Path
 import statistics
 import sys
 import time
@@ -17,15 +17,10 @@ from chainrule.studio import Running
 
 
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from browser import start              # the tests' own way of starting headless Chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1300,1000"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    return start(1300, 1000)
 
 
 EDIT = """

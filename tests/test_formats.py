@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import pytest
+from browser import BrowserMissing, start as start_browser
 
 from chainrule.explain import RENDERERS, derive, examples, load_spec, example_path
 
@@ -48,20 +49,10 @@ def test_latex_compiles(name, tmp_path):
 
 
 def browser():
-    from selenium import webdriver    # a test dependency; only the system browser may be absent
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them as root)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,1600"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        return start_browser(1200, 1600)
+    except BrowserMissing as missing:
+        pytest.skip(str(missing))
 
 
 def test_html_in_a_real_browser(tmp_path):

@@ -3,10 +3,8 @@ derivation (MathML and the diagram) and the figures."""
 
 from pathlib import Path
 
-import pytest
-
-nbclient = pytest.importorskip("nbclient")     # a test dependency: make test installs it
-import nbformat  # noqa: E402
+import nbclient                # a test dependency: make test installs it; missing, this fails loudly
+import nbformat
 
 FOLDER = Path(__file__).resolve().parent.parent / "docs" / "notebooks"
 

@@ -45,6 +45,7 @@ def test_a_batch_step_matches_hand_computed_values(reduction):
     share = 1.0 if reduction == "sum" else 0.5
     assert d.values["L[1]"] == pytest.approx(l1, rel=1e-12) and d.values["L[2]"] == pytest.approx(l2, rel=1e-12)
     assert d.values["L"] == pytest.approx(share * (l1 + l2), rel=1e-12)
+    assert d.values["a2[1]"] == pytest.approx(f1["a2"], rel=1e-12)
     assert d.values["a2[2]"] == pytest.approx(f2["a2"], rel=1e-12)
     start = {"w1": 0.1, "w2": 0.2, "w3": 0.3, "w4": -0.4, "b1": 0.0, "b2": 0.1, "w5": 0.5, "w6": -0.6, "b3": 0.2}
     for name in g1:

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
 import statistics
 import time
 import urllib.request
@@ -18,15 +17,14 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("starlette")
+import starlette  # noqa: F401  the studio extra: make test installs it
 
 import chainrule as cr  # noqa: E402
 from chainrule.explain.api import spec_json  # noqa: E402
 from chainrule.studio import Running  # noqa: E402
+from browser import BrowserMissing, start as start_browser  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--window-size=1300,1000")
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +35,10 @@ def studio():
 
 @pytest.fixture(scope="module")
 def driver():
-    from selenium import webdriver     # a test dependency; only the system browser may be absent
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them as root)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(chromedriver), options=options)
+    try:
+        browser = start_browser(1300, 1000)
+    except BrowserMissing as missing:
+        pytest.skip(str(missing))
     yield browser
     browser.quit()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("starlette")      # the studio extra: make test installs it
+import starlette  # noqa: F401  the studio extra: make test installs it; missing, this fails loudly
 from starlette.testclient import TestClient  # noqa: E402
 
 import chainrule as cr  # noqa: E402

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = ["MLPClassifier", "MLPRegressor", "AbsoluteError", "Huber", "Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "Explanation", "explain", "GradientDescent",
            "HalfSquaredError", "History", "Identity", "Layer", "Loss", "MeanSquaredError", "Network", "Optimizer",
            "ReLU", "SGD", "Sigmoid", "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "Standardizer",
-           "StepDecay", "Tanh", "TrainingDiverged", "check_gradients", "datasets", "fit", "load", "mlp", "sigmoid",
+           "StepDecay", "Tanh", "TrainingDiverged", "check_gradients", "datasets", "fit", "io", "load", "mlp", "sigmoid",
            "softmax"]
 
 

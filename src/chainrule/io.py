@@ -220,12 +220,11 @@ def network_from_arrays(arrays: dict[str, np.ndarray], path) -> Network:
                              f"chainrule reads ({FORMAT_VERSION}); upgrade chainrule to load it")
     validate(ARCHITECTURE, arch, f"{path}: architecture")
     shapes = _check_layers(arch, path)
-    dtype = np.dtype(arch["dtype"])
     for name, shape in shapes.items():
-        _check_array(arrays, f"param/{name}", shape, path, dtype_kind="f", limit=MAX_WEIGHT)
+        _check_array(arrays, f"param/{name}", shape, path, limit=MAX_WEIGHT)
     if arch["standardized"]:
-        _check_array(arrays, "standardizer/mean", (arch["in_features"],), path, dtype_kind="f")
-        _check_array(arrays, "standardizer/scale", (arch["in_features"],), path, dtype_kind="f", positive=True)
+        _check_array(arrays, "standardizer/mean", (arch["in_features"],), path)
+        _check_array(arrays, "standardizer/scale", (arch["in_features"],), path, positive=True)
     network = _build(arch)
     for name, param in network.named_parameters().items():
         param[...] = arrays[f"param/{name}"]
@@ -263,11 +262,11 @@ def _check_layers(arch: dict, path) -> dict[str, tuple]:
     return shapes
 
 
-def _check_array(arrays, key, shape, path, dtype_kind="f", limit=None, positive=False) -> None:
+def _check_array(arrays, key, shape, path, limit=None, positive=False) -> None:
     array = arrays.get(key)
     if array is None:
         raise ChainruleError(f"{path}: array {key}: expected shape {shape}, found nothing")
-    if array.dtype.kind != dtype_kind or array.dtype.itemsize not in (4, 8):
+    if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):
         raise ChainruleError(f"{path}: array {key}: expected float32 or float64 numbers, found dtype {array.dtype}")
     if array.shape != shape:
         raise ChainruleError(f"{path}: array {key}: expected shape {shape}, found shape {array.shape}")

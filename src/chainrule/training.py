@@ -165,18 +165,10 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         X = network.standardizer.transform(X, network.dtype)
     validation = None if held_out is None else (network.prepare(held_out[0], "validation X"), held_out[1])
 
-    trainer = Trainer(network, optimizer, np.random.default_rng(seed),
-                      History(examples=len(X), validation_examples=0 if validation is None else len(validation[0])))
-    trainer.epochs = epochs
-    store = None
-    if checkpoint is not None:
-        from .checkpoint import CheckpointStore
-        store = CheckpointStore(checkpoint)
-        if resume:
-            store.restore(trainer)
-    callbacks = list(callbacks) + ([ProgressBar(len(X), batch_size)] if verbose else [])
-    for callback in callbacks:
-        callback.on_train_begin(trainer)
+    trainer, store, callbacks = start_training(
+        network, optimizer, seed, History(examples=len(X), validation_examples=0 if validation is None else
+                                          len(validation[0])), epochs, checkpoint, resume, callbacks,
+        ProgressBar(len(X), batch_size) if verbose else None)
     base_loss = network.loss_fn
     if sample_weight is not None:
         from .losses import Weighted
@@ -240,6 +232,23 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         end_epoch(trainer, epoch, logs, validation, callbacks, store, started)
 
 
+def start_training(network, optimizer, seed, history, epochs, checkpoint, resume, callbacks, progress):
+    """What every ``fit`` starts with, whether it reads an array or a stream: the trainer, the checkpoint store
+    (restored from with ``resume``), and the callbacks told that training begins. Returns all three."""
+    trainer = Trainer(network, optimizer, np.random.default_rng(seed), history)
+    trainer.epochs = epochs
+    store = None
+    if checkpoint is not None:
+        from .checkpoint import CheckpointStore
+        store = CheckpointStore(checkpoint)
+        if resume:
+            store.restore(trainer)
+    callbacks = list(callbacks) + ([progress] if progress is not None else [])
+    for callback in callbacks:
+        callback.on_train_begin(trainer)
+    return trainer, store, callbacks
+
+
 def end_epoch(trainer, epoch: int, logs: dict, validation, callbacks, store, started: float) -> None:
     """The bookkeeping every epoch ends with, whether it read an array or a stream: validation figures, the
     learning rate and time, the history, the callbacks and the checkpoint."""
@@ -277,18 +286,9 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
     if validation_data is not None:
         Xv, yv = validation_data
         validation = (network.prepare(Xv, "validation X"), encode_targets(network, yv, len(Xv)))
-    trainer = Trainer(network, optimizer, np.random.default_rng(seed),
-                      History(validation_examples=0 if validation is None else len(validation[0])))
-    trainer.epochs = epochs
-    store = None
-    if checkpoint is not None:
-        from .checkpoint import CheckpointStore
-        store = CheckpointStore(checkpoint)
-        if resume:
-            store.restore(trainer)
-    callbacks = list(callbacks) + ([ProgressBar(None, batch_size)] if verbose else [])
-    for callback in callbacks:
-        callback.on_train_begin(trainer)
+    trainer, store, callbacks = start_training(
+        network, optimizer, seed, History(validation_examples=0 if validation is None else len(validation[0])),
+        epochs, checkpoint, resume, callbacks, ProgressBar(None, batch_size) if verbose else None)
     params, grads = training_parameters(network)
     output = network.loss_fn.output
     with np.errstate(over="ignore", invalid="ignore"):
@@ -459,13 +459,12 @@ def check_range(X: np.ndarray, dtype, name: str) -> None:
     info = np.finfo(dtype)
     if X.dtype.itemsize <= info.dtype.itemsize or X.size == 0:
         return
-    big = np.abs(X).max()
-    if big > info.max:
-        row, col = np.argwhere(np.abs(X) > info.max)[0]
+    big, largest = max(float(X.max()), -float(X.min())), float(info.max)    # no temporary the size of the data set
+    if big > largest:
+        row, col = np.argwhere(np.abs(X) > largest)[0]
         raise ChainruleError(f"{name}: row {row}, column {col}: {X[row, col]:g} is beyond what {info.dtype} holds "
                              f"(±{info.max:.3g}); standardise the features (standardize=True) or train in float64")
-    nonzero = np.abs(X[X != 0])
-    if nonzero.size and nonzero.max() < 1e3 * info.tiny:
+    if 0 < big < 1e3 * float(info.tiny):
         import warnings
         warnings.warn(f"{name}: every feature is below {1e3 * info.tiny:.1g} in size and underflows in {info.dtype}; "
                       f"standardise the features (standardize=True) or train in float64", RuntimeWarning, stacklevel=3)
@@ -488,10 +487,11 @@ class Standardizer:
         check_finite(X, "X")
         # Each column divided by its largest magnitude first: the variance of features of size 1e-170 would
         # underflow to 0, and of size 1e160 overflow, though their spread is perfectly representable.
-        size = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)
+        size = np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
         size = np.where(size > 0, size, 1.0)
-        scale = (X / size).std(axis=0, dtype=np.float64) * size
-        mean = (X / size).mean(axis=0, dtype=np.float64) * size
+        unit = X / size                                 # one temporary, as X.std itself makes
+        scale = unit.std(axis=0, dtype=np.float64) * size
+        mean = unit.mean(axis=0, dtype=np.float64) * size
         return cls(mean, np.where(scale > 0, scale, 1.0))
 
     def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:

@@ -203,7 +203,6 @@ def write_exercise(ex: Exercise, folder, force: bool = False, moodle: bool = Tru
     import json
     from pathlib import Path
 
-    from ..errors import ChainruleError
     from ..io import write_text_atomic
     from .exercise import exercise_document
 
