@@ -114,6 +114,11 @@ class Dense(Layer):
             np.multiply(x.T, grad_out, self.grads["weight"])
         else:
             np.dot(x.T, grad_out, self.grads["weight"])               # (D_in, D_out); grad_out: (N, D_out)
+        self.bias_backward(grad_out)
+
+    def bias_backward(self, grad_out) -> None:
+        """dL/db alone, into ``grads`` (a step that takes dL/dW straight into the weights needs only this)."""
+        x = self.x
         if self.bias_kind == "per_neuron":
             # 1^T dL/dz: a matrix-vector product (BLAS) is twice as fast as add.reduce over the batch axis
             if len(x) == 1:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import blas
 from .errors import ChainruleError
 from .layers import Dense
 from .network import Network
@@ -209,6 +210,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         # w <- w - g (see SGD.loss_scale). The learning rate changes only between epochs.
         scale = optimizer.loss_scale()
         step = optimizer.step if scale is None else optimizer.step_prescaled
+        descend = optimizer.descend if fuses_step(network, optimizer, scale) else None
         for callback in callbacks:
             callback.on_epoch_begin(trainer, epoch)
         started = time.perf_counter()
@@ -225,8 +227,11 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
                     f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
                     f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
                     f"(this run used {optimizer.lr:g}).")
-            network.backward(scale=1.0 if scale is None else scale)
-            step(params, grads)
+            network.backward(scale=1.0 if scale is None else scale, descend=descend)
+            if descend is None:
+                step(params, grads)
+            else:
+                step({}, {})   # every layer took its step inside backward: count it
             total_loss += loss * m
             if predicted is not None:
                 decide(network.loss_fn.yhat, output, out=predicted[start:start + m])
@@ -343,6 +348,23 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
     for callback in callbacks:
         callback.on_train_end(trainer)
     return trainer.history
+
+
+#: Below this many weights a network's update pass costs less than the calls that would fuse it into the products.
+FUSED_STEP_MIN_WEIGHTS = 65_536
+
+
+def fuses_step(network: Network, optimizer: Optimizer, scale) -> bool:
+    """Whether plain SGD's step goes inside each dense layer's weight-gradient product (``SGD.descend``, ``blas.py``):
+    gradients of ``lr * L`` (no momentum, no weight decay), only dense layers with parameters, enough weights for the
+    pass it saves to matter, and NumPy's own BLAS reachable for the network's dtype."""
+    if scale is None or not isinstance(optimizer, SGD) or optimizer.momentum:
+        return False
+    with_params = [layer for layer in network.layers if layer.params]
+    if not all(isinstance(layer, Dense) for layer in with_params):
+        return False
+    weights = sum(layer.params["weight"].size for layer in with_params)
+    return weights >= FUSED_STEP_MIN_WEIGHTS and blas.available(network.dtype)
 
 
 def training_parameters(network: Network) -> tuple[dict, dict]:
