@@ -181,7 +181,7 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         network.loss_fn = Weighted(base_loss, network.out_features)
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
-            _run_epochs(trainer, MappedRows(X) if mapped else X, Y, batch_size, shuffle, validation, callbacks, store)
+            _run_epochs(trainer, MappedRows(X, network.dtype) if mapped else X, Y, batch_size, shuffle, validation, callbacks, store)
     finally:
         network.loss_fn = base_loss
     for callback in callbacks:
@@ -448,8 +448,8 @@ class MappedRows:
     ``ndarray.take`` first makes the whole array contiguous when it is not (and a map whose label column sits beside
     the features is not): one copy of the data set per batch. Indexing the map by rows reads just those rows."""
 
-    def __init__(self, X: np.memmap):
-        self.X, self.shape, self.dtype = X, X.shape, X.dtype
+    def __init__(self, X: np.memmap, dtype):
+        self.X, self.shape, self.dtype = X, X.shape, np.dtype(dtype)   # the batches' dtype: the network's
 
     def __len__(self):
         return len(self.X)
