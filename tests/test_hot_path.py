@@ -2,6 +2,7 @@
 recorded before them, training's layouts and shortcuts agree with the plain forms, and the benchmark runs."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -207,3 +208,11 @@ def test_fused_step_counts_steps_and_keeps_the_divergence_guard(rng, monkeypatch
         net.fit(X * 1e30, y, epochs=1, batch_size=10, optimizer=cr.SGD(lr=1e6), verbose=0)
     for name, value in start.items():
         np.testing.assert_array_equal(net.named_parameters()[name], value, err_msg=name)
+
+
+def test_fused_step_can_be_turned_off():
+    code = "import numpy as np; from chainrule import blas; print(blas.available(np.float32))"
+    for value, expected in (("0", "False"), ("1", "True")):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env={**os.environ, "CHAINRULE_FUSED_STEP": value})
+        assert result.stdout.strip() == expected

@@ -123,6 +123,10 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
     needed to continue after every epoch; ``resume=True`` continues from the last one saved there.
     ``sample_weight: (N,)``, non-negative, weights each example's loss as scikit-learn does (a weight of 2 counts
     the example twice; see ``losses.Weighted``); validation figures stay unweighted. Without it nothing changes.
+
+    Plain SGD (no momentum, no weight decay) on a network of at least ``FUSED_STEP_MIN_WEIGHTS`` weights takes each
+    dense layer's step inside its weight-gradient product (``fuses_step``, ``blas.py``): the same weights bit for
+    bit, but ``grads["weight"]`` is not written during such a fit. ``CHAINRULE_FUSED_STEP=0`` turns it off.
     """
     from .progress import ProgressBar
 
