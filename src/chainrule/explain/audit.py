@@ -140,31 +140,37 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
 def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple]):
     """The author pass of a batch: each example's pass with its printed numbers fed in, then the batch pass fed the
     same numbers in each example's row (an error scaled by the batch's weight of that example, 1/N for a mean, as
-    the engine's mean loss scales it) and the batch's own printed gradients."""
+    the engine's mean loss scales it) and the batch's own printed gradients. A printed gradient or loss of one
+    example enters the batch's in place of the one that example's pass computed: the batch's is their mean or sum,
+    so it moves by the example's weight times the difference."""
     from .derivation import _Layout, _parameter_names, example_pass, gradient_step
 
     network, where = build_network(spec, fused=False)
-    values, rows, batch = {}, {}, {}
+    values, rows, batch, additions, loss_moved = {}, {}, {}, {}, 0.0
     weight = 1.0 if spec.reduction == "sum" else 1.0 / spec.batch_size
     for name, value in printed.items():
         if name in places and places[name][0] == "batch":
             batch[places[name][1]] = value
     for n in range(1, spec.batch_size + 1):
-        clamps = {places[name][2]: value for name, value in printed.items()
-                  if name in places and places[name][0] == "example" and places[name][1] == n}
+        mine = {name: places[name][2] for name in printed if name in places and places[name][0] == "example"
+                and places[name][1] == n}
+        clamps = {place: printed[name] for name, place in mine.items()}
         recorder = ClampingRecorder(clamps)
         example_pass(network, spec, n, recorder)
         layout = _Layout(spec, where, recorder, values, example=n)
         layout.forward(), layout.loss(), layout.backward()
-        for place, value in clamps.items():
-            if place[0] in ("out", "yhat"):
+        for name, place in mine.items():
+            value = printed[name]
+            if place[0] in ("out", "yhat", "local", "exp", "sum_exp"):   # values and ratios: as printed
                 rows[n - 1, place] = value
-            elif place[0] in ("grad", "loss_grad"):
+            elif place[0] in ("grad", "loss_grad", "via"):                # errors: scaled as the batch's loss is
                 rows[n - 1, place] = value * weight
-            elif place[0] == "local":              # a ratio: the batch's scaling is in the error it multiplies
-                rows[n - 1, place] = value
-    recorder = ClampingRecorder(batch, rows)
-    values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder)
+            elif place[0] == "param_grad":
+                additions[place] = additions.get(place, 0.0) + weight * (value - values[name])
+            elif place[0] == "loss":
+                loss_moved += weight * (value - values[name])
+    recorder = ClampingRecorder(batch, rows, additions)
+    values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder) + loss_moved
     gradient_step(network, spec, learning_rate, recorder)
     params = network.named_parameters()
     for (key, flat), name in _parameter_names(spec, where).items():

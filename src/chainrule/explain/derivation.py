@@ -261,12 +261,33 @@ class _Layout:
             x_names = self.inputs_of(number)
             steps = [self.step(self.q(z_name), _weighted_sum(layer, j, x_names), "out", dense, j)
                      for j, z_name in enumerate(layer.pre_activation_names)]
-            steps += [self.step(self.q(a_name), _activation_template(layer, j, self.q), *self.activation_place(number, j))
-                      for j, a_name in enumerate(layer.activation_names)]
+            if number == len(self.spec.layers) - 1 and self.shows_exponentials():
+                steps += self.exponentials(number)
+            else:
+                steps += [self.step(self.q(a_name), _activation_template(layer, j, self.q),
+                                    *self.activation_place(number, j))
+                          for j, a_name in enumerate(layer.activation_names)]
             word = ACTIVATION_WORDS[layer.activation]
             sections.append(Section(f"{self.title}Forward pass, layer {number + 1} ({word})", steps, "forward",
                                     number))
         return sections
+
+    def shows_exponentials(self) -> bool:
+        """Whether the spec claims an e^z or the denominator of its softmax output (of any example): the softmax is
+        then shown through them, ŷ_k = e^(z_k)/Σ e^z."""
+        wanted = softmax_names(self.spec)
+        return any(c.name.split("[")[0] in wanted for c in self.spec.claims)
+
+    def exponentials(self, number: int) -> list[Step]:
+        layer, index = self.spec.layers[number], self.where[number][1]     # index None: fused into the loss
+        exps = [self.q(exp_name(z)) for z in layer.pre_activation_names]
+        total = self.q(SUM_EXP)
+        steps = [self.step(e, f"e^({{{self.q(z)}}})", "exp", index, j)
+                 for j, (e, z) in enumerate(zip(exps, layer.pre_activation_names, strict=True))]
+        steps.append(self.step(total, " + ".join(f"{{{e}}}" for e in exps), "sum_exp", index, 0))
+        steps += [self.step(self.q(a), f"{{{e}}} / {{{total}}}", *self.activation_place(number, j))
+                  for j, (a, e) in enumerate(zip(layer.activation_names, exps, strict=True))]
+        return steps
 
     def loss(self) -> Section:
         out = [self.q(o) for o in self.spec.layers[-1].activation_names]
@@ -367,10 +388,20 @@ class _Layout:
         below = self.spec.input_names if number == 0 else self.spec.layers[number - 1].activation_names
         steps = []
         for i, a in enumerate(below):
-            terms = " + ".join(f"{{{layer.weight_names[j][i]}{new}}}·{{{self.d(z)}}}"
-                               for j, z in enumerate(layer.pre_activation_names))
-            steps.append(self.step(self.d(a), terms, "grad", dense, i))
+            products = [f"{{{layer.weight_names[j][i]}{new}}}·{{{self.d(z)}}}"
+                        for j, z in enumerate(layer.pre_activation_names)]
+            if self.shows_connections(a, layer):     # each connection's share of the error as a step of its own
+                vias = [self.q(connection_name(self.L, a, z)) for z in layer.pre_activation_names]
+                steps += [self.step(via, product, "via", dense, j, i)
+                          for j, (via, product) in enumerate(zip(vias, products, strict=True))]
+                products = [f"{{{via}}}" for via in vias]
+            steps.append(self.step(self.d(a), " + ".join(products), "grad", dense, i))
         return steps
+
+    def shows_connections(self, a: str, layer: SpecLayer) -> bool:
+        """Whether the spec claims the error reaching ``a`` through one of its connections (of any example)."""
+        wanted = {connection_name(self.L, a, z) for z in layer.pre_activation_names}
+        return any(c.name.split("[")[0] in wanted for c in self.spec.claims)
 
 
 def _weighted_sum(layer: SpecLayer, j: int, x_names: list[str]) -> str:
@@ -389,7 +420,8 @@ def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
 
 def optional_names(spec: Spec) -> set[str]:
     """Quantities shown only when claimed: local derivatives da/dz (elementwise activations the loss does not fuse
-    with), each output's share of the loss, and each updated parameter's change Δw."""
+    with), each output's share of the loss, each updated parameter's change Δw, a softmax output's e^z and
+    denominator, and the error reaching a hidden neuron through each of its connections."""
     _, where = build_network(spec)
     examples = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
     names = set()
@@ -400,7 +432,31 @@ def optional_names(spec: Spec) -> set[str]:
         names |= {change_name(p) for p in [w for row in layer.weight_names for w in row] + layer.bias_names
                   if spec.update_biases or p not in layer.bias_names}
     names |= {share_name(spec.loss_name, o) + sfx for o in spec.layers[-1].activation_names for sfx in examples}
+    names |= {name + sfx for name in softmax_names(spec) for sfx in examples}
+    for layer, below in zip(spec.layers[1:], spec.layers, strict=False):
+        names |= {connection_name(spec.loss_name, a, z) + sfx for a in below.activation_names
+                  for z in layer.pre_activation_names for sfx in examples}
     return names
+
+
+def exp_name(z: str) -> str:
+    """The name of e^z, the exponential of a softmax's logit z, unshifted: ``exp_z3``, ``exp_net_o1``."""
+    return f"exp_{z}"
+
+
+SUM_EXP = "sum_exp"     # the softmax output's denominator, Σ e^z over its logits
+
+
+def softmax_names(spec: Spec) -> set[str]:
+    """The claimable e^z of a softmax output and its denominator; none for other outputs."""
+    layer = spec.layers[-1]
+    return {exp_name(z) for z in layer.pre_activation_names} | {SUM_EXP} if layer.activation == "softmax" else set()
+
+
+def connection_name(loss_name: str, a: str, z: str) -> str:
+    """The name of the error reaching neuron ``a`` through its connection to ``z`` above, δ_z·w:
+    ``dL/da1_via_z3``; summed over the neurons above, these are ``dL/da1``."""
+    return f"d{loss_name}/d{a}_via_{z}"
 
 
 def share_name(loss_name: str, output: str) -> str:

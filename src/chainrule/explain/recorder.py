@@ -1,6 +1,13 @@
 """The recorder: attached to a real forward and backward pass, it keeps a copy of what each layer computed.
 
-It computes nothing itself. Copies, because the engine may reuse its buffers on the next pass.
+Copies, because the engine may reuse its buffers on the next pass. It computes nothing of its own but two things
+authors print that the engine never holds, each formed from what the pass recorded:
+
+- a softmax's e^z and their sum, of the logits as recorded: the engine exponentiates z − max z (log-sum-exp, so
+  no exponent overflows) and never forms e^z itself, while authors print e^z unshifted. ŷ_k = e^(z_k)/Σ e^z is the
+  engine's ŷ_k (the shift cancels), so the two agree to float64's rounding.
+- the error reaching a neuron below through each connection, δ_j·w_ji: the dense layer's own ``input_backward``
+  of the error of output j alone (their sum over j is the layer's dL/d(input)).
 """
 
 import numpy as np
@@ -17,13 +24,29 @@ class Recorder:
         self.predictions: np.ndarray | None = None      # what the loss compared with the targets, after its link
         self.loss_grad: np.ndarray | None = None        # dL/d(network output)
         self.local: dict[int, np.ndarray] = {}           # elementwise activation layer -> its local derivative da/dz
+        # softmax -> e^z of its logits (N, K) and their sum (N, 1); keyed by the Softmax layer's index, or None for
+        # a softmax the loss fuses (softmax + cross-entropy)
+        self.exps: dict[int | None, np.ndarray] = {}
+        self.sums: dict[int | None, np.ndarray] = {}
+        self.connections: dict[int, np.ndarray] = {}     # dense layer -> (N, D_out, D_in) its error per connection
 
     def forward(self, index, layer, x, out):
         self.outputs[index] = np.array(out, copy=True)
+        if type(layer).__name__ == "Softmax":
+            self.exponentiate(index, x)
 
     def loss(self, loss_fn, z, y, value):
         self.loss_value, self.predictions = value, np.array(loss_fn.yhat, copy=True)
         self.targets = np.array(y, copy=True)
+        if type(loss_fn).__name__ == "SoftmaxCrossEntropy":
+            self.exponentiate(None, z)
+
+    def exponentiate(self, key, z):
+        """e^z of a softmax's logits, unshifted, as authors print them (``inf`` where they overflow float64, which
+        the derivation reports), and the softmax's denominator, their sum."""
+        with np.errstate(over="ignore"):
+            self.exps[key] = np.exp(z)
+            self.sums[key] = self.exps[key].sum(axis=1, keepdims=True)
 
     def loss_backward(self, loss_fn, grad):
         self.loss_grad = np.array(grad, copy=True)
@@ -34,20 +57,39 @@ class Recorder:
         self.param_grads[index] = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
         if type(layer).__name__ in ELEMENTWISE:     # da/dz: the layer's own backward of a gradient of ones
             self.local[index] = np.array(layer.backward(np.ones_like(grad_out)), copy=True)
+        # not in a training pass: there input_backward writes into the buffer that grad_in already is
+        if grad_in is not None and hasattr(layer, "input_backward") and not layer.training:
+            self.connections[index] = connections(layer, grad_out)
 
     def read(self, where: tuple) -> float:
         """One recorded number of the first example, by place: ``("out", layer, j)`` a layer's output,
         ``("grad", layer, j)`` dL/d(its input), ``("local", layer, j)`` an activation's da/dz,
         ``("param_grad", layer, name, flat index)``, ``("yhat", k)`` and ``("loss_grad", k)`` at the loss,
-        ``("loss",)``."""
+        ``("loss",)``, ``("exp", softmax, k)`` e^(z_k) and ``("sum_exp", softmax, 0)`` their sum (softmax: the
+        layer's index, None when fused into the loss), ``("via", dense, j, i)`` the error reaching input i of a
+        dense layer through its output j."""
         kind, *rest = where
         if kind == "loss":
             return float(self.loss_value)
+        if kind == "via":
+            return float(self.connections[rest[0]][0, rest[1], rest[2]])
         array = {"out": lambda: self.outputs[rest[0]], "grad": lambda: self.grad_inputs[rest[0]],
-                 "local": lambda: self.local[rest[0]],
+                 "local": lambda: self.local[rest[0]], "exp": lambda: self.exps[rest[0]],
+                 "sum_exp": lambda: self.sums[rest[0]],
                  "param_grad": lambda: self.param_grads[rest[0]][rest[1]], "yhat": lambda: self.predictions,
                  "loss_grad": lambda: self.loss_grad}[kind]()
         return float(array.reshape(-1)[rest[-1]] if kind == "param_grad" else array[0, rest[-1]])
+
+
+def connections(layer, grad_out: np.ndarray) -> np.ndarray:
+    """The error each output j of a dense layer sends to each of its inputs i, δ_j·w_ij: the layer's own
+    ``input_backward`` of output j's error alone, for each j. (N, D_out, D_in); summed over j it is dL/d(input)."""
+    parts = []
+    for j in range(grad_out.shape[1]):
+        alone = np.zeros_like(grad_out)
+        alone[:, j] = grad_out[:, j]
+        parts.append(np.array(layer.input_backward(alone), copy=True))   # a copy: a training pass reuses a buffer
+    return np.stack(parts, axis=1)
 
 
 class ClampingRecorder(Recorder):
@@ -55,13 +97,21 @@ class ClampingRecorder(Recorder):
 
     With an author's printed numbers as the clamps, the engine's own pass computes every quantity from the author's
     numbers for its inputs: what the author should have printed, had each step been done right from the last.
+
+    Three printed intermediates are not entries of any array the engine passes on, and enter the pass through the
+    one formula that joins them to the next quantity: a local derivative through dL/dz = dL/da·da/dz, a softmax's
+    e^z and denominator through ŷ_k = e^(z_k)/Σ e^z, and an error per connection through dL/da_i = Σ_j δ_j·w_ij.
+    ``additions`` (place -> amount) are added to a parameter gradient before it is recorded: a batch's gradient takes
+    each example's printed gradient in place of the one computed (see ``audit._batch_author_pass``).
     """
 
-    def __init__(self, clamps: dict[tuple, float], row_clamps: dict[tuple[int, tuple], float] | None = None):
+    def __init__(self, clamps: dict[tuple, float], row_clamps: dict[tuple[int, tuple], float] | None = None,
+                 additions: dict[tuple, float] | None = None):
         super().__init__()
         # (example row, place, value); ``clamps`` are of row 0, ``row_clamps`` keyed (row, place) for a batch
         self.entries = [(0, where, value) for where, value in clamps.items()]
         self.entries += [(row, where, value) for (row, where), value in (row_clamps or {}).items()]
+        self.additions = additions or {}
 
     def _clamp(self, kind, index, array):
         for row, where, value in self.entries:
@@ -70,7 +120,24 @@ class ClampingRecorder(Recorder):
 
     def forward(self, index, layer, x, out):
         super().forward(index, layer, x, out)
+        if index in self.exps:
+            self._through_exponentials(index, out)
         self._clamp("out", index, out)
+
+    def _through_exponentials(self, index, out):
+        """Rows whose e^z or denominator was printed: the softmax's output recomputed as ŷ_k = e^(z_k)/Σ e^z from
+        the printed numbers (each row's denominator the sum of its e^z, printed or not, unless itself printed)."""
+        rows = {row for row, where, _ in self.entries if where[0] in ("exp", "sum_exp") and where[1] == index}
+        if not rows:
+            return
+        exps = self.exps[index].copy()
+        self._clamp("exp", index, exps)
+        self.sums[index] = exps.sum(axis=1, keepdims=True)   # recorded: the denominator from the printed e^z
+        sums = self.sums[index].copy()
+        self._clamp("sum_exp", index, sums)
+        for row in rows:
+            out[row] = exps[row] / sums[row]
+        self.outputs[index] = np.array(out, copy=True)    # recorded: ŷ from the printed e^z and denominator
 
     def loss_backward(self, loss_fn, grad):
         super().loss_backward(loss_fn, grad)
@@ -84,6 +151,15 @@ class ClampingRecorder(Recorder):
                 # a printed local derivative carries the error through the neuron in its place: the chain rule's
                 # one product, dL/dz = dL/da · da/dz, as the activation's backward forms it
                 grad_in[row, where[2]] = grad_out[row, where[2]] * value
+        printed = [(row, where, value) for row, where, value in self.entries if where[0] == "via" and where[1] == index]
+        if printed and grad_in is not None:
+            # a printed error per connection stands in for the computed one in the sum dL/da_i = Σ_j δ_j·w_ij
+            computed = connections(layer, grad_out)
+            for row, (_, _, j, i), value in printed:
+                grad_in[row, i] += value - computed[row, j, i]
+        for where, amount in self.additions.items():
+            if where[0] == "param_grad" and where[1] == index:
+                layer.grads[where[2]].reshape(-1)[where[3]] += amount
         super().backward(index, layer, grad_out, grad_in)
         if grad_in is not None:
             self._clamp("grad", index, grad_in)

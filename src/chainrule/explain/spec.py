@@ -428,9 +428,10 @@ class _Reader:
 
 
 def is_error_term(name: str, loss_name: str, neurons) -> bool:
-    """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term."""
+    """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term; and
+    the share of one reaching a neuron through one connection, ``dL/da1_via_z3``."""
     prefix = f"d{loss_name}/d"
-    return name.startswith(prefix) and name[len(prefix):].split("[")[0] in neurons
+    return name.startswith(prefix) and name[len(prefix):].split("[")[0].split("_via_")[0] in neurons
 
 
 def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:
