@@ -109,3 +109,130 @@ def test_exp_z_per_example_in_a_batch_and_a_slip_carried_into_the_batch_gradient
     assert verdicts(d) == {"exp_z3[2]": "agrees", "sum_exp[2]": "slip", "yhat1[2]": "carried",
                            "dL/dz3[2]": "carried", "dL/dw5": "carried"}
     assert "e^z₃[2] = e^(z₃[2])" in RENDERERS["text"](d)
+
+
+# --- the error reaching a hidden neuron through each connection --------------------------------------------------
+
+def test_the_error_per_connection_matches_hand_computed_values_and_sums_to_the_neurons_error():
+    assert "(via z₃)" not in RENDERERS["text"](derive(parse_spec(SOFT)))
+    hand = by_hand([1.0, 0.5], 0)
+    d = derive(parse_spec({**SOFT, "claims": {"dL/da1_via_z3": four(hand["dL/da1_via_z3"])}}))
+    for name in ("dL/da1_via_z3", "dL/da1_via_z4", "dL/da1"):
+        assert d.values[name] == pytest.approx(hand[name], rel=1e-12), name
+    assert "dL/da2_via_z3" not in d.values               # shown for the neuron whose connections are claimed
+    assert verdicts(d) == {"dL/da1_via_z3": "agrees"}
+    text = RENDERERS["text"](d)
+    assert "∂L/∂a₁ (via z₃) = w₅·∂L/∂z₃" in text and "∂L/∂a₁ (via z₄) = w₇·∂L/∂z₄" in text
+    assert "∂L/∂a₁ = ∂L/∂a₁ (via z₃) + ∂L/∂a₁ (via z₄)" in text
+    assert r"\right|_{\mathrm{via}\,z_{3}}" in RENDERERS["latex"](d)
+    assert r"\right|_{\mathrm{via}\,z_{3}}" in RENDERERS["markdown"](d)
+    assert 'data-name="dL/da1_via_z4"' in RENDERERS["html"](d)
+    document = json.loads(RENDERERS["json"](d))
+    assert document["order"].index("dL/da1_via_z4") < document["order"].index("dL/da1")
+
+
+def test_a_slip_in_one_connection_carries_into_the_neurons_error_and_below():
+    hand = by_hand([1.0, 0.5], 0)
+    via3, wrong = float(four(hand["dL/da1_via_z3"])), 0.1         # via z4 is 0.4 (0.7 · 0.5708)
+    da1 = via3 + wrong
+    dz1 = da1 * hand["a1"] * (1 - hand["a1"])
+    claims = {"dL/da1_via_z3": four(via3), "dL/da1_via_z4": four(wrong), "dL/da1": four(da1),
+              "dL/dz1": four(dz1), "dL/dw1": four(dz1 * 1.0), "w1+": four(0.1 - 0.5 * dz1)}
+    d = derive(parse_spec({**SOFT, "claims": claims}))
+    assert verdicts(d) == {"dL/da1_via_z3": "agrees", "dL/da1_via_z4": "slip", "dL/da1": "carried",
+                           "dL/dz1": "carried", "dL/dw1": "carried", "w1+": "carried"}
+    assert next(c for c in d.claims if c.name == "dL/da1").from_claims == pytest.approx(da1, rel=1e-12)
+    assert "It carried into: ∂L/∂a₁ (printed" in RENDERERS["text"](d)
+
+
+def test_the_error_per_connection_in_a_batch_and_in_the_authors_sign():
+    h1, h2 = by_hand([1.0, 0.5], 0), by_hand([-0.5, 2.0], 1)
+    wrong = 0.3
+    dz1 = (h2["dL/da1_via_z3"] + wrong) * h2["a1"] * (1 - h2["a1"])
+    claims = {"dL/da1_via_z4[2]": four(wrong), "dL/da1[2]": four(h2["dL/da1_via_z3"] + wrong),
+              "dL/dw2[2]": four(dz1 * 2.0), "dL/dw2": four((h1["a1"] * (1 - h1["a1"]) * h1["dL/da1"] * 0.5
+                                                             + dz1 * 2.0) / 2)}
+    d = derive(parse_spec({**SOFT_BATCH, "claims": claims}))
+    assert d.values["dL/da1_via_z4[2]"] == pytest.approx(h2["dL/da1_via_z4"], rel=1e-12)
+    assert verdicts(d) == {"dL/da1_via_z4[2]": "slip", "dL/da1[2]": "carried", "dL/dw2[2]": "carried",
+                           "dL/dw2": "carried"}
+    negative = derive(parse_spec({**SOFT, "error_sign": "negative",
+                                  "claims": {"dL/da1_via_z3": four(-by_hand([1.0, 0.5], 0)["dL/da1_via_z3"])}}))
+    assert verdicts(negative) == {"dL/da1_via_z3": "agrees"}
+
+
+def test_a_sequential_update_carries_the_error_through_the_updated_weight():
+    hand = by_hand([1.0, 0.5], 0)
+    w5_new = 0.5 - 0.5 * hand["dL/dw5"]
+    d = derive(parse_spec({**SOFT, "update_order": "sequential", "claims": {"dL/da1_via_z3": 0.1}}))
+    assert d.values["dL/da1_via_z3"] == pytest.approx(w5_new * hand["dL/dz3"], rel=1e-12)
+    assert "∂L/∂a₁ (via z₃) = w₅′·∂L/∂z₃" in RENDERERS["text"](d)
+
+
+# --- one example's printed gradient inside the batch's -----------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_slip_in_one_examples_gradient_is_carried_into_the_batch_gradient(reduction):
+    h1, h2 = by_hand([1.0, 0.5], 0), by_hand([-0.5, 2.0], 1)
+    share = 0.5 if reduction == "mean" else 1.0
+    wrong = 0.2                                                     # example 2's dL/dw5 is -0.1926
+    claims = {"dL/dw5[1]": four(h1["dL/dw5"]), "dL/dw5[2]": four(wrong),
+              "dL/dw5": four(share * (float(four(h1["dL/dw5"])) + wrong)),
+              "w5+": four(0.5 - 0.5 * share * (float(four(h1["dL/dw5"])) + wrong))}
+    d = derive(parse_spec({**SOFT_BATCH, "reduction": reduction, "claims": claims}))
+    assert verdicts(d) == {"dL/dw5[1]": "agrees", "dL/dw5[2]": "slip", "dL/dw5": "carried", "w5+": "carried"}
+    batch = next(c for c in d.claims if c.name == "dL/dw5")
+    assert batch.from_claims == pytest.approx(share * (float(four(h1["dL/dw5"])) + wrong), rel=1e-12)
+    assert batch.computed == pytest.approx(share * (h1["dL/dw5"] + h2["dL/dw5"]), rel=1e-12)
+    # the batch gradient computed right from the same wrong example is no longer marked correct
+    right = derive(parse_spec({**SOFT_BATCH, "reduction": reduction,
+                               "claims": {"dL/dw5[2]": four(wrong),
+                                          "dL/dw5": four(share * (h1["dL/dw5"] + h2["dL/dw5"]))}}))
+    assert verdicts(right) == {"dL/dw5[2]": "slip", "dL/dw5": "agrees"}
+
+
+def test_a_slip_in_one_examples_loss_is_carried_into_the_batch_loss():
+    h1, h2 = by_hand([1.0, 0.5], 0), by_hand([-0.5, 2.0], 1)
+    l1, wrong = -math.log(h1["yhat1"]), 0.9                          # example 2's loss is 0.5306
+    d = derive(parse_spec({**SOFT_BATCH, "claims": {"L[1]": four(l1), "L[2]": four(wrong),
+                                                    "L": four((float(four(l1)) + wrong) / 2)}}))
+    assert d.values["L[2]"] == pytest.approx(-math.log(h2["yhat2"]), rel=1e-12)
+    assert verdicts(d) == {"L[1]": "agrees", "L[2]": "slip", "L": "carried"}
+
+
+def test_the_readme_example_of_e_z_and_connections_runs_as_shown(tmp_path):
+    import re
+    from pathlib import Path
+
+    from chainrule.explain import example_path, load_spec
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Batches, layouts"):readme.index("### JSON output")]
+    example = next(block for block in re.findall(r"```toml\n(.*?)```", section, re.S) if "sum_exp" in block)
+    path = tmp_path / "softmax.toml"
+    path.write_text(example, encoding="utf-8")
+    d = derive(load_spec(path))
+    said = dict(re.findall(r'^"?([\w/]+)"? = \S+ +# .*?(agrees|slip|carried)', example, re.M))
+    assert verdicts(d) == {**{c.name: "agrees" for c in d.claims}, **said}
+    assert said == {"sum_exp": "slip", "yhat1": "carried", "dL/da1_via_z3": "carried", "dL/da1_via_z4": "carried",
+                    "dL/da1": "carried"}
+    assert d.values["sum_exp"] == pytest.approx(sum(math.exp(d.values[z]) for z in ("z3", "z4")), rel=1e-12)
+    text = RENDERERS["text"](d)
+    shown = [block.strip() for block in re.findall(r"```text\n(.*?)```", section, re.S) if "Σe^z" in block]
+    assert shown and shown[0] in text
+    # the names in the README's prose exist for Mazur's network
+    raw = json.loads(example_path("step_by_step_sigmoid").read_text(), parse_float=Decimal)
+    raw["claims"] = {"dE/dout_h1_via_net_o1": Decimal("0.055399425")}      # Mazur's dE_o1/dout_h1
+    assert verdicts(derive(parse_spec(raw))) == {"dE/dout_h1_via_net_o1": "agrees"}
+
+
+def test_a_student_submission_may_name_the_new_intermediates():
+    from chainrule.teach.grade import grade_values
+
+    hand = by_hand([1.0, 0.5], 0)
+    values = {"exp_z3": four(hand["exp_z3"]), "sum_exp": Decimal("2.7000"),
+              "dL/da1_via_z4": four(hand["dL/da1_via_z4"])}
+    result = grade_values(parse_spec(SOFT), None, "s1", values, "s1.txt")
+    assert {m.name: m.verdict for m in result.marks} == {"exp_z3": "agrees", "sum_exp": "slip",
+                                                         "dL/da1_via_z4": "agrees"}
+    assert result.total == 2
