@@ -236,3 +236,79 @@ def test_a_student_submission_may_name_the_new_intermediates():
     assert {m.name: m.verdict for m in result.marks} == {"exp_z3": "agrees", "sum_exp": "slip",
                                                          "dL/da1_via_z4": "agrees"}
     assert result.total == 2
+
+
+# --- a sequential update and rounded working, in a batch ---------------------------------------------------------
+
+BATCH = {"inputs": [[1.0, 0.5], [0.0, -1.0]], "targets": [[1.0], [0.0]], "loss": "half_squared_error",
+         "learning_rate": 0.5,
+         "layers": [{"weights": [[0.1, 0.2], [0.3, -0.4]], "bias": [0.0, 0.1], "activation": "sigmoid"},
+                    {"weights": [[0.5, -0.6]], "bias": 0.2, "activation": "sigmoid"}]}
+
+
+def worked(x, t, r=lambda v: v, w5=0.5, w6=-0.6):
+    """BATCH's network on one example, each number rounded by ``r`` as it is computed; the error below the output
+    layer is carried with ``w5``, ``w6`` (the updated ones, in a sequential update)."""
+    a1, a2 = r(sigmoid(r(0.1 * x[0] + 0.2 * x[1] + 0.0))), r(sigmoid(r(0.3 * x[0] - 0.4 * x[1] + 0.1)))
+    o = r(sigmoid(r(0.5 * a1 - 0.6 * a2 + 0.2)))
+    d3 = r(r(o - t) * o * (1 - o))
+    d1, d2 = d3 * w5 * a1 * (1 - a1), d3 * w6 * a2 * (1 - a2)
+    return {"a1": a1, "a2": a2, "o": o, "d3": d3, "w5": d3 * a1, "w6": d3 * a2, "b3": d3, "da1": d3 * w5,
+            "w1": d1 * x[0], "w2": d1 * x[1], "w3": d2 * x[0], "w4": d2 * x[1], "b1": d1, "b2": d2}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_sequential_batch_carries_each_examples_error_with_the_batchs_updated_weights(reduction):
+    share = 0.5 if reduction == "mean" else 1.0
+    first = [worked([1.0, 0.5], 1.0), worked([0.0, -1.0], 0.0)]
+    w5, w6 = (0.5 - 0.5 * share * sum(e["w5"] for e in first), -0.6 - 0.5 * share * sum(e["w6"] for e in first))
+    e1, e2 = worked([1.0, 0.5], 1.0, w5=w5, w6=w6), worked([0.0, -1.0], 0.0, w5=w5, w6=w6)
+    d = derive(parse_spec({**BATCH, "reduction": reduction, "update_order": "sequential"}))
+    assert d.updated["w5"] == pytest.approx(w5, rel=1e-12) and d.updated["w6"] == pytest.approx(w6, rel=1e-12)
+    assert d.values["dL/da1[2]"] == pytest.approx(e2["da1"], rel=1e-12)
+    start = {"w1": 0.1, "w2": 0.2, "w3": 0.3, "w4": -0.4, "b1": 0.0, "b2": 0.1}
+    for name, value in start.items():
+        assert d.values[f"dL/d{name}[1]"] == pytest.approx(e1[name], rel=1e-10, abs=1e-15), name
+        assert d.values[f"dL/d{name}"] == pytest.approx(share * (e1[name] + e2[name]), rel=1e-10, abs=1e-15)
+        assert d.updated[name] == pytest.approx(value - 0.5 * share * (e1[name] + e2[name]), rel=1e-12)
+    assert "∂L/∂a₁[2] = w₅′·∂L/∂z₃[2]" in RENDERERS["text"](d)
+
+
+def test_a_slip_in_a_sequential_batch_is_carried_through_the_authors_updated_weight():
+    first = [worked([1.0, 0.5], 1.0), worked([0.0, -1.0], 0.0)]
+    wrong = 0.05                                                     # example 2's dL/dw5 is 0.0572
+    w5 = 0.5 - 0.5 * 0.5 * (float(four(first[0]["w5"])) + wrong)     # the student's update of w5, from it
+    claims = {"dL/dw5[1]": four(first[0]["w5"]), "dL/dw5[2]": four(wrong), "w5+": four(w5),
+              "dL/da1[2]": four(first[1]["d3"] * w5), "dL/da1[1]": four(first[0]["d3"] * w5)}
+    d = derive(parse_spec({**BATCH, "update_order": "sequential", "claims": claims}))
+    assert verdicts(d) == {"dL/dw5[1]": "agrees", "dL/dw5[2]": "slip", "w5+": "carried", "dL/da1[1]": "carried",
+                           "dL/da1[2]": "carried"}
+
+
+def test_a_sequential_step_feeds_a_printed_gradient_into_the_update_and_the_update_into_the_error_below():
+    e = worked([1.0, 0.5], 1.0)
+    single = {**BATCH, "inputs": [1.0, 0.5], "targets": [1.0], "update_order": "sequential"}
+    w5 = 0.5 - 0.5 * 0.1                                             # from a printed dL/dw5 of 0.1000 (a slip)
+    d = derive(parse_spec({**single, "claims": {"dL/dw5": four(0.1), "w5+": four(w5),
+                                                "dL/da1": four(e["d3"] * w5)}}))
+    assert verdicts(d) == {"dL/dw5": "slip", "w5+": "carried", "dL/da1": "carried"}
+    d = derive(parse_spec({**single, "claims": {"w5+": four(0.6), "dL/da1": four(e["d3"] * 0.6)}}))
+    assert verdicts(d) == {"w5+": "slip", "dL/da1": "carried"}
+
+
+def test_an_author_who_rounds_every_intermediate_of_a_batch_is_not_marked_for_it():
+    from chainrule.explain.audit import places_of, rounded_pass
+
+    r = lambda v: round(v, 2)      # noqa: E731  the author's working, by hand: each intermediate to 2 places
+    e1, e2 = worked([1.0, 0.5], 1.0, r), worked([0.0, -1.0], 0.0, r)
+    batch = (r(e1["w6"]) + r(e2["w6"])) / 2                          # the mean of the rounded gradients: 0.01
+    spec = parse_spec({**BATCH, "carries_rounded": 2})
+    worked_out = rounded_pass(spec, 0.5, places_of(spec))
+    assert worked_out["dL/dw6[2]"] == pytest.approx(e2["w6"], rel=1e-12)          # as computed, before rounding
+    assert worked_out["dL/dw6"] == pytest.approx(batch, rel=1e-12)
+    assert worked_out["w6'"] == pytest.approx(-0.6 - 0.5 * r(batch), rel=1e-12)
+    claims = {"dL/dw6": four(batch), "dL/dw6[2]": four(e2["w6"])}
+    truth = derive(parse_spec(BATCH)).values
+    assert four(truth["dL/dw6"]) != four(batch) and four(truth["dL/dw6[2]"]) != four(e2["w6"])
+    assert set(verdicts(derive(parse_spec({**BATCH, "claims": claims}))).values()) == {"slip"}
+    assert set(verdicts(derive(parse_spec({**BATCH, "carries_rounded": 2, "claims": claims}))).values()) == {"agrees"}

@@ -89,15 +89,21 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     losses = []
     for step in range(1, steps + 1):
         recorder = Recorder() if step == show_step else None
+        sequential_batch = spec.batch_size and spec.update_order == "sequential"
         if recorder is not None:
             values = {"eta": eta, **given_values(spec)}
             values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
-            examples = example_sections(spec, network, where, values)    # a batch: each example on its own first
+            before = {key: param.copy() for key, param in params.items()}
+            if not sequential_batch:     # a batch: each example on its own first
+                examples = example_sections(spec, network, where, values)
         losses.append(spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder))
         trained = gradient_step(network, spec, eta, recorder)
         if recorder is not None:
             shown = recorder
             updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+            if sequential_batch:         # each example's error carried below a layer with the batch's update of it
+                after = {key: param.copy() for key, param in params.items()}
+                examples = example_sections(spec, network, where, values, start=before, updated=after)
     losses.append(spec.loss_scale * network.loss(spec.X, spec.Y))
 
     trained_names = {name for (key, _), name in names.items() if key in trained}
@@ -132,7 +138,11 @@ def gradient_step(network, spec: Spec, eta: float, recorder=None) -> set[str]:
     if spec.update_order == "sequential":
         def update_layer(index, layer):
             mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
+            if recorder is not None:
+                recorder.before_update(index, layer)
             optimizer.step(mine, network.named_gradients())
+            if recorder is not None:
+                recorder.after_update(index, layer)
         network.backward(recorder=recorder, after_params=update_layer, scale=spec.loss_scale)
     else:
         network.backward(recorder=recorder, scale=spec.loss_scale)
@@ -151,19 +161,40 @@ def given_values(spec: Spec) -> dict[str, float]:
     return values
 
 
-def example_pass(network, spec: Spec, n: int, recorder: Recorder) -> None:
-    """The engine's forward and backward pass of example ``n`` (from 1) alone: its own loss and gradients."""
+def example_pass(network, spec: Spec, n: int, recorder: Recorder, updated: dict | None = None) -> None:
+    """The engine's forward and backward pass of example ``n`` (from 1) alone: its own loss and gradients.
+
+    ``updated`` (parameter key -> array), for a sequential update: each layer takes these parameters, the batch
+    step's update of it, as soon as its gradients are known, so that the error carried below it is the one the
+    batch's own sequential step carried (the network is left holding them)."""
     network.loss(spec.X[n - 1:n], spec.Y[n - 1:n], recorder=recorder)
-    network.backward(recorder=recorder)
+    if updated is None:
+        network.backward(recorder=recorder)
+        return
+
+    def take_update(index, layer):
+        for name, param in layer.params.items():
+            param[...] = updated[f"{index}.{name}"]
+    network.backward(recorder=recorder, after_params=take_update)
 
 
-def example_sections(spec: Spec, network, where, values: dict[str, float]) -> list[Section]:
+def set_parameters(network, values: dict) -> None:
+    for key, param in network.named_parameters().items():
+        param[...] = values[key]
+
+
+def example_sections(spec: Spec, network, where, values: dict[str, float], start: dict | None = None,
+                     updated: dict | None = None) -> list[Section]:
     """For a batch, every example's forward and backward pass, each recorded from a real pass of that example alone
-    (the batch's own pass then gives the mean or sum of their gradients); nothing for a single example."""
+    (the batch's own pass then gives the mean or sum of their gradients); nothing for a single example. A
+    sequential update gives ``start``, the parameters before the step, and ``updated``, the step's (see
+    ``example_pass``); the network is left holding ``updated``."""
     sections = []
     for n in range(1, spec.batch_size + 1):
         recorder = Recorder()
-        example_pass(network, spec, n, recorder)
+        if start is not None:
+            set_parameters(network, start)
+        example_pass(network, spec, n, recorder, updated)
         layout = _Layout(spec, where, recorder, values, example=n)
         sections += layout.forward() + [layout.loss()] + layout.backward()
     return sections
@@ -203,6 +234,28 @@ def layout_places(spec: Spec, where, recorder: Recorder, example: int = 0) -> di
     layout = _Layout(spec, where, recorder, {}, example)
     return {step.name: step.where for section in layout.forward() + [layout.loss()] + layout.backward()
             for step in section.steps}
+
+
+def updated_values(spec: Spec, where, network, recorder) -> dict[str, float]:
+    """Each parameter after the step, by its name primed (``w5'``): as the update left it, recorded where a
+    sequential update then put a printed value in its place, else as the network holds it."""
+    params, values = network.named_parameters(), {}
+    for (key, i), name in _parameter_names(spec, where).items():
+        dense, kind = key.split(".")
+        held = recorder.updated.get(int(dense), {}).get(kind)
+        values[f"{name}'"] = float((params[key] if held is None else held).reshape(-1)[i])
+    return values
+
+
+def parameter_places(spec: Spec, where) -> dict[str, tuple]:
+    """Where a step changes each parameter: its change ``Delta_w5`` at ``("change", dense, kind, flat)``, its
+    updated value ``w5'`` at ``("updated", ...)``; a sequential update carries the error below with them."""
+    places = {}
+    for (key, flat), name in _parameter_names(spec, where).items():
+        dense, kind = key.split(".")
+        places[change_name(name)] = ("change", int(dense), kind, flat)
+        places[f"{name}'"] = ("updated", int(dense), kind, flat)
+    return places
 
 
 def _parameter_names(spec: Spec, where) -> dict[tuple[str, int], str]:

@@ -29,6 +29,7 @@ class Recorder:
         self.exps: dict[int | None, np.ndarray] = {}
         self.sums: dict[int | None, np.ndarray] = {}
         self.connections: dict[int, np.ndarray] = {}     # dense layer -> (N, D_out, D_in) its error per connection
+        self.updated: dict[int, dict[str, np.ndarray]] = {}   # sequential: each layer's parameters as updated
 
     def forward(self, index, layer, x, out):
         self.outputs[index] = np.array(out, copy=True)
@@ -60,6 +61,12 @@ class Recorder:
         # not in a training pass: there input_backward writes into the buffer that grad_in already is
         if grad_in is not None and hasattr(layer, "input_backward") and not layer.training:
             self.connections[index] = connections(layer, grad_out)
+
+    def before_update(self, index, layer):
+        """A sequential update is about to use the layer's parameter gradients (``backward`` comes after it)."""
+
+    def after_update(self, index, layer):
+        """A sequential update has just changed the layer's parameters; the error below is carried with them."""
 
     def read(self, where: tuple) -> float:
         """One recorded number of the first example, by place: ``("out", layer, j)`` a layer's output,
@@ -112,6 +119,8 @@ class ClampingRecorder(Recorder):
         self.entries = [(0, where, value) for where, value in clamps.items()]
         self.entries += [(row, where, value) for (row, where), value in (row_clamps or {}).items()]
         self.additions = additions or {}
+        self._settled: dict[int, dict[str, np.ndarray]] = {}  # sequential: param gradients recorded before use
+        self._before: dict[int, dict[str, np.ndarray]] = {}
 
     def _clamp(self, kind, index, array):
         for row, where, value in self.entries:
@@ -145,6 +154,32 @@ class ClampingRecorder(Recorder):
             if where[0] == "loss_grad":
                 grad[row, where[1]] = value
 
+    def _settle_param_grads(self, index, layer) -> dict[str, np.ndarray]:
+        """The layer's parameter gradients with the additions made, recorded, then the printed ones put in place."""
+        for where, amount in self.additions.items():
+            if where[0] == "param_grad" and where[1] == index:
+                layer.grads[where[2]].reshape(-1)[where[3]] += amount
+        recorded = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
+        for _, where, value in self.entries:
+            if where[0] == "param_grad" and where[1] == index:
+                layer.grads[where[2]].reshape(-1)[where[3]] = value
+        return recorded
+
+    def before_update(self, index, layer):
+        self._settled[index] = self._settle_param_grads(index, layer)
+        self._before[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
+
+    def after_update(self, index, layer):
+        """Records the layer's updated parameters, then puts a printed change (w + Δw) or updated value in place:
+        the error carried below the layer is then the author's, computed with the author's updated weights."""
+        self.updated[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
+        for _, where, value in self.entries:
+            if where[0] == "change" and where[1] == index:
+                layer.params[where[2]].reshape(-1)[where[3]] = self._before[index][where[2]].reshape(-1)[where[3]] + value
+        for _, where, value in self.entries:
+            if where[0] == "updated" and where[1] == index:
+                layer.params[where[2]].reshape(-1)[where[3]] = value
+
     def backward(self, index, layer, grad_out, grad_in):
         for row, where, value in self.entries:
             if where[0] == "local" and where[1] == index:
@@ -157,15 +192,12 @@ class ClampingRecorder(Recorder):
             computed = connections(layer, grad_out)
             for row, (_, _, j, i), value in printed:
                 grad_in[row, i] += value - computed[row, j, i]
-        for where, amount in self.additions.items():
-            if where[0] == "param_grad" and where[1] == index:
-                layer.grads[where[2]].reshape(-1)[where[3]] += amount
         super().backward(index, layer, grad_out, grad_in)
+        if layer.grads:      # settled already when a sequential update used them
+            settled = self._settled.pop(index, None)
+            self.param_grads[index] = settled if settled is not None else self._settle_param_grads(index, layer)
         if grad_in is not None:
             self._clamp("grad", index, grad_in)
-        for _, where, value in self.entries:
-            if where[0] == "param_grad" and where[1] == index:
-                layer.grads[where[2]].reshape(-1)[where[3]] = value
 
 
 class RoundingRecorder(Recorder):
@@ -177,6 +209,7 @@ class RoundingRecorder(Recorder):
     def __init__(self, places: int):
         super().__init__()
         self.places = places
+        self._settled: dict[int, dict[str, np.ndarray]] = {}
 
     def forward(self, index, layer, x, out):
         super().forward(index, layer, x, out)
@@ -186,8 +219,22 @@ class RoundingRecorder(Recorder):
         super().loss_backward(loss_fn, grad)
         np.round(grad, self.places, out=grad)
 
+    def before_update(self, index, layer):
+        """A sequential update: its gradients are rounded before it uses them, and so are the weights it leaves,
+        with which the error is carried below."""
+        self._settled[index] = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
+        for g in layer.grads.values():
+            np.round(g, self.places, out=g)
+
+    def after_update(self, index, layer):
+        self.updated[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
+        for p in layer.params.values():
+            np.round(p, self.places, out=p)
+
     def backward(self, index, layer, grad_out, grad_in):
         super().backward(index, layer, grad_out, grad_in)
+        if index in self._settled:
+            self.param_grads[index] = self._settled.pop(index)
         if grad_in is not None:
             np.round(grad_in, self.places, out=grad_in)
         for g in layer.grads.values():

@@ -273,12 +273,10 @@ class _Reader:
                           ", ".join(names))
             target_names = names
             targets.append(values)
-        if batch and "carries_rounded" in raw:
-            self.fail("carries_rounded", "a spec of one example (a batch's rounded working is not modelled)",
-                      "a batch")
-        if batch and raw.get("update_order") == "sequential":
-            self.fail("update_order", '"simultaneous" for a batch (each example\'s error is shown computed with the '
-                      "weights before the step)", '"sequential"')
+        if batch and "carries_rounded" in raw and raw.get("update_order") == "sequential":
+            self.fail("carries_rounded", 'a spec of one example or a simultaneous update (a batch updated '
+                      "sequentially by an author who rounds every intermediate is not modelled)",
+                      'a batch with update_order = "sequential"')
         if "reduction" in raw and not batch:
             self.fail("reduction", "inputs given as a list of examples (a batch) for a reduction to apply",
                       "one example")
