@@ -198,6 +198,11 @@ def test_gradcheck_covers_the_batch_example(capsys):
     out = capsys.readouterr().out
     assert "ok    batch_homework example (a batch of 2" in out
     assert "ok    local derivatives da/dz (as explain shows a claimed da1/dz1)" in out
+    assert "ok    batch_homework step as explain shows it: each example's gradients and the batch's mean" in out
+    assert 'ok    the same batch step with reduction = "sum"' in out
+    assert "ok    error per connection dL/da1_via_z3 (seed article; batch_homework, each example)" in out
+    assert "batch layer 2, example 2" in out
+    assert "ok    softmax e^z and denominator (as explain shows claimed exp_z3, sum_exp)" in out
 
 
 def test_the_shipped_batch_example_audits_a_truncating_student():
