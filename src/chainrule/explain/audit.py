@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .recorder import ClampingRecorder
-from .spec import Spec, build_network
+from .spec import Spec, build_network, claims_connections
 
 # float64 rounding in the computed value and in reading the printed one, relative to their size. Half a unit of the
 # last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/50000 of it for up
@@ -61,7 +61,8 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
     if spec.batch_size:
         return _batch_author_pass(spec, learning_rate, printed, places)
     network, where = (network or _Unfused(spec)).reset()
-    recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
+    recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places},
+                                connections=claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
     values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
@@ -116,7 +117,7 @@ def places_of(spec: Spec) -> dict[str, tuple]:
     if spec.batch_size:
         return _batch_places(spec, network, where) | {name: ("batch", place) for name, place in
                                                       _step_places(spec, where).items()}
-    recorder = Recorder()
+    recorder = Recorder(claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     network.backward(recorder=recorder)
     return layout_places(spec, where, recorder) | _step_places(spec, where)
@@ -139,7 +140,7 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
 
     places = {}
     for n in range(1, spec.batch_size + 1):
-        recorder = Recorder()
+        recorder = Recorder(claims_connections(spec))
         example_pass(network, spec, n, recorder)
         places |= {name: ("example", n, place) for name, place in layout_places(spec, where, recorder, n).items()}
     places[spec.loss_name] = ("batch", ("loss",))
@@ -171,7 +172,8 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
         for n in range(1, spec.batch_size + 1):
             mine = {name: places[name][2] for name in printed if name in places and places[name][0] == "example"
                     and places[name][1] == n}
-            recorder = ClampingRecorder({place: printed[name] for name, place in mine.items()})
+            recorder = ClampingRecorder({place: printed[name] for name, place in mine.items()},
+                                        connections=claims_connections(spec))
             set_parameters(network, start)
             example_pass(network, spec, n, recorder, updated)
             layout = _Layout(spec, where, recorder, values, example=n)
@@ -187,7 +189,7 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
                 elif place[0] == "loss":
                     loss_moved += weight * (value - values[name])
         set_parameters(network, start)
-        recorder = ClampingRecorder(batch, rows, additions)
+        recorder = ClampingRecorder(batch, rows, additions, claims_connections(spec))
         values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder) + loss_moved
         gradient_step(network, spec, learning_rate, recorder)
         updated = {key: param.copy() for key, param in network.named_parameters().items()}
@@ -267,7 +269,7 @@ def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> 
     if spec.batch_size:
         return _rounded_batch_pass(spec, learning_rate, places)
     network, where = build_network(spec, fused=False)
-    recorder = RoundingRecorder(spec.carries_rounded)
+    recorder = RoundingRecorder(spec.carries_rounded, claims_connections(spec))
     network.loss(spec.X, spec.Y, recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
     values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
@@ -287,7 +289,7 @@ def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tupl
     network, where = build_network(spec, fused=False)
     printed = {}
     for n in range(1, spec.batch_size + 1):
-        recorder, values = RoundingRecorder(spec.carries_rounded), {}
+        recorder, values = RoundingRecorder(spec.carries_rounded, claims_connections(spec)), {}
         example_pass(network, spec, n, recorder)
         layout = _Layout(spec, where, recorder, values, example=n)
         layout.forward(), layout.loss(), layout.backward()

@@ -15,7 +15,7 @@ from ..schema import nearest
 from ..optimizers import GradientDescent
 from .audit import ClaimCheck, audit, updated_name
 from .recorder import Recorder
-from .spec import Spec, SpecLayer, build_network, example_name
+from .spec import Spec, SpecLayer, build_network, claims_connections, example_name
 
 FORWARD = {
     "sigmoid": "σ({z}) = 1/(1 + e^({-z}))",
@@ -88,7 +88,7 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     params = network.named_parameters()
     losses = []
     for step in range(1, steps + 1):
-        recorder = Recorder() if step == show_step else None
+        recorder = Recorder(claims_connections(spec)) if step == show_step else None
         sequential_batch = spec.batch_size and spec.update_order == "sequential"
         if recorder is not None:
             values = {"eta": eta, **given_values(spec)}
@@ -191,7 +191,7 @@ def example_sections(spec: Spec, network, where, values: dict[str, float], start
     ``example_pass``); the network is left holding ``updated``."""
     sections = []
     for n in range(1, spec.batch_size + 1):
-        recorder = Recorder()
+        recorder = Recorder(claims_connections(spec))
         if start is not None:
             set_parameters(network, start)
         example_pass(network, spec, n, recorder, updated)
@@ -239,12 +239,11 @@ def layout_places(spec: Spec, where, recorder: Recorder, example: int = 0) -> di
 def updated_values(spec: Spec, where, network, recorder) -> dict[str, float]:
     """Each parameter after the step, by its name primed (``w5'``): as the update left it, recorded where a
     sequential update then put a printed value in its place, else as the network holds it."""
-    params, values = network.named_parameters(), {}
-    for (key, i), name in _parameter_names(spec, where).items():
-        dense, kind = key.split(".")
-        held = recorder.updated.get(int(dense), {}).get(kind)
-        values[f"{name}'"] = float((params[key] if held is None else held).reshape(-1)[i])
-    return values
+    params = network.named_parameters()
+    if recorder.updated:
+        params = params | {f"{index}.{kind}": held for index, arrays in recorder.updated.items()
+                           for kind, held in arrays.items()}
+    return {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
 
 
 def parameter_places(spec: Spec, where) -> dict[str, tuple]:

@@ -16,7 +16,8 @@ ELEMENTWISE = ("Sigmoid", "Tanh", "ReLU", "Identity")   # activation layers whos
 
 
 class Recorder:
-    def __init__(self):
+    def __init__(self, connections: bool = False):
+        self.wants_connections = connections    # record the error per connection (K more products per layer)
         self.outputs: dict[int, np.ndarray] = {}        # layer index -> its output
         self.grad_inputs: dict[int, np.ndarray] = {}    # layer index -> dL/d(its input), absent when not needed
         self.param_grads: dict[int, dict[str, np.ndarray]] = {}
@@ -59,7 +60,7 @@ class Recorder:
         if type(layer).__name__ in ELEMENTWISE:     # da/dz: the layer's own backward of a gradient of ones
             self.local[index] = np.array(layer.backward(np.ones_like(grad_out)), copy=True)
         # not in a training pass: there input_backward writes into the buffer that grad_in already is
-        if grad_in is not None and hasattr(layer, "input_backward") and not layer.training:
+        if self.wants_connections and grad_in is not None and hasattr(layer, "input_backward") and not layer.training:
             self.connections[index] = connections(layer, grad_out)
 
     def before_update(self, index, layer):
@@ -113,19 +114,23 @@ class ClampingRecorder(Recorder):
     """
 
     def __init__(self, clamps: dict[tuple, float], row_clamps: dict[tuple[int, tuple], float] | None = None,
-                 additions: dict[tuple, float] | None = None):
-        super().__init__()
+                 additions: dict[tuple, float] | None = None, connections: bool = False):
+        super().__init__(connections)
         # (example row, place, value); ``clamps`` are of row 0, ``row_clamps`` keyed (row, place) for a batch
-        self.entries = [(0, where, value) for where, value in clamps.items()]
-        self.entries += [(row, where, value) for (row, where), value in (row_clamps or {}).items()]
-        self.additions = additions or {}
+        entries = [(0, where, value) for where, value in clamps.items()]
+        entries += [(row, where, value) for (row, where), value in (row_clamps or {}).items()]
+        self.at: dict[tuple, list] = {}        # (kind, layer) -> its entries; ("loss_grad",) -> the loss's
+        for row, where, value in entries:
+            self.at.setdefault(where[:1] if where[0] == "loss_grad" else where[:2], []).append((row, where, value))
+        self.additions: dict[int, list] = {}
+        for where, amount in (additions or {}).items():
+            self.additions.setdefault(where[1], []).append((where, amount))
         self._settled: dict[int, dict[str, np.ndarray]] = {}  # sequential: param gradients recorded before use
         self._before: dict[int, dict[str, np.ndarray]] = {}
 
     def _clamp(self, kind, index, array):
-        for row, where, value in self.entries:
-            if where[0] == kind and where[1] == index:
-                array[row, where[2]] = value
+        for row, where, value in self.at.get((kind, index), ()):
+            array[row, where[2]] = value
 
     def forward(self, index, layer, x, out):
         super().forward(index, layer, x, out)
@@ -136,7 +141,7 @@ class ClampingRecorder(Recorder):
     def _through_exponentials(self, index, out):
         """Rows whose e^z or denominator was printed: the softmax's output recomputed as ŷ_k = e^(z_k)/Σ e^z from
         the printed numbers (each row's denominator the sum of its e^z, printed or not, unless itself printed)."""
-        rows = {row for row, where, _ in self.entries if where[0] in ("exp", "sum_exp") and where[1] == index}
+        rows = {row for kind in ("exp", "sum_exp") for row, _, _ in self.at.get((kind, index), ())}
         if not rows:
             return
         exps = self.exps[index].copy()
@@ -150,19 +155,20 @@ class ClampingRecorder(Recorder):
 
     def loss_backward(self, loss_fn, grad):
         super().loss_backward(loss_fn, grad)
-        for row, where, value in self.entries:
-            if where[0] == "loss_grad":
-                grad[row, where[1]] = value
+        for row, where, value in self.at.get(("loss_grad",), ()):
+            grad[row, where[1]] = value
 
-    def _settle_param_grads(self, index, layer) -> dict[str, np.ndarray]:
-        """The layer's parameter gradients with the additions made, recorded, then the printed ones put in place."""
-        for where, amount in self.additions.items():
-            if where[0] == "param_grad" and where[1] == index:
-                layer.grads[where[2]].reshape(-1)[where[3]] += amount
+    def _settle_param_grads(self, index, layer) -> dict[str, np.ndarray] | None:
+        """The layer's parameter gradients with the additions made, recorded, then the printed ones put in place;
+        None when nothing is to be done to them (they are recorded as they are)."""
+        additions, printed = self.additions.get(index, ()), self.at.get(("param_grad", index), ())
+        if not additions and not printed:
+            return None
+        for where, amount in additions:
+            layer.grads[where[2]].reshape(-1)[where[3]] += amount
         recorded = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
-        for _, where, value in self.entries:
-            if where[0] == "param_grad" and where[1] == index:
-                layer.grads[where[2]].reshape(-1)[where[3]] = value
+        for _, where, value in printed:
+            layer.grads[where[2]].reshape(-1)[where[3]] = value
         return recorded
 
     def before_update(self, index, layer):
@@ -173,20 +179,17 @@ class ClampingRecorder(Recorder):
         """Records the layer's updated parameters, then puts a printed change (w + Δw) or updated value in place:
         the error carried below the layer is then the author's, computed with the author's updated weights."""
         self.updated[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
-        for _, where, value in self.entries:
-            if where[0] == "change" and where[1] == index:
-                layer.params[where[2]].reshape(-1)[where[3]] = self._before[index][where[2]].reshape(-1)[where[3]] + value
-        for _, where, value in self.entries:
-            if where[0] == "updated" and where[1] == index:
-                layer.params[where[2]].reshape(-1)[where[3]] = value
+        for _, where, value in self.at.get(("change", index), ()):
+            layer.params[where[2]].reshape(-1)[where[3]] = self._before[index][where[2]].reshape(-1)[where[3]] + value
+        for _, where, value in self.at.get(("updated", index), ()):
+            layer.params[where[2]].reshape(-1)[where[3]] = value
 
     def backward(self, index, layer, grad_out, grad_in):
-        for row, where, value in self.entries:
-            if where[0] == "local" and where[1] == index:
-                # a printed local derivative carries the error through the neuron in its place: the chain rule's
-                # one product, dL/dz = dL/da · da/dz, as the activation's backward forms it
-                grad_in[row, where[2]] = grad_out[row, where[2]] * value
-        printed = [(row, where, value) for row, where, value in self.entries if where[0] == "via" and where[1] == index]
+        for row, where, value in self.at.get(("local", index), ()):
+            # a printed local derivative carries the error through the neuron in its place: the chain rule's
+            # one product, dL/dz = dL/da · da/dz, as the activation's backward forms it
+            grad_in[row, where[2]] = grad_out[row, where[2]] * value
+        printed = self.at.get(("via", index), ())
         if printed and grad_in is not None:
             # a printed error per connection stands in for the computed one in the sum dL/da_i = Σ_j δ_j·w_ij
             computed = connections(layer, grad_out)
@@ -194,8 +197,9 @@ class ClampingRecorder(Recorder):
                 grad_in[row, i] += value - computed[row, j, i]
         super().backward(index, layer, grad_out, grad_in)
         if layer.grads:      # settled already when a sequential update used them
-            settled = self._settled.pop(index, None)
-            self.param_grads[index] = settled if settled is not None else self._settle_param_grads(index, layer)
+            settled = self._settled.pop(index) if index in self._settled else self._settle_param_grads(index, layer)
+            if settled is not None:
+                self.param_grads[index] = settled
         if grad_in is not None:
             self._clamp("grad", index, grad_in)
 
@@ -206,8 +210,8 @@ class RoundingRecorder(Recorder):
     recorded is each value as computed from the rounded ones before it, before its own rounding (the author may
     print it with more digits)."""
 
-    def __init__(self, places: int):
-        super().__init__()
+    def __init__(self, places: int, connections: bool = False):
+        super().__init__(connections)
         self.places = places
         self._settled: dict[int, dict[str, np.ndarray]] = {}
 

@@ -425,6 +425,11 @@ class _Reader:
         return claims
 
 
+def claims_connections(spec: Spec) -> bool:
+    """Whether the spec claims an error per connection (``dL/da1_via_z3``): only then do its passes record them."""
+    return any("_via_" in claim.name for claim in spec.claims)
+
+
 def is_error_term(name: str, loss_name: str, neurons) -> bool:
     """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term; and
     the share of one reaching a neuron through one connection, ``dL/da1_via_z3``."""
