@@ -154,9 +154,9 @@ def test_training_does_not_copy_float32_data(blobs, monkeypatch):
     seen = []
     original = cr.training.Batches.__init__
 
-    def spy(self, X_, Y_, batch_size):
+    def spy(self, X_, Y_, batch_size, **options):
         seen.append(X_)
-        original(self, X_, Y_, batch_size)
+        original(self, X_, Y_, batch_size, **options)
     monkeypatch.setattr(cr.training.Batches, "__init__", spy)
     cr.mlp([4, 8, 3], seed=0).fit(X, y, epochs=1, verbose=0)
     assert seen[0] is X or np.shares_memory(seen[0], X)
@@ -344,3 +344,27 @@ def test_a_diverging_stream_stops_with_finite_weights(blobs):
     with pytest.raises(cr.TrainingDiverged, match="chunk 0"):
         cr.fit(net, [(X * 1e4, y)], epochs=1, optimizer=cr.SGD(lr=1e6), verbose=0)
     assert all(np.isfinite(p).all() for p in net.named_parameters().values())
+
+
+def test_one_example_batches_are_views_and_train_as_gathered_rows(blobs):
+    """Batch size 1 reads one-row views of the data instead of gathering: the same weights, bit for bit, and the
+    data left untouched, also with a first layer that works in place (which gets gathered rows)."""
+    X, y = blobs
+    X = X[:40].astype(np.float64)
+    kept = X.copy()
+    nets = [cr.mlp([4, 6, 3], seed=1, dtype=np.float64) for _ in range(2)]
+    nets[0].fit(X, y[:40], epochs=2, batch_size=1, verbose=0, seed=3)
+    original = cr.training.Batches.__init__
+    try:
+        cr.training.Batches.__init__ = lambda self, X_, Y_, b, **_: original(self, X_, Y_, b, views=False)
+        nets[1].fit(X, y[:40], epochs=2, batch_size=1, verbose=0, seed=3)
+    finally:
+        cr.training.Batches.__init__ = original
+    for a, b in zip(nets[0].named_parameters().values(), nets[1].named_parameters().values()):
+        np.testing.assert_array_equal(a, b)
+    relu_first = cr.Network([cr.activations.ReLU(), cr.Dense(4, 3, rng=np.random.default_rng(0), dtype=np.float64)],
+                            cr.losses.SoftmaxCrossEntropy(), in_features=4)
+    shifted = X - 1.0
+    relu_first.fit(shifted, y[:40], epochs=1, batch_size=1, verbose=0)
+    np.testing.assert_array_equal(shifted, kept - 1.0)
+    np.testing.assert_array_equal(X, kept)

@@ -17,9 +17,15 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     compute 1 - something), and silent at z = +-1000.
     """
     out = np.negative(z)
-    np.logaddexp(0, out, out=out)
-    np.negative(out, out=out)
-    return np.exp(out, out=out)
+    np.logaddexp(_ZEROS.get(out.dtype, 0), out, out)   # `out` positional: see layers.py on the hot path
+    np.negative(out, out)
+    return np.exp(out, out)
+
+
+# 0 as an array of each float dtype: a ufunc converts a Python number on every call, which costs as much as the
+# operation itself on a small network's few values (the result is the same: the same dtype, the same 0)
+_ZEROS = {np.dtype(t): np.zeros((), t) for t in (np.float16, np.float32, np.float64, np.longdouble)}
+_ONES = {np.dtype(t): np.ones((), t) for t in (np.float16, np.float32, np.float64, np.longdouble)}
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -34,7 +40,8 @@ class Sigmoid(Layer):
         return self.a
 
     def backward(self, grad_out):
-        return grad_out * self.a * (1.0 - self.a)     # from the output: sigma'(z) = a (1 - a)
+        grad = grad_out * self.a                      # from the output: sigma'(z) = a (1 - a)
+        return np.multiply(grad, np.subtract(_ONES.get(grad.dtype, 1.0), self.a), grad)
 
 
 class Tanh(Layer):
@@ -55,12 +62,12 @@ class ReLU(Layer):
         # In training, in place: z * [z > 0] is one comparison and one multiply, and the mask is kept for backward.
         # The mask is stored as 0.0/1.0 in z's dtype: multiplying by it is twice as fast as by booleans.
         self.mask = np.greater(z, 0, out=self.buffer("mask", z.shape, z.dtype), casting="unsafe")
-        return np.multiply(z, self.mask, out=z)
+        return np.multiply(z, self.mask, z)
 
     def backward(self, grad_out):
         # from the sign of z (the same as that of the output): the derivative is 1 where z > 0, else 0
         if self.training:
-            return np.multiply(grad_out, self.mask, out=grad_out)
+            return np.multiply(grad_out, self.mask, grad_out)
         return grad_out * self.mask
 
 

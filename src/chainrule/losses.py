@@ -48,11 +48,16 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, z, y):
         # ln yhat_k = s_k - ln sum_m e^s_m with s = z - max(z): log-sum-exp, so no exponent is positive and
         # ln(0) never happens. With rows of y summing to one, L = mean(ln sum e^s) - mean(sum_k y_k s_k).
+        # Each step works in place on the one array it made: the same operations, fewer temporaries.
         shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)   # (N, K)
-        e = np.exp(shifted)
+        picked = np.vdot(y, shifted)                                # sum_n sum_k y_nk s_nk
+        e = np.exp(shifted, shifted)
         total = np.add.reduce(e, axis=1, keepdims=True)             # (N, 1), >= 1
-        self.yhat, self.y = e / total, y
-        return float((np.add.reduce(np.log(total), axis=None) - np.vdot(y, shifted)) / len(z))
+        self.yhat, self.y = np.divide(e, total, e), y
+        log_total = np.log(total, total)
+        # one example: its own ln sum, the value the reduction returns for one element, without its set-up cost
+        summed = log_total[0, 0] if len(z) == 1 else np.add.reduce(log_total, axis=None)
+        return float((summed - picked) / len(z))
 
     def per_example(self, z, y):
         shifted = z - z.max(axis=1, keepdims=True)
