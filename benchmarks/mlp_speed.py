@@ -83,6 +83,16 @@ def chainrule_epoch(X, y):
     chainrule_factory([D, H1, H2, K], BATCH)(X, y)
 
 
+def chainrule_reference_epoch(X, y):
+    """chainrule with plain SGD's step after the products (the reference the fused step is tested against)."""
+    kept = cr.training.FUSED_STEP_MIN_WEIGHTS
+    cr.training.FUSED_STEP_MIN_WEIGHTS = float("inf")
+    try:
+        chainrule_epoch(X, y)
+    finally:
+        cr.training.FUSED_STEP_MIN_WEIGHTS = kept
+
+
 def torch_factory(sizes, batch, threads, dtype=np.float32):
     try:
         import torch
@@ -274,7 +284,7 @@ def main_table(n, rounds, threads, only=None):
     X, y = make_data(n)
     sizes = [D, H1, H2, K]
     contenders = {"floor": floor_factory(sizes, BATCH), "floor/cache": floor_factory(sizes, BATCH, stream=False),
-                  "chainrule": chainrule_epoch}
+                  "chainrule": chainrule_epoch, "cr/step-apart": chainrule_reference_epoch}
     torch_run = torch_factory(sizes, BATCH, threads)
     if torch_run is not None:
         contenders["torch"] = torch_run
@@ -298,8 +308,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="a 12,000-example epoch and 2 rounds, for a smoke test")
-    parser.add_argument("--only", nargs="*", help="contenders to run (chainrule, torch, sklearn32, sklearn64; the "
-                                                  "floors always run)")
+    parser.add_argument("--only", nargs="*", help="contenders to run (chainrule, cr/step-apart, torch, sklearn32, "
+                                                  "sklearn64; the floors always run)")
     parser.add_argument("--grid", action="store_true", help="also the scaling map: widths 64-2048, batches "
                                                             "1-1024, 1 and 2 threads, float32 and float64")
     parser.add_argument("--grid-quick", action="store_true", help="a reduced map (widths 64 and 1024, batches 1 "

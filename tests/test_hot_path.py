@@ -2,6 +2,7 @@
 recorded before them, training's layouts and shortcuts agree with the plain forms, and the benchmark runs."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,91 @@ def test_benchmark_floor_streams_the_data_set():
         seen.clear()
         mlp_speed.floor_factory([mlp_speed.D, 8, 10], 16, stream=stream)(X.view(Recording), None)
         assert seen == expected
+
+
+# --- plain SGD's step inside the weight-gradient product (blas.py) --------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_subtract_product_is_numpys_product_and_subtraction(rng, dtype):
+    """W <- W - x^T g through NumPy's own GEMM equals NumPy's product and subtraction, bit for bit, for every
+    layout of the factors training hands it (rows, columns, one row)."""
+    from chainrule import blas
+    weight = rng.standard_normal((13, 6)).astype(dtype)
+    x, g = rng.standard_normal((9, 13)).astype(dtype), rng.standard_normal((9, 6)).astype(dtype)
+    for x_, g_ in ((x, g), (np.asfortranarray(x), g), (x, np.asfortranarray(g)), (x[:1], g[:1]),
+                   (x[::2], g[::2])):      # the last: no unit row stride for BLAS, so NumPy's own path
+        got = weight.copy()
+        blas.subtract_product(got, x_, g_)
+        np.testing.assert_array_equal(got, weight - x_.T @ g_)
+
+
+def test_numpys_blas_is_found_here():
+    """On the platforms NumPy's wheels cover (this one included) the fused step is not silently off."""
+    from chainrule import blas
+    assert blas.available(np.float32) and blas.available(np.float64)
+
+
+def _fit_both_ways(monkeypatch, make, X, y, **options):
+    """The same network trained with the fused step and with the reference (product, then update)."""
+    results = []
+    for threshold in (0, 10**12):
+        monkeypatch.setattr(cr.training, "FUSED_STEP_MIN_WEIGHTS", threshold)
+        net = make()
+        history = net.fit(X, y, verbose=0, seed=5, **options)
+        results.append((net, history))
+    return results
+
+
+@pytest.mark.parametrize("make, targets", [
+    (lambda: cr.mlp([7, 12, 9, 4], activation="relu", seed=1), "labels"),
+    (lambda: cr.mlp([7, 12, 4], activation="tanh", dropout=0.3, seed=1, dtype=np.float64), "labels"),
+    (lambda: cr.mlp([7, 12, 4], activation="sigmoid", output="sigmoid", seed=1), "multilabel"),
+    (lambda: cr.mlp([7, 12, 4], activation="relu", output="identity", seed=1), "values"),
+    (lambda: cr.explain.build_network_for(cr.explain.seed_article())[0], "seed"),
+])
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_fused_step_trains_as_the_reference(rng, monkeypatch, make, targets, batch_size):
+    """Every layer and loss: the fused step leaves the weights, the biases, the history and the step count of the
+    product-then-update reference, bit for bit (the GEMM rounds x^T g once and subtracts once, as NumPy does)."""
+    width = make().in_features
+    X = rng.standard_normal((48, width))
+    y = {"labels": rng.integers(0, 4, 48), "multilabel": rng.integers(0, 2, (48, 4)).astype(float),
+         "values": rng.standard_normal((48, 4)), "seed": np.eye(2)[rng.integers(0, 2, 48)]}[targets]
+    (fused, h1), (reference, h2) = _fit_both_ways(monkeypatch, make, X, y, epochs=3, batch_size=batch_size,
+                                                  optimizer=cr.SGD(lr=0.05))
+    for name, value in reference.named_parameters().items():
+        np.testing.assert_array_equal(fused.named_parameters()[name], value, err_msg=name)
+    assert {k: v for k, v in h1.history.items() if k != "seconds"} == {
+        k: v for k, v in h2.history.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("optimizer, fused", [
+    (lambda: cr.SGD(lr=0.1), True), (lambda: cr.GradientDescent(0.1), True),
+    (lambda: cr.SGD(lr=0.1, momentum=0.9), False), (lambda: cr.SGD(lr=0.1, weight_decay=1e-4), False),
+    (lambda: cr.Adam(), False)])
+def test_fused_step_only_for_plain_sgd_on_large_networks(optimizer, fused):
+    big, small = cr.mlp([784, 128, 10]), cr.mlp([4, 3, 2])
+    opt = optimizer()
+    assert cr.training.fuses_step(big, opt, opt.loss_scale()) is fused
+    assert not cr.training.fuses_step(small, opt, opt.loss_scale())
+
+
+def test_fused_step_counts_steps_and_keeps_the_divergence_guard(rng, monkeypatch):
+    monkeypatch.setattr(cr.training, "FUSED_STEP_MIN_WEIGHTS", 0)
+    X, y = rng.standard_normal((30, 5)), rng.integers(0, 3, 30)
+    net = cr.mlp([5, 8, 3], seed=0)
+    opt = cr.SGD(lr=0.1)
+    net.fit(X, y, epochs=2, batch_size=10, optimizer=opt, verbose=0)
+    assert opt.steps == 6
+    start = {k: v.copy() for k, v in net.named_parameters().items()}
+    with pytest.raises(cr.TrainingDiverged):
+        net.fit(X * 1e30, y, epochs=1, batch_size=10, optimizer=cr.SGD(lr=1e6), verbose=0)
+    for name, value in start.items():
+        np.testing.assert_array_equal(net.named_parameters()[name], value, err_msg=name)
+
+
+def test_fused_step_can_be_turned_off():
+    code = "import numpy as np; from chainrule import blas; print(blas.available(np.float32))"
+    for value, expected in (("0", "False"), ("1", "True")):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env={**os.environ, "CHAINRULE_FUSED_STEP": value})
+        assert result.stdout.strip() == expected

@@ -78,20 +78,26 @@ class Network:
             recorder.loss(self.loss_fn, z, y, value)
         return value
 
-    def backward(self, *, recorder=None, after_params=None, scale: float = 1.0) -> None:
+    def backward(self, *, recorder=None, after_params=None, scale: float = 1.0, descend=None) -> None:
         """Gradients of the last ``loss`` for every parameter, left in each layer's ``grads``.
 
         ``after_params(index, layer)``, if given, runs as soon as a layer's parameter gradients are known and
         before the error is carried below it: a layer-by-layer ("sequential") update uses it, so that the error
         reaching the layers below is computed with the weights already updated. ``scale`` multiplies every
-        gradient (they become those of ``scale * L``; see ``SGD.loss_scale``).
+        gradient (they become those of ``scale * L``; see ``SGD.loss_scale``). ``descend(layer, grad_out)``, if
+        given, takes each dense layer's step itself from the factors of its weight gradient (``SGD.descend``), once
+        the error below has been computed with the weights before the step; that layer's ``grads["weight"]`` is then
+        not written.
         """
         grad = self.loss_fn.backward(scale)
         if recorder is not None:
             recorder.loss_backward(self.loss_fn, grad)
         for index in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[index]
-            if after_params is not None and layer.params:
+            if descend is not None and isinstance(layer, Dense):
+                grad_in = layer.input_backward(grad)
+                descend(layer, grad)
+            elif after_params is not None and layer.params:
                 layer.param_backward(grad)
                 after_params(index, layer)
                 grad_in = layer.input_backward(grad)

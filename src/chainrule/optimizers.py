@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .blas import subtract_product
 from .errors import ChainruleError
 
 
@@ -104,6 +105,16 @@ class SGD(Optimizer):
         # SGD becomes w <- w - g', one pass over the weights instead of two (most of the update's cost on large
         # first layers); momentum keeps its velocity in the same units, v' = lr v, and saves a pass as well.
         return self.lr if not self.weight_decay else None
+
+    def descend(self, layer, grad_out) -> None:
+        """Plain SGD's step for one dense layer, from gradients of ``loss_scale() * L`` given as the factors of the
+        weight gradient: ``W <- W - x^T g'`` in one matrix product (``blas.subtract_product``: no gradient array and
+        no pass over the weights of its own), then ``b <- b - 1^T g'``. Momentum needs the gradient itself, so
+        ``fit`` uses this only without it."""
+        layer.bias_backward(grad_out)
+        subtract_product(layer.params["weight"], layer.x, grad_out)
+        if "bias" in layer.params:
+            layer.params["bias"] -= layer.grads["bias"]
 
     def step_prescaled(self, params, grads) -> None:
         """The step for gradients of ``loss_scale() * L``, g' = lr g: ``w <- w - g'``; with momentum

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import blas
 from .errors import ChainruleError
 from .layers import Dense
 from .network import Network
@@ -122,6 +123,10 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
     needed to continue after every epoch; ``resume=True`` continues from the last one saved there.
     ``sample_weight: (N,)``, non-negative, weights each example's loss as scikit-learn does (a weight of 2 counts
     the example twice; see ``losses.Weighted``); validation figures stay unweighted. Without it nothing changes.
+
+    Plain SGD (no momentum, no weight decay) on a network of at least ``FUSED_STEP_MIN_WEIGHTS`` weights takes each
+    dense layer's step inside its weight-gradient product (``fuses_step``, ``blas.py``): the same weights bit for
+    bit, but ``grads["weight"]`` is not written during such a fit. ``CHAINRULE_FUSED_STEP=0`` turns it off.
     """
     from .progress import ProgressBar
 
@@ -180,7 +185,7 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         network.loss_fn = Weighted(base_loss, network.out_features)
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught by its loss, with a clear error
-            _run_epochs(trainer, MappedRows(X) if mapped else X, Y, batch_size, shuffle, validation, callbacks, store)
+            _run_epochs(trainer, MappedRows(X, network.dtype) if mapped else X, Y, batch_size, shuffle, validation, callbacks, store)
     finally:
         network.loss_fn = base_loss
     for callback in callbacks:
@@ -209,6 +214,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         # w <- w - g (see SGD.loss_scale). The learning rate changes only between epochs.
         scale = optimizer.loss_scale()
         step = optimizer.step if scale is None else optimizer.step_prescaled
+        descend = optimizer.descend if fuses_step(network, optimizer, scale) else None
         for callback in callbacks:
             callback.on_epoch_begin(trainer, epoch)
         started = time.perf_counter()
@@ -225,8 +231,11 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
                     f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
                     f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
                     f"(this run used {optimizer.lr:g}).")
-            network.backward(scale=1.0 if scale is None else scale)
-            step(params, grads)
+            network.backward(scale=1.0 if scale is None else scale, descend=descend)
+            if descend is None:
+                step(params, grads)
+            else:
+                step({}, {})   # every layer took its step inside backward: count it
             total_loss += loss * m
             if predicted is not None:
                 decide(network.loss_fn.yhat, output, out=predicted[start:start + m])
@@ -345,6 +354,23 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
     return trainer.history
 
 
+#: Below this many weights a network's update pass costs less than the calls that would fuse it into the products.
+FUSED_STEP_MIN_WEIGHTS = 65_536
+
+
+def fuses_step(network: Network, optimizer: Optimizer, scale) -> bool:
+    """Whether plain SGD's step goes inside each dense layer's weight-gradient product (``SGD.descend``, ``blas.py``):
+    gradients of ``lr * L`` (no momentum, no weight decay), only dense layers with parameters, enough weights for the
+    pass it saves to matter, and NumPy's own BLAS reachable for the network's dtype."""
+    if scale is None or not isinstance(optimizer, SGD) or optimizer.momentum:
+        return False
+    with_params = [layer for layer in network.layers if layer.params]
+    if not all(isinstance(layer, Dense) for layer in with_params):
+        return False
+    weights = sum(layer.params["weight"].size for layer in with_params)
+    return weights >= FUSED_STEP_MIN_WEIGHTS and blas.available(network.dtype)
+
+
 def training_parameters(network: Network) -> tuple[dict, dict]:
     """What the optimizer updates during fit: the network's flat parameter and gradient arrays, as one entry."""
     flat_params, flat_grads = network.flat_parameters()
@@ -426,8 +452,8 @@ class MappedRows:
     ``ndarray.take`` first makes the whole array contiguous when it is not (and a map whose label column sits beside
     the features is not): one copy of the data set per batch. Indexing the map by rows reads just those rows."""
 
-    def __init__(self, X: np.memmap):
-        self.X, self.shape, self.dtype = X, X.shape, X.dtype
+    def __init__(self, X: np.memmap, dtype):
+        self.X, self.shape, self.dtype = X, X.shape, np.dtype(dtype)   # the batches' dtype: the network's
 
     def __len__(self):
         return len(self.X)
