@@ -312,3 +312,13 @@ def test_an_author_who_rounds_every_intermediate_of_a_batch_is_not_marked_for_it
     assert four(truth["dL/dw6"]) != four(batch) and four(truth["dL/dw6[2]"]) != four(e2["w6"])
     assert set(verdicts(derive(parse_spec({**BATCH, "claims": claims}))).values()) == {"slip"}
     assert set(verdicts(derive(parse_spec({**BATCH, "carries_rounded": 2, "claims": claims}))).values()) == {"agrees"}
+
+
+@pytest.mark.parametrize("name", ["sum_exp", "exp_z3", "Delta_w1", "L_yhat2"])
+def test_a_spec_may_not_give_a_derived_name_to_one_of_its_own_quantities(name):
+    from chainrule.errors import ChainruleError
+
+    layers = [SOFT["layers"][0], {**SOFT["layers"][1], "activation_names": ["yhat1", "yhat2"]}]
+    layers[0] = {**layers[0], "activation_names": [name, "a2"]}
+    with pytest.raises(ChainruleError, match=f'names: expected names other than those chainrule gives .* found "{name}"'):
+        parse_spec({**SOFT, "layers": layers}, "s.json")

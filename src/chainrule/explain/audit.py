@@ -11,6 +11,8 @@ is *carried* (right arithmetic on an earlier wrong number); if not, it is a *sli
 "The step fed the author's numbers" is the engine's own pass: the spec's network, unfused so that printed
 probabilities can be fed in, run with a ClampingRecorder that overwrites each printed quantity as the pass reaches
 it. The sensitivities are central differences of that same pass. No arithmetic of the network is written here.
+Printed numbers are judged in causal order (each after those it was computed from), which is the derivation's
+order except in a sequential update, where a layer's updated weights carry the error below it.
 """
 
 from dataclasses import dataclass, field

@@ -404,10 +404,15 @@ class _Reader:
         seen = set(RESERVED_NAMES)
         every = [n for layer in spec.layers for n in [n for row in layer.weight_names for n in row] +
                  layer.bias_names + layer.pre_activation_names + layer.activation_names]
+        derived = derived_names(spec)
         for name in every + spec.input_names + spec.target_names + [spec.loss_name]:
             if name in RESERVED_NAMES:
                 self.fail("names", f"names other than {', '.join(RESERVED_NAMES)} (chainrule writes the "
                           "learning rate as eta)", f'"{name}"')
+            if name in derived:
+                self.fail("names", f"names other than those chainrule gives the intermediates it shows when "
+                          f"claimed (e^z: exp_z3, the softmax's sum_exp, Delta_w5, each output's share "
+                          f"{spec.loss_name}_yhat1)", f'"{name}"')
             if name in seen:
                 self.fail("names", "every name to be used once", f'"{name}" twice')
             seen.add(name)
@@ -423,6 +428,18 @@ class _Reader:
                 written = written.copy_negate()
             claims.append(Claim(name, self.number(written, f"claims.{name}"), written))
         return claims
+
+
+def derived_names(spec: Spec) -> set[str]:
+    """The plain names (no ``/``) chainrule gives intermediates shown when claimed: a softmax output's ``exp_z3``
+    and ``sum_exp``, each parameter's change ``Delta_w5``, each output's share of the loss ``L_yhat1``."""
+    last = spec.layers[-1]
+    names = {f"{spec.loss_name}_{o}" for o in last.activation_names}
+    names |= {f"Delta_{p}" for layer in spec.layers for p in [w for row in layer.weight_names for w in row] +
+              layer.bias_names}
+    if last.activation == "softmax":
+        names |= {f"exp_{z}" for z in last.pre_activation_names} | {"sum_exp"}
+    return names
 
 
 def claims_connections(spec: Spec) -> bool:
