@@ -107,8 +107,6 @@ def test_class_index_targets_are_one_hot_rows():
     ({"inputs": [[1.0, 0.5], [0.0]]}, "inputs[1]: expected 2 values, as the first example, found 1"),
     ({"reduction": "median"}, 'reduction: expected one of "mean", "sum", found the string "median"'),
     ({"weight_layout": "rows"}, 'weight_layout: expected one of "neuron_major", "input_major"'),
-    ({"update_order": "sequential", "carries_rounded": 2},
-     "carries_rounded: expected a spec of one example or a simultaneous update"),
     ({"rounding": "floor"}, 'rounding: expected one of "round", "truncate"'),
     ({"claims": {"z1[x]": 1}}, "claims key: expected a quantity name such as z1, dL/dw5, w5+ or z1[2]"),
     ({"reduktion": "sum"}, 'reduktion: unknown field; did you mean "reduction"?'),

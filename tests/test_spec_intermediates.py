@@ -322,3 +322,46 @@ def test_a_spec_may_not_give_a_derived_name_to_one_of_its_own_quantities(name):
     layers[0] = {**layers[0], "activation_names": [name, "a2"]}
     with pytest.raises(ChainruleError, match=f'names: expected names other than those chainrule gives .* found "{name}"'):
         parse_spec({**SOFT, "layers": layers}, "s.json")
+
+
+def test_an_author_who_rounds_every_intermediate_of_a_sequential_batch():
+    """Worked by hand to 2 places: each example's output layer, the batch's rounded gradients and rounded updated
+    w5, w6, then each example's error below carried with those, and the batch's gradient of w1 their mean."""
+    from decimal import ROUND_HALF_UP
+
+    from chainrule.explain.audit import places_of, rounded_pass
+
+    def r(v):     # to 2 places as a person rounds the digits they see: 0.015 (the mean of 0.01 and 0.02) is 0.02
+        return float(Decimal(repr(v)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    examples = [([1.0, 0.5], 1.0), ([0.0, -1.0], 0.0)]
+    top = [worked(x, t, r) for x, t in examples]
+    w5 = r(0.5 - 0.5 * r((r(top[0]["w5"]) + r(top[1]["w5"])) / 2))
+    w6 = r(-0.6 - 0.5 * r((r(top[0]["w6"]) + r(top[1]["w6"])) / 2))
+
+    def below(x, e):
+        dz1 = r(r(e["d3"] * w5) * e["a1"] * (1 - e["a1"]))
+        dz2 = r(r(e["d3"] * w6) * e["a2"] * (1 - e["a2"]))
+        return {"da1": e["d3"] * w5, "w1": dz1 * x[0], "w4": dz2 * x[1]}
+    low = [below(x, e) for (x, _), e in zip(examples, top)]
+    spec = parse_spec({**BATCH, "update_order": "sequential", "carries_rounded": 2})
+    worked_out = rounded_pass(spec, 0.5, places_of(spec))
+    assert worked_out["dL/da1[2]"] == pytest.approx(low[1]["da1"], rel=1e-12)
+    assert worked_out["dL/dw4[2]"] == pytest.approx(low[1]["w4"], rel=1e-12, abs=1e-15)
+    assert worked_out["dL/dw1"] == pytest.approx((r(low[0]["w1"]) + r(low[1]["w1"])) / 2, rel=1e-12, abs=1e-15)
+    assert worked_out["w4'"] == pytest.approx(-0.4 - 0.5 * r((r(low[0]["w4"]) + r(low[1]["w4"])) / 2), rel=1e-12)
+    claims = {"dL/da1[2]": four(low[1]["da1"]), "dL/dw4[2]": four(low[1]["w4"])}
+    truth = derive(parse_spec({**BATCH, "update_order": "sequential"})).values
+    assert all(four(truth[name]) != value for name, value in claims.items())
+    plain = derive(parse_spec({**BATCH, "update_order": "sequential", "claims": claims}))
+    declared = derive(parse_spec({**BATCH, "update_order": "sequential", "carries_rounded": 2, "claims": claims}))
+    assert set(verdicts(plain).values()) == {"slip"} and set(verdicts(declared).values()) == {"agrees"}
+
+
+def test_rounded_working_rounds_as_a_person_does():
+    import numpy as np
+
+    from chainrule.explain.recorder import round_as_printed
+
+    values = np.array([[0.015, 0.025, -0.125], [2.675, 1e-9, np.inf]])
+    assert round_as_printed(values, 2).tolist() == [[0.02, 0.03, -0.13], [2.68, 0.0, np.inf]]
+    assert np.round(np.array([0.025, 0.125]), 2).tolist() == [0.02, 0.12]      # NumPy: ties to even

@@ -152,7 +152,8 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
     return places
 
 
-def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple]):
+def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple],
+                       worked=None):
     """The author pass of a batch: each example's pass with its printed numbers fed in, then the batch pass fed the
     same numbers in each example's row (an error scaled by the batch's weight of that example, 1/N for a mean, as
     the engine's mean loss scales it) and the batch's own printed gradients. A printed gradient or loss of one
@@ -161,15 +162,20 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
 
     A sequential update carries each example's error below a layer with the author's update of it, which the batch
     pass makes from the examples' printed numbers: the passes are repeated once per layer, each round's examples
-    taking the round before's update, so that the update of every layer above is the author's when it is used."""
+    taking the round before's update, so that the update of every layer above is the author's when it is used.
+    ``worked(updated)``, for an author who rounds every intermediate of a sequential update, gives each round's
+    per-example numbers as that author has them (the round before's update given), fed in as printed; the batch
+    pass then rounds each layer's gradients before its update and its updated parameters after."""
     from .derivation import _Layout, _parameter_names, example_pass, gradient_step, set_parameters, updated_values
 
     network, where = build_network(spec, fused=False)
     start = {key: param.copy() for key, param in network.named_parameters().items()}
     weight = 1.0 if spec.reduction == "sum" else 1.0 / spec.batch_size
-    batch = {places[name][1]: value for name, value in printed.items() if name in places and places[name][0] == "batch"}
     updated = None
     for _ in range(len(spec.layers) if spec.update_order == "sequential" else 1):
+        printed = printed if worked is None else worked(updated)
+        batch = {places[name][1]: value for name, value in printed.items()
+                 if name in places and places[name][0] == "batch"}
         values, rows, additions, loss_moved = {}, {}, {}, 0.0
         for n in range(1, spec.batch_size + 1):
             mine = {name: places[name][2] for name in printed if name in places and places[name][0] == "example"
@@ -191,7 +197,8 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
                 elif place[0] == "loss":
                     loss_moved += weight * (value - values[name])
         set_parameters(network, start)
-        recorder = ClampingRecorder(batch, rows, additions, claims_connections(spec))
+        recorder = ClampingRecorder(batch, rows, additions, claims_connections(spec),
+                                    rounds=None if worked is None else spec.carries_rounded)
         values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder) + loss_moved
         gradient_step(network, spec, learning_rate, recorder)
         updated = {key: param.copy() for key, param in network.named_parameters().items()}
@@ -284,23 +291,39 @@ ROUNDED = ("out", "yhat", "grad", "loss_grad", "param_grad", "loss")   # what an
 def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> dict[str, float]:
     """A batch worked by an author who rounds every intermediate: each example's pass alone, rounding as it goes,
     gives that example's numbers; fed rounded, as if printed, to the batch's author pass they give the batch's
-    loss and gradients (their mean or sum); fed again with those rounded, the update."""
-    from .derivation import _Layout, example_pass
+    loss and gradients (their mean or sum); fed again with those rounded, the update. In a sequential update each
+    example's error below a layer is carried with the author's rounded update of it (see ``_batch_author_pass``)."""
+    from .derivation import _Layout, example_pass, set_parameters
     from .recorder import RoundingRecorder
 
     network, where = build_network(spec, fused=False)
-    printed = {}
-    for n in range(1, spec.batch_size + 1):
-        recorder, values = RoundingRecorder(spec.carries_rounded, claims_connections(spec)), {}
-        example_pass(network, spec, n, recorder)
-        layout = _Layout(spec, where, recorder, values, example=n)
-        layout.forward(), layout.loss(), layout.backward()
-        printed |= {name: round(value, spec.carries_rounded) for name, value in values.items()
-                    if name in places and places[name][2][0] in ROUNDED}
+    start = {key: param.copy() for key, param in network.named_parameters().items()}
+
+    def worked(updated) -> dict[str, float]:
+        printed = {}
+        for n in range(1, spec.batch_size + 1):
+            recorder, values = RoundingRecorder(spec.carries_rounded, claims_connections(spec)), {}
+            set_parameters(network, start)
+            example_pass(network, spec, n, recorder, updated)
+            layout = _Layout(spec, where, recorder, values, example=n)
+            layout.forward(), layout.loss(), layout.backward()
+            printed |= {name: rounded(value, spec.carries_rounded) for name, value in values.items()
+                        if name in places and places[name][2][0] in ROUNDED}
+        return printed
+    if spec.update_order == "sequential":     # each layer's rounded update is used below it: worked round by round
+        return _batch_author_pass(spec, learning_rate, {}, places, worked)
+    printed = worked(None)
     first = _batch_author_pass(spec, learning_rate, printed, places)
-    gradients = {name: round(first[name], spec.carries_rounded) for name, place in places.items()
+    gradients = {name: rounded(first[name], spec.carries_rounded) for name, place in places.items()
                  if place[0] == "batch" and place[1][0] == "param_grad"}
     return _batch_author_pass(spec, learning_rate, printed | gradients, places)
+
+
+def rounded(value: float, places: int) -> float:
+    """One number rounded as a person rounds it (see ``recorder.round_as_printed``)."""
+    from .recorder import round_as_printed
+
+    return float(round_as_printed(np.array([value]), places)[0])
 
 
 def within(claimed: float, value: float, tolerance: float) -> bool:

@@ -10,6 +10,8 @@ authors print that the engine never holds, each formed from what the pass record
   of the error of output j alone (their sum over j is the layer's dL/d(input)).
 """
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 
 ELEMENTWISE = ("Sigmoid", "Tanh", "ReLU", "Identity")   # activation layers whose Jacobian is diagonal
@@ -89,6 +91,18 @@ class Recorder:
         return float(array.reshape(-1)[rest[-1]] if kind == "param_grad" else array[0, rest[-1]])
 
 
+def round_as_printed(array: np.ndarray, places: int) -> np.ndarray:
+    """``array`` rounded in place to ``places`` decimals as a person rounds the digits they see: each number's
+    shortest decimal form (the digits Python prints), ties away from zero. ``np.round`` differs where it matters to
+    hand working: it rounds ties to even, and the mean of 0.01 and 0.02 is 0.015 to a person but 0.01499… in
+    binary."""
+    unit = Decimal(1).scaleb(-places)
+    values = [float(Decimal(repr(v)).quantize(unit, rounding=ROUND_HALF_UP)) if np.isfinite(v) else v
+              for v in array.ravel().tolist()]
+    array[...] = np.reshape(values, array.shape)      # in place: the arrays the pass goes on with
+    return array
+
+
 def connections(layer, grad_out: np.ndarray) -> np.ndarray:
     """The error each output j of a dense layer sends to each of its inputs i, δ_j·w_ij: the layer's own
     ``input_backward`` of output j's error alone, for each j. (N, D_out, D_in); summed over j it is dL/d(input)."""
@@ -114,8 +128,9 @@ class ClampingRecorder(Recorder):
     """
 
     def __init__(self, clamps: dict[tuple, float], row_clamps: dict[tuple[int, tuple], float] | None = None,
-                 additions: dict[tuple, float] | None = None, connections: bool = False):
+                 additions: dict[tuple, float] | None = None, connections: bool = False, rounds: int | None = None):
         super().__init__(connections)
+        self.rounds = rounds    # a sequential update's gradients and updated parameters rounded to so many places
         # (example row, place, value); ``clamps`` are of row 0, ``row_clamps`` keyed (row, place) for a batch
         entries = [(0, where, value) for where, value in clamps.items()]
         entries += [(row, where, value) for (row, where), value in (row_clamps or {}).items()]
@@ -172,13 +187,21 @@ class ClampingRecorder(Recorder):
         return recorded
 
     def before_update(self, index, layer):
-        self._settled[index] = self._settle_param_grads(index, layer)
+        settled = self._settle_param_grads(index, layer)
+        if self.rounds is not None:           # recorded as computed, then rounded for the update
+            settled = settled or {name: np.array(g, copy=True) for name, g in layer.grads.items()}
+            for g in layer.grads.values():
+                round_as_printed(g, self.rounds)
+        self._settled[index] = settled
         self._before[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
 
     def after_update(self, index, layer):
         """Records the layer's updated parameters, then puts a printed change (w + Δw) or updated value in place:
         the error carried below the layer is then the author's, computed with the author's updated weights."""
         self.updated[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
+        if self.rounds is not None:
+            for p in layer.params.values():
+                round_as_printed(p, self.rounds)
         for _, where, value in self.at.get(("change", index), ()):
             layer.params[where[2]].reshape(-1)[where[3]] = self._before[index][where[2]].reshape(-1)[where[3]] + value
         for _, where, value in self.at.get(("updated", index), ()):
@@ -217,29 +240,29 @@ class RoundingRecorder(Recorder):
 
     def forward(self, index, layer, x, out):
         super().forward(index, layer, x, out)
-        np.round(out, self.places, out=out)
+        round_as_printed(out, self.places)
 
     def loss_backward(self, loss_fn, grad):
         super().loss_backward(loss_fn, grad)
-        np.round(grad, self.places, out=grad)
+        round_as_printed(grad, self.places)
 
     def before_update(self, index, layer):
         """A sequential update: its gradients are rounded before it uses them, and so are the weights it leaves,
         with which the error is carried below."""
         self._settled[index] = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
         for g in layer.grads.values():
-            np.round(g, self.places, out=g)
+            round_as_printed(g, self.places)
 
     def after_update(self, index, layer):
         self.updated[index] = {name: np.array(p, copy=True) for name, p in layer.params.items()}
         for p in layer.params.values():
-            np.round(p, self.places, out=p)
+            round_as_printed(p, self.places)
 
     def backward(self, index, layer, grad_out, grad_in):
         super().backward(index, layer, grad_out, grad_in)
         if index in self._settled:
             self.param_grads[index] = self._settled.pop(index)
         if grad_in is not None:
-            np.round(grad_in, self.places, out=grad_in)
+            round_as_printed(grad_in, self.places)
         for g in layer.grads.values():
-            np.round(g, self.places, out=g)
+            round_as_printed(g, self.places)

@@ -273,10 +273,6 @@ class _Reader:
                           ", ".join(names))
             target_names = names
             targets.append(values)
-        if batch and "carries_rounded" in raw and raw.get("update_order") == "sequential":
-            self.fail("carries_rounded", 'a spec of one example or a simultaneous update (a batch updated '
-                      "sequentially by an author who rounds every intermediate is not modelled)",
-                      'a batch with update_order = "sequential"')
         if "reduction" in raw and not batch:
             self.fail("reduction", "inputs given as a list of examples (a batch) for a reduction to apply",
                       "one example")
