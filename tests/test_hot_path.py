@@ -167,16 +167,22 @@ def _fit_both_ways(monkeypatch, make, X, y, **options):
     (lambda: cr.mlp([7, 12, 4], activation="tanh", dropout=0.3, seed=1, dtype=np.float64), "labels"),
     (lambda: cr.mlp([7, 12, 4], activation="sigmoid", output="sigmoid", seed=1), "multilabel"),
     (lambda: cr.mlp([7, 12, 4], activation="relu", output="identity", seed=1), "values"),
+    (lambda: cr.mlp([7, 12, 4], activation="identity", output="tanh", loss="half_squared_error", seed=1), "values"),
+    (lambda: cr.mlp([7, 12, 4], activation="sigmoid", output="softmax", loss="half_squared_error", seed=1), "onehot"),
+    (lambda: cr.mlp([7, 12, 4], activation="tanh", output="identity", loss="absolute_error", seed=1), "values"),
+    (lambda: cr.mlp([7, 12, 4], activation="relu", output="sigmoid", loss="huber", seed=1, dtype=np.float64),
+     "multilabel"),
     (lambda: cr.explain.build_network_for(cr.explain.seed_article())[0], "seed"),
 ])
 @pytest.mark.parametrize("batch_size", [1, 16])
 def test_fused_step_trains_as_the_reference(rng, monkeypatch, make, targets, batch_size):
-    """Every layer and loss: the fused step leaves the weights, the biases, the history and the step count of the
+    """Every activation, output and loss: the fused step leaves the weights, the biases, the history and the step count of the
     product-then-update reference, bit for bit (the GEMM rounds x^T g once and subtracts once, as NumPy does)."""
     width = make().in_features
     X = rng.standard_normal((48, width))
     y = {"labels": rng.integers(0, 4, 48), "multilabel": rng.integers(0, 2, (48, 4)).astype(float),
-         "values": rng.standard_normal((48, 4)), "seed": np.eye(2)[rng.integers(0, 2, 48)]}[targets]
+         "values": rng.standard_normal((48, 4)), "seed": np.eye(2)[rng.integers(0, 2, 48)],
+         "onehot": np.eye(4)[rng.integers(0, 4, 48)]}[targets]
     (fused, h1), (reference, h2) = _fit_both_ways(monkeypatch, make, X, y, epochs=3, batch_size=batch_size,
                                                   optimizer=cr.SGD(lr=0.05))
     for name, value in reference.named_parameters().items():

@@ -48,15 +48,18 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, z, y):
         # ln yhat_k = s_k - ln sum_m e^s_m with s = z - max(z): log-sum-exp, so no exponent is positive and
         # ln(0) never happens. With rows of y summing to one, L = mean(ln sum e^s) - mean(sum_k y_k s_k).
-        # Each step works in place on the one array it made: the same operations, fewer temporaries.
-        shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)   # (N, K)
+        # Each step works in place on the one array it made: the same operations, fewer temporaries. One example
+        # (a step of the article's network) takes its max and sum as 0-d arrays and its ln sum as the element
+        # itself: the same numbers, without NumPy's broadcasting and reduction set-up (about 2 µs of a 20 µs step).
+        one = len(z) == 1
+        peak = np.maximum.reduce(z, axis=1, keepdims=True)          # (N, 1)
+        shifted = z - (peak.reshape(()) if one else peak)           # (N, K)
         picked = np.vdot(y, shifted)                                # sum_n sum_k y_nk s_nk
         e = np.exp(shifted, shifted)
         total = np.add.reduce(e, axis=1, keepdims=True)             # (N, 1), >= 1
-        self.yhat, self.y = np.divide(e, total, e), y
+        self.yhat, self.y = np.divide(e, total.reshape(()) if one else total, e), y
         log_total = np.log(total, total)
-        # one example: its own ln sum, the value the reduction returns for one element, without its set-up cost
-        summed = log_total[0, 0] if len(z) == 1 else np.add.reduce(log_total, axis=None)
+        summed = log_total[0, 0] if one else np.add.reduce(log_total, axis=None)
         return float((summed - picked) / len(z))
 
     def per_example(self, z, y):
@@ -69,7 +72,8 @@ class SoftmaxCrossEntropy(Loss):
     def backward(self, scale=1.0):
         # dL/dz_k = sum_j dL/dyhat_j dyhat_j/dz_k = sum_j (-y_j / yhat_j) yhat_j (delta_jk - yhat_k) = yhat_k - y_k
         # when each row of y sums to one; the mean over the batch divides by N.
-        return (self.yhat - self.y) * (scale / len(self.y))
+        error = self.yhat - self.y
+        return np.multiply(error, scale / len(self.y), error)
 
 
 class SigmoidBinaryCrossEntropy(Loss):
