@@ -39,3 +39,47 @@ def test_a_gradient_that_is_exactly_zero_is_not_a_failure():
 
     assert relative_error(np.zeros(3), np.array([1e-11, -2e-11, 0.0])) <= TOLERANCE
     assert relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.1])) > TOLERANCE
+
+
+def test_the_explained_batch_step_check_catches_a_wrong_reduction():
+    from dataclasses import replace
+
+    from chainrule.explain import derive, example_path, load_spec
+    from chainrule.explain.checks import batch_step_errors
+
+    spec = load_spec(example_path("batch_homework"))
+    errors = batch_step_errors(spec)
+    assert set(errors) == {"example 1", "example 2", "batch (mean)"} and max(errors.values()) < TOLERANCE
+    summed = derive(replace(spec, reduction="sum")).values        # the sum's gradients shown for the mean
+    assert batch_step_errors(spec, summed)["batch (mean)"] > 0.1
+    assert max(batch_step_errors(spec, summed).values()) > TOLERANCE
+    assert batch_step_errors(replace(spec, reduction="sum"), summed)["batch (sum)"] < TOLERANCE
+
+
+def test_the_connection_check_catches_errors_sent_along_the_wrong_connection():
+    from chainrule.explain import derive, seed_article
+    from chainrule.explain.checks import connection_errors, connection_names
+    from chainrule.explain.spec import Claim
+
+    spec = seed_article()
+    spec.claims = [Claim(name, 0.0, __import__("decimal").Decimal(0)) for name in connection_names(spec)]
+    values = derive(spec).values
+    assert connection_errors(spec, values)["layer 2"] < TOLERANCE
+    swapped = {**values, "dL/da1_via_z3": values["dL/da1_via_z4"], "dL/da1_via_z4": values["dL/da1_via_z3"]}
+    assert connection_errors(spec, swapped)["layer 2"] > 1e-2
+
+
+def test_the_softmax_check_catches_shifted_exponentials(monkeypatch):
+    """e^(z - max z), the engine's own stable form, gives the same softmax but not the author's e^z: the derivative
+    of ln of its sum is not the softmax, and the check says so."""
+    from chainrule.explain.checks import softmax_exponential_errors
+    from chainrule.explain.recorder import Recorder
+
+    assert max(softmax_exponential_errors().values()) < TOLERANCE
+
+    def shifted(self, key, z):
+        self.exps[key] = np.exp(z - z.max(axis=1, keepdims=True))
+        self.sums[key] = self.exps[key].sum(axis=1, keepdims=True)
+    monkeypatch.setattr(Recorder, "exponentiate", shifted)
+    errors = softmax_exponential_errors()
+    assert errors["e^z / sum"] < TOLERANCE and errors["d ln sum / dz"] > 1e-2

@@ -195,7 +195,7 @@ def test_roster_gives_each_student_a_reproducible_variant(tmp_path):
      "outputs for a softmax output"),
     (["--output", "softmax", "--loss", "half_squared_error", "--shape", "2-2-3"], None),
     (["--output", "sigmoid", "--loss", "cross_entropy"], "--output/--loss: expected one of the engine's pairings"),
-    (["--batch", "3", "--update-order", "sequential"], "--update-order: expected simultaneous for a batch"),
+    (["--batch", "3", "--update-order", "sequential"], None),
     (["--roster", "ROSTER"], "row 2: expected a student id"),
 ])
 def test_bad_exercise_options_exit_2_naming_the_flag(tmp_path, argv, message):
@@ -228,6 +228,7 @@ def test_answers_are_rounded_to_significant_digits(value, digits, text):
 @pytest.mark.parametrize("options", [
     dict(shape=(3, 3, 2), hidden="relu", output="identity", loss="mean_squared_error"),
     dict(shape=(2, 3, 2), update_order="sequential"),
+    dict(shape=(2, 3, 2), update_order="sequential", batch=2),
     dict(update_biases=False, weight_layout="input_major"),
     dict(batch=3, reduction="sum", output="sigmoid", shape=(2, 2, 1)),
     dict(shape=(3, 4, 3, 2), hidden="tanh"),

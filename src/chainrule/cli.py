@@ -50,6 +50,9 @@ def _spec_for_model(args):
 
 def _gradcheck(args) -> int:
     from .explain import build_network_for, example_path, load_spec, seed_article
+    from dataclasses import replace
+
+    from .explain.checks import batch_step_errors, connection_errors, softmax_exponential_errors
     from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, random_cases
 
     sizes = [args.inputs] + [args.hidden] * args.depth + [args.outputs]
@@ -66,11 +69,22 @@ def _gradcheck(args) -> int:
         flag = "ok" if max(errors.values()) <= TOLERANCE else "FAIL"
         detail = "  ".join(f"{name} {err:.1e}" for name, err in errors.items())
         print(f"{flag:4}  {label}\n      {detail}")
-    local = check_local_derivatives(seed=args.seed)
-    worst = max(worst, *local.values())
-    flag = "ok" if max(local.values()) <= TOLERANCE else "FAIL"
-    print(f"{flag:4}  local derivatives da/dz (as explain shows a claimed da1/dz1)\n      "
-          + "  ".join(f"{name} {err:.1e}" for name, err in local.items()))
+    batch = load_spec(example_path("batch_homework"))
+    explained = [
+        ("local derivatives da/dz (as explain shows a claimed da1/dz1)", check_local_derivatives(seed=args.seed)),
+        ("batch_homework step as explain shows it: each example's gradients and the batch's mean",
+         batch_step_errors(batch)),
+        ("the same batch step with reduction = \"sum\"", batch_step_errors(replace(batch, reduction="sum"))),
+        ("error per connection dL/da1_via_z3 (seed article; batch_homework, each example)",
+         {f"seed {k}": v for k, v in connection_errors(seed_article()).items()}
+         | {f"batch {k}": v for k, v in connection_errors(batch).items()}),
+        ("softmax e^z and denominator (as explain shows claimed exp_z3, sum_exp)",
+         softmax_exponential_errors(seed=args.seed)),
+    ]
+    for label, errors in explained:
+        worst = max(worst, *errors.values())
+        flag = "ok" if max(errors.values()) <= TOLERANCE else "FAIL"
+        print(f"{flag:4}  {label}\n      " + "  ".join(f"{name} {err:.1e}" for name, err in errors.items()))
     print(f"largest relative error: {worst:.2e} ({'within' if worst <= TOLERANCE else 'ABOVE'} tolerance)")
     return 0 if worst <= TOLERANCE else 1
 
@@ -481,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     grad = command("gradcheck", help="check every backprop gradient against finite differences",
                    description="Compare backprop with central finite differences in float64 for the seed article's "
-                   "network and random networks of every activation and output/loss pairing. Exits 1 if any "
+                   "network, the batch example and random networks of every activation and output/loss pairing, "
+                   "and what explain shows beyond them: local derivatives, a batch step's per-example and batch "
+                   "gradients, the error per connection, a softmax's e^z and denominator. Exits 1 if any "
                    "relative error exceeds the tolerance.")
     grad.add_argument("--inputs", type=_type("n", low=1, high=1000, integer=True, what="1 to 1000"), default=4,
                       help="input width of the random networks")

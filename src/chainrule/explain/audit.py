@@ -11,6 +11,8 @@ is *carried* (right arithmetic on an earlier wrong number); if not, it is a *sli
 "The step fed the author's numbers" is the engine's own pass: the spec's network, unfused so that printed
 probabilities can be fed in, run with a ClampingRecorder that overwrites each printed quantity as the pass reaches
 it. The sensitivities are central differences of that same pass. No arithmetic of the network is written here.
+Printed numbers are judged in causal order (each after those it was computed from), which is the derivation's
+order except in a sequential update, where a layer's updated weights carry the error below it.
 """
 
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .recorder import ClampingRecorder
-from .spec import Spec, build_network
+from .spec import Spec, build_network, claims_connections
 
 # float64 rounding in the computed value and in reading the printed one, relative to their size. Half a unit of the
 # last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/50000 of it for up
@@ -56,18 +58,21 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
     ``network``: a ``_Unfused`` to reuse (its parameters are reset to the spec's first), else one is built.
 
     Returns name -> value, each value as computed *before* its own printed number replaced it."""
-    from .derivation import _parameter_names, gradient_step
+    from .derivation import gradient_step, updated_values
 
     if spec.batch_size:
         return _batch_author_pass(spec, learning_rate, printed, places)
     network, where = (network or _Unfused(spec)).reset()
-    recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places})
+    recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places},
+                                connections=claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] != "change"}
-    params = network.named_parameters()
-    values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
+    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
+    values |= updated_values(spec, where, network, recorder)
     return with_changes(spec, values, printed)
+
+
+AFTER_STEP = ("change", "updated")    # places of what the update makes: read from the parameters, not the pass
 
 
 def read(spec: Spec, recorder, place: tuple) -> float:
@@ -112,11 +117,21 @@ def places_of(spec: Spec) -> dict[str, tuple]:
 
     network, where = build_network(spec, fused=False)
     if spec.batch_size:
-        return _batch_places(spec, network, where)
-    recorder = Recorder()
+        return _batch_places(spec, network, where) | {name: ("batch", place) for name, place in
+                                                      _step_places(spec, where).items()}
+    recorder = Recorder(claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     network.backward(recorder=recorder)
-    return layout_places(spec, where, recorder)
+    return layout_places(spec, where, recorder) | _step_places(spec, where)
+
+
+def _step_places(spec: Spec, where) -> dict[str, tuple]:
+    """Each parameter's change Δw; in a sequential update also its updated value, with which the error below is
+    carried (in a simultaneous update an updated value feeds nothing)."""
+    from .derivation import parameter_places
+
+    return {name: place for name, place in parameter_places(spec, where).items()
+            if place[0] == "change" or spec.update_order == "sequential"}
 
 
 # A batch: each example's quantities are held by a pass of that example alone, ("example", n, place); the batch's
@@ -127,7 +142,7 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
 
     places = {}
     for n in range(1, spec.batch_size + 1):
-        recorder = Recorder()
+        recorder = Recorder(claims_connections(spec))
         example_pass(network, spec, n, recorder)
         places |= {name: ("example", n, place) for name, place in layout_places(spec, where, recorder, n).items()}
     places[spec.loss_name] = ("batch", ("loss",))
@@ -137,40 +152,60 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
     return places
 
 
-def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple]):
+def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple],
+                       worked=None):
     """The author pass of a batch: each example's pass with its printed numbers fed in, then the batch pass fed the
     same numbers in each example's row (an error scaled by the batch's weight of that example, 1/N for a mean, as
-    the engine's mean loss scales it) and the batch's own printed gradients."""
-    from .derivation import _Layout, _parameter_names, example_pass, gradient_step
+    the engine's mean loss scales it) and the batch's own printed gradients. A printed gradient or loss of one
+    example enters the batch's in place of the one that example's pass computed: the batch's is their mean or sum,
+    so it moves by the example's weight times the difference.
+
+    A sequential update carries each example's error below a layer with the author's update of it, which the batch
+    pass makes from the examples' printed numbers: the passes are repeated once per layer, each round's examples
+    taking the round before's update, so that the update of every layer above is the author's when it is used.
+    ``worked(updated)``, for an author who rounds every intermediate of a sequential update, gives each round's
+    per-example numbers as that author has them (the round before's update given), fed in as printed; the batch
+    pass then rounds each layer's gradients before its update and its updated parameters after."""
+    from .derivation import _Layout, _parameter_names, example_pass, gradient_step, set_parameters, updated_values
 
     network, where = build_network(spec, fused=False)
-    values, rows, batch = {}, {}, {}
+    start = {key: param.copy() for key, param in network.named_parameters().items()}
     weight = 1.0 if spec.reduction == "sum" else 1.0 / spec.batch_size
-    for name, value in printed.items():
-        if name in places and places[name][0] == "batch":
-            batch[places[name][1]] = value
-    for n in range(1, spec.batch_size + 1):
-        clamps = {places[name][2]: value for name, value in printed.items()
-                  if name in places and places[name][0] == "example" and places[name][1] == n}
-        recorder = ClampingRecorder(clamps)
-        example_pass(network, spec, n, recorder)
-        layout = _Layout(spec, where, recorder, values, example=n)
-        layout.forward(), layout.loss(), layout.backward()
-        for place, value in clamps.items():
-            if place[0] in ("out", "yhat"):
-                rows[n - 1, place] = value
-            elif place[0] in ("grad", "loss_grad"):
-                rows[n - 1, place] = value * weight
-            elif place[0] == "local":              # a ratio: the batch's scaling is in the error it multiplies
-                rows[n - 1, place] = value
-    recorder = ClampingRecorder(batch, rows)
-    values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder)
-    gradient_step(network, spec, learning_rate, recorder)
-    params = network.named_parameters()
+    updated = None
+    for _ in range(len(spec.layers) if spec.update_order == "sequential" else 1):
+        printed = printed if worked is None else worked(updated)
+        batch = {places[name][1]: value for name, value in printed.items()
+                 if name in places and places[name][0] == "batch"}
+        values, rows, additions, loss_moved = {}, {}, {}, 0.0
+        for n in range(1, spec.batch_size + 1):
+            mine = {name: places[name][2] for name in printed if name in places and places[name][0] == "example"
+                    and places[name][1] == n}
+            recorder = ClampingRecorder({place: printed[name] for name, place in mine.items()},
+                                        connections=claims_connections(spec))
+            set_parameters(network, start)
+            example_pass(network, spec, n, recorder, updated)
+            layout = _Layout(spec, where, recorder, values, example=n)
+            layout.forward(), layout.loss(), layout.backward()
+            for name, place in mine.items():
+                value = printed[name]
+                if place[0] in ("out", "yhat", "local", "exp", "sum_exp"):   # values and ratios: as printed
+                    rows[n - 1, place] = value
+                elif place[0] in ("grad", "loss_grad", "via"):                # errors: scaled as the batch's loss is
+                    rows[n - 1, place] = value * weight
+                elif place[0] == "param_grad":
+                    additions[place] = additions.get(place, 0.0) + weight * (value - values[name])
+                elif place[0] == "loss":
+                    loss_moved += weight * (value - values[name])
+        set_parameters(network, start)
+        recorder = ClampingRecorder(batch, rows, additions, claims_connections(spec),
+                                    rounds=None if worked is None else spec.carries_rounded)
+        values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder) + loss_moved
+        gradient_step(network, spec, learning_rate, recorder)
+        updated = {key: param.copy() for key, param in network.named_parameters().items()}
     for (key, flat), name in _parameter_names(spec, where).items():
         dense, kind = key.split(".")
         values[f"d{spec.loss_name}/d{name}"] = recorder.read(("param_grad", int(dense), kind, flat))
-        values[f"{name}'"] = float(params[key].reshape(-1)[flat])
+    values |= updated_values(spec, where, network, recorder)
     return with_changes(spec, values, printed)
 
 
@@ -181,7 +216,7 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     # a rounded number lies within half a unit of its last digit of the value; a truncated one within a whole unit
     half = {name: c.unit if spec.rounding == "truncate" else c.half_unit for name, c in claims.items()}
     size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
-    places = places_of(spec) | {name: ("change",) for name in printed if name.startswith("Delta_")}
+    places = places_of(spec)
     unfused = _Unfused(spec)
     base = author_pass(spec, learning_rate, printed, places, unfused)
     sensitivity = {q: {} for q in printed}
@@ -199,9 +234,8 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
                 if abs(slope) * size[i] > RELATIVE_SENSITIVITY * size[q]:
                     sensitivity[q][i] = slope
     carried_rounding = rounded_pass(spec, learning_rate, places) if spec.carries_rounded is not None else {}
-    position = {name: k for k, name in enumerate(order)}
     checks = {}
-    for name in sorted(printed, key=lambda n: position.get(n, -1)):
+    for name in causal_order(printed, sensitivity, order):
         claim, upstream, correct = claims[name], sensitivity[name], truth[name]
         # How far the author's inputs really were from the truth: a printed number that agrees was off by exactly
         # its own deviation (0 for an exact one); a wrong one could stand for anything within its last place.
@@ -221,21 +255,75 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     return list(checks.values())
 
 
+def causal_order(printed, sensitivity: dict[str, dict], order: list[str]) -> list[str]:
+    """The printed names with every one after the printed numbers it was computed from, otherwise in the order the
+    derivation shows them. The two differ in a sequential update, where a layer's updated weights, shown with the
+    update at the end, carry the error below it."""
+    position = {name: k for k, name in enumerate(order)}
+    waiting, done = sorted(printed, key=lambda n: position.get(n, -1)), {}
+    while waiting:
+        ready = next((n for n in waiting if all(i in done for i in sensitivity[n] if i in printed)), waiting[0])
+        waiting.remove(ready)
+        done[ready] = True
+    return list(done)
+
+
 def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> dict[str, float]:
     """Every quantity of the step as an author computes it who rounds each one to ``spec.carries_rounded`` decimals
     and computes on with the rounded value (each from the rounded ones before it): the engine's pass with a
     recorder that rounds as the pass goes."""
-    from .derivation import _parameter_names, gradient_step
+    from .derivation import gradient_step, updated_values
+    from .recorder import RoundingRecorder
+
+    if spec.batch_size:
+        return _rounded_batch_pass(spec, learning_rate, places)
+    network, where = build_network(spec, fused=False)
+    recorder = RoundingRecorder(spec.carries_rounded, claims_connections(spec))
+    network.loss(spec.X, spec.Y, recorder=recorder)
+    gradient_step(network, spec, learning_rate, recorder)
+    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
+    return values | updated_values(spec, where, network, recorder)
+
+
+ROUNDED = ("out", "yhat", "grad", "loss_grad", "param_grad", "loss")   # what an author rounding as they go rounds
+
+
+def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> dict[str, float]:
+    """A batch worked by an author who rounds every intermediate: each example's pass alone, rounding as it goes,
+    gives that example's numbers; fed rounded, as if printed, to the batch's author pass they give the batch's
+    loss and gradients (their mean or sum); fed again with those rounded, the update. In a sequential update each
+    example's error below a layer is carried with the author's rounded update of it (see ``_batch_author_pass``)."""
+    from .derivation import _Layout, example_pass, set_parameters
     from .recorder import RoundingRecorder
 
     network, where = build_network(spec, fused=False)
-    recorder = RoundingRecorder(spec.carries_rounded)
-    network.loss(spec.X, spec.Y, recorder=recorder)
-    gradient_step(network, spec, learning_rate, recorder)
-    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] != "change"}
-    params = network.named_parameters()
-    values |= {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
-    return values
+    start = {key: param.copy() for key, param in network.named_parameters().items()}
+
+    def worked(updated) -> dict[str, float]:
+        printed = {}
+        for n in range(1, spec.batch_size + 1):
+            recorder, values = RoundingRecorder(spec.carries_rounded, claims_connections(spec)), {}
+            set_parameters(network, start)
+            example_pass(network, spec, n, recorder, updated)
+            layout = _Layout(spec, where, recorder, values, example=n)
+            layout.forward(), layout.loss(), layout.backward()
+            printed |= {name: rounded(value, spec.carries_rounded) for name, value in values.items()
+                        if name in places and places[name][2][0] in ROUNDED}
+        return printed
+    if spec.update_order == "sequential":     # each layer's rounded update is used below it: worked round by round
+        return _batch_author_pass(spec, learning_rate, {}, places, worked)
+    printed = worked(None)
+    first = _batch_author_pass(spec, learning_rate, printed, places)
+    gradients = {name: rounded(first[name], spec.carries_rounded) for name, place in places.items()
+                 if place[0] == "batch" and place[1][0] == "param_grad"}
+    return _batch_author_pass(spec, learning_rate, printed | gradients, places)
+
+
+def rounded(value: float, places: int) -> float:
+    """One number rounded as a person rounds it (see ``recorder.round_as_printed``)."""
+    from .recorder import round_as_printed
+
+    return float(round_as_printed(np.array([value]), places)[0])
 
 
 def within(claimed: float, value: float, tolerance: float) -> bool:

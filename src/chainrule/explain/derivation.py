@@ -15,7 +15,7 @@ from ..schema import nearest
 from ..optimizers import GradientDescent
 from .audit import ClaimCheck, audit, updated_name
 from .recorder import Recorder
-from .spec import Spec, SpecLayer, build_network, example_name
+from .spec import Spec, SpecLayer, build_network, claims_connections, example_name
 
 FORWARD = {
     "sigmoid": "σ({z}) = 1/(1 + e^({-z}))",
@@ -88,16 +88,22 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     params = network.named_parameters()
     losses = []
     for step in range(1, steps + 1):
-        recorder = Recorder() if step == show_step else None
+        recorder = Recorder(claims_connections(spec)) if step == show_step else None
+        sequential_batch = spec.batch_size and spec.update_order == "sequential"
         if recorder is not None:
             values = {"eta": eta, **given_values(spec)}
             values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
-            examples = example_sections(spec, network, where, values)    # a batch: each example on its own first
+            before = {key: param.copy() for key, param in params.items()}
+            if not sequential_batch:     # a batch: each example on its own first
+                examples = example_sections(spec, network, where, values)
         losses.append(spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder))
         trained = gradient_step(network, spec, eta, recorder)
         if recorder is not None:
             shown = recorder
             updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+            if sequential_batch:         # each example's error carried below a layer with the batch's update of it
+                after = {key: param.copy() for key, param in params.items()}
+                examples = example_sections(spec, network, where, values, start=before, updated=after)
     losses.append(spec.loss_scale * network.loss(spec.X, spec.Y))
 
     trained_names = {name for (key, _), name in names.items() if key in trained}
@@ -132,7 +138,11 @@ def gradient_step(network, spec: Spec, eta: float, recorder=None) -> set[str]:
     if spec.update_order == "sequential":
         def update_layer(index, layer):
             mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
+            if recorder is not None:
+                recorder.before_update(index, layer)
             optimizer.step(mine, network.named_gradients())
+            if recorder is not None:
+                recorder.after_update(index, layer)
         network.backward(recorder=recorder, after_params=update_layer, scale=spec.loss_scale)
     else:
         network.backward(recorder=recorder, scale=spec.loss_scale)
@@ -151,19 +161,40 @@ def given_values(spec: Spec) -> dict[str, float]:
     return values
 
 
-def example_pass(network, spec: Spec, n: int, recorder: Recorder) -> None:
-    """The engine's forward and backward pass of example ``n`` (from 1) alone: its own loss and gradients."""
+def example_pass(network, spec: Spec, n: int, recorder: Recorder, updated: dict | None = None) -> None:
+    """The engine's forward and backward pass of example ``n`` (from 1) alone: its own loss and gradients.
+
+    ``updated`` (parameter key -> array), for a sequential update: each layer takes these parameters, the batch
+    step's update of it, as soon as its gradients are known, so that the error carried below it is the one the
+    batch's own sequential step carried (the network is left holding them)."""
     network.loss(spec.X[n - 1:n], spec.Y[n - 1:n], recorder=recorder)
-    network.backward(recorder=recorder)
+    if updated is None:
+        network.backward(recorder=recorder)
+        return
+
+    def take_update(index, layer):
+        for name, param in layer.params.items():
+            param[...] = updated[f"{index}.{name}"]
+    network.backward(recorder=recorder, after_params=take_update)
 
 
-def example_sections(spec: Spec, network, where, values: dict[str, float]) -> list[Section]:
+def set_parameters(network, values: dict) -> None:
+    for key, param in network.named_parameters().items():
+        param[...] = values[key]
+
+
+def example_sections(spec: Spec, network, where, values: dict[str, float], start: dict | None = None,
+                     updated: dict | None = None) -> list[Section]:
     """For a batch, every example's forward and backward pass, each recorded from a real pass of that example alone
-    (the batch's own pass then gives the mean or sum of their gradients); nothing for a single example."""
+    (the batch's own pass then gives the mean or sum of their gradients); nothing for a single example. A
+    sequential update gives ``start``, the parameters before the step, and ``updated``, the step's (see
+    ``example_pass``); the network is left holding ``updated``."""
     sections = []
     for n in range(1, spec.batch_size + 1):
-        recorder = Recorder()
-        example_pass(network, spec, n, recorder)
+        recorder = Recorder(claims_connections(spec))
+        if start is not None:
+            set_parameters(network, start)
+        example_pass(network, spec, n, recorder, updated)
         layout = _Layout(spec, where, recorder, values, example=n)
         sections += layout.forward() + [layout.loss()] + layout.backward()
     return sections
@@ -203,6 +234,27 @@ def layout_places(spec: Spec, where, recorder: Recorder, example: int = 0) -> di
     layout = _Layout(spec, where, recorder, {}, example)
     return {step.name: step.where for section in layout.forward() + [layout.loss()] + layout.backward()
             for step in section.steps}
+
+
+def updated_values(spec: Spec, where, network, recorder) -> dict[str, float]:
+    """Each parameter after the step, by its name primed (``w5'``): as the update left it, recorded where a
+    sequential update then put a printed value in its place, else as the network holds it."""
+    params = network.named_parameters()
+    if recorder.updated:
+        params = params | {f"{index}.{kind}": held for index, arrays in recorder.updated.items()
+                           for kind, held in arrays.items()}
+    return {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
+
+
+def parameter_places(spec: Spec, where) -> dict[str, tuple]:
+    """Where a step changes each parameter: its change ``Delta_w5`` at ``("change", dense, kind, flat)``, its
+    updated value ``w5'`` at ``("updated", ...)``; a sequential update carries the error below with them."""
+    places = {}
+    for (key, flat), name in _parameter_names(spec, where).items():
+        dense, kind = key.split(".")
+        places[change_name(name)] = ("change", int(dense), kind, flat)
+        places[f"{name}'"] = ("updated", int(dense), kind, flat)
+    return places
 
 
 def _parameter_names(spec: Spec, where) -> dict[tuple[str, int], str]:
@@ -261,12 +313,33 @@ class _Layout:
             x_names = self.inputs_of(number)
             steps = [self.step(self.q(z_name), _weighted_sum(layer, j, x_names), "out", dense, j)
                      for j, z_name in enumerate(layer.pre_activation_names)]
-            steps += [self.step(self.q(a_name), _activation_template(layer, j, self.q), *self.activation_place(number, j))
-                      for j, a_name in enumerate(layer.activation_names)]
+            if number == len(self.spec.layers) - 1 and self.shows_exponentials():
+                steps += self.exponentials(number)
+            else:
+                steps += [self.step(self.q(a_name), _activation_template(layer, j, self.q),
+                                    *self.activation_place(number, j))
+                          for j, a_name in enumerate(layer.activation_names)]
             word = ACTIVATION_WORDS[layer.activation]
             sections.append(Section(f"{self.title}Forward pass, layer {number + 1} ({word})", steps, "forward",
                                     number))
         return sections
+
+    def shows_exponentials(self) -> bool:
+        """Whether the spec claims an e^z or the denominator of its softmax output (of any example): the softmax is
+        then shown through them, ŷ_k = e^(z_k)/Σ e^z."""
+        wanted = softmax_names(self.spec)
+        return any(c.name.split("[")[0] in wanted for c in self.spec.claims)
+
+    def exponentials(self, number: int) -> list[Step]:
+        layer, index = self.spec.layers[number], self.where[number][1]     # index None: fused into the loss
+        exps = [self.q(exp_name(z)) for z in layer.pre_activation_names]
+        total = self.q(SUM_EXP)
+        steps = [self.step(e, f"e^({{{self.q(z)}}})", "exp", index, j)
+                 for j, (e, z) in enumerate(zip(exps, layer.pre_activation_names, strict=True))]
+        steps.append(self.step(total, " + ".join(f"{{{e}}}" for e in exps), "sum_exp", index, 0))
+        steps += [self.step(self.q(a), f"{{{e}}} / {{{total}}}", *self.activation_place(number, j))
+                  for j, (a, e) in enumerate(zip(layer.activation_names, exps, strict=True))]
+        return steps
 
     def loss(self) -> Section:
         out = [self.q(o) for o in self.spec.layers[-1].activation_names]
@@ -367,10 +440,20 @@ class _Layout:
         below = self.spec.input_names if number == 0 else self.spec.layers[number - 1].activation_names
         steps = []
         for i, a in enumerate(below):
-            terms = " + ".join(f"{{{layer.weight_names[j][i]}{new}}}·{{{self.d(z)}}}"
-                               for j, z in enumerate(layer.pre_activation_names))
-            steps.append(self.step(self.d(a), terms, "grad", dense, i))
+            products = [f"{{{layer.weight_names[j][i]}{new}}}·{{{self.d(z)}}}"
+                        for j, z in enumerate(layer.pre_activation_names)]
+            if self.shows_connections(a, layer):     # each connection's share of the error as a step of its own
+                vias = [self.q(connection_name(self.L, a, z)) for z in layer.pre_activation_names]
+                steps += [self.step(via, product, "via", dense, j, i)
+                          for j, (via, product) in enumerate(zip(vias, products, strict=True))]
+                products = [f"{{{via}}}" for via in vias]
+            steps.append(self.step(self.d(a), " + ".join(products), "grad", dense, i))
         return steps
+
+    def shows_connections(self, a: str, layer: SpecLayer) -> bool:
+        """Whether the spec claims the error reaching ``a`` through one of its connections (of any example)."""
+        wanted = {connection_name(self.L, a, z) for z in layer.pre_activation_names}
+        return any(c.name.split("[")[0] in wanted for c in self.spec.claims)
 
 
 def _weighted_sum(layer: SpecLayer, j: int, x_names: list[str]) -> str:
@@ -389,7 +472,8 @@ def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
 
 def optional_names(spec: Spec) -> set[str]:
     """Quantities shown only when claimed: local derivatives da/dz (elementwise activations the loss does not fuse
-    with), each output's share of the loss, and each updated parameter's change Δw."""
+    with), each output's share of the loss, each updated parameter's change Δw, a softmax output's e^z and
+    denominator, and the error reaching a hidden neuron through each of its connections."""
     _, where = build_network(spec)
     examples = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
     names = set()
@@ -400,7 +484,31 @@ def optional_names(spec: Spec) -> set[str]:
         names |= {change_name(p) for p in [w for row in layer.weight_names for w in row] + layer.bias_names
                   if spec.update_biases or p not in layer.bias_names}
     names |= {share_name(spec.loss_name, o) + sfx for o in spec.layers[-1].activation_names for sfx in examples}
+    names |= {name + sfx for name in softmax_names(spec) for sfx in examples}
+    for layer, below in zip(spec.layers[1:], spec.layers, strict=False):
+        names |= {connection_name(spec.loss_name, a, z) + sfx for a in below.activation_names
+                  for z in layer.pre_activation_names for sfx in examples}
     return names
+
+
+def exp_name(z: str) -> str:
+    """The name of e^z, the exponential of a softmax's logit z, unshifted: ``exp_z3``, ``exp_net_o1``."""
+    return f"exp_{z}"
+
+
+SUM_EXP = "sum_exp"     # the softmax output's denominator, Σ e^z over its logits
+
+
+def softmax_names(spec: Spec) -> set[str]:
+    """The claimable e^z of a softmax output and its denominator; none for other outputs."""
+    layer = spec.layers[-1]
+    return {exp_name(z) for z in layer.pre_activation_names} | {SUM_EXP} if layer.activation == "softmax" else set()
+
+
+def connection_name(loss_name: str, a: str, z: str) -> str:
+    """The name of the error reaching neuron ``a`` through its connection to ``z`` above, δ_z·w:
+    ``dL/da1_via_z3``; summed over the neurons above, these are ``dL/da1``."""
+    return f"d{loss_name}/d{a}_via_{z}"
 
 
 def share_name(loss_name: str, output: str) -> str:

@@ -28,6 +28,13 @@ def latex_name(name: str, superscript=()) -> str:
         return f"{{{latex_name(base, superscript)}}}[{example}]"
     if name.endswith(("'", "+")):
         return "{" + latex_name(name[:-1], superscript) + "}'"     # braces: z^{(1)}' would be a double superscript
+    if "_via_" in name:                         # dL/da1_via_z3: the error reaching a1 through its link to z3
+        head, tail = name.rsplit("_via_", 1)
+        return rf"\left.{latex_name(head, superscript)}\right|_{{\mathrm{{via}}\,{latex_name(tail, superscript)}}}"
+    if name == "sum_exp":                       # a softmax's denominator
+        return r"\textstyle\sum e^{z}"
+    if name.startswith("exp_"):                 # exp_z3: e^(z3), unshifted
+        return f"e^{{{latex_name(name[len('exp_'):], superscript)}}}"
     if name.startswith("d") and "/d" in name:
         top, bottom = name[1:].split("/d", 1)
         return rf"\frac{{\partial {latex_name(top, superscript)}}}{{\partial {latex_name(bottom, superscript)}}}"

@@ -23,6 +23,13 @@ def unicode_name(name: str, superscript=()) -> str:
         return f"{unicode_name(base, superscript)}[{example}]"
     if name.endswith(("'", "+")):
         return unicode_name(name[:-1], superscript) + "′"
+    if "_via_" in name:                         # dL/da1_via_z3: the error reaching a1 through its link to z3
+        head, tail = name.rsplit("_via_", 1)
+        return f"{unicode_name(head, superscript)} (via {unicode_name(tail, superscript)})"
+    if name == "sum_exp":                       # a softmax's denominator
+        return "Σe^z"
+    if name.startswith("exp_"):                 # exp_z3: e^(z3), unshifted
+        return "e^" + unicode_name(name[len("exp_"):], superscript)
     if name.startswith("d") and "/d" in name:
         top, bottom = name[1:].split("/d", 1)
         return f"∂{unicode_name(top, superscript)}/∂{unicode_name(bottom, superscript)}"

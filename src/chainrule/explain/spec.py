@@ -273,12 +273,6 @@ class _Reader:
                           ", ".join(names))
             target_names = names
             targets.append(values)
-        if batch and "carries_rounded" in raw:
-            self.fail("carries_rounded", "a spec of one example (a batch's rounded working is not modelled)",
-                      "a batch")
-        if batch and raw.get("update_order") == "sequential":
-            self.fail("update_order", '"simultaneous" for a batch (each example\'s error is shown computed with the '
-                      "weights before the step)", '"sequential"')
         if "reduction" in raw and not batch:
             self.fail("reduction", "inputs given as a list of examples (a batch) for a reduction to apply",
                       "one example")
@@ -406,10 +400,15 @@ class _Reader:
         seen = set(RESERVED_NAMES)
         every = [n for layer in spec.layers for n in [n for row in layer.weight_names for n in row] +
                  layer.bias_names + layer.pre_activation_names + layer.activation_names]
+        derived = derived_names(spec)
         for name in every + spec.input_names + spec.target_names + [spec.loss_name]:
             if name in RESERVED_NAMES:
                 self.fail("names", f"names other than {', '.join(RESERVED_NAMES)} (chainrule writes the "
                           "learning rate as eta)", f'"{name}"')
+            if name in derived:
+                self.fail("names", f"names other than those chainrule gives the intermediates it shows when "
+                          f"claimed (e^z: exp_z3, the softmax's sum_exp, Delta_w5, each output's share "
+                          f"{spec.loss_name}_yhat1)", f'"{name}"')
             if name in seen:
                 self.fail("names", "every name to be used once", f'"{name}" twice')
             seen.add(name)
@@ -427,10 +426,28 @@ class _Reader:
         return claims
 
 
+def derived_names(spec: Spec) -> set[str]:
+    """The plain names (no ``/``) chainrule gives intermediates shown when claimed: a softmax output's ``exp_z3``
+    and ``sum_exp``, each parameter's change ``Delta_w5``, each output's share of the loss ``L_yhat1``."""
+    last = spec.layers[-1]
+    names = {f"{spec.loss_name}_{o}" for o in last.activation_names}
+    names |= {f"Delta_{p}" for layer in spec.layers for p in [w for row in layer.weight_names for w in row] +
+              layer.bias_names}
+    if last.activation == "softmax":
+        names |= {f"exp_{z}" for z in last.pre_activation_names} | {"sum_exp"}
+    return names
+
+
+def claims_connections(spec: Spec) -> bool:
+    """Whether the spec claims an error per connection (``dL/da1_via_z3``): only then do its passes record them."""
+    return any("_via_" in claim.name for claim in spec.claims)
+
+
 def is_error_term(name: str, loss_name: str, neurons) -> bool:
-    """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term."""
+    """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term; and
+    the share of one reaching a neuron through one connection, ``dL/da1_via_z3``."""
     prefix = f"d{loss_name}/d"
-    return name.startswith(prefix) and name[len(prefix):].split("[")[0] in neurons
+    return name.startswith(prefix) and name[len(prefix):].split("[")[0].split("_via_")[0] in neurons
 
 
 def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[int, int | None]]]:

@@ -132,8 +132,6 @@ def _check_options(shape, hidden, output, loss, batch, digits, update_order, ask
                              f"{shape[-1]}")
     if not 1 <= batch <= 8:
         raise ChainruleError(f"--batch: expected 1 to 8 examples, found {batch}")
-    if batch > 1 and update_order == "sequential":
-        raise ChainruleError("--update-order: expected simultaneous for a batch, found sequential")
     if not 2 <= digits <= 8:
         raise ChainruleError(f"--digits: expected 2 to 8 significant digits, found {digits}")
     if not ask:

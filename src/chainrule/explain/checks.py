@@ -1,0 +1,120 @@
+"""Gradient checks of what ``explain`` shows beyond the network's own parameter gradients (``chainrule gradcheck``):
+a batch step's per-example and batch gradients, the error reaching a hidden neuron through each connection, and a
+softmax's e^z and denominator. Each is compared with central differences in float64, as ``chainrule.gradcheck``
+compares backprop; every function returns a relative error per group (``gradcheck.relative_error``).
+"""
+
+from dataclasses import replace
+from decimal import Decimal
+
+import numpy as np
+
+from ..gradcheck import relative_error
+from .derivation import _parameter_names, connection_name, derive
+from .spec import Claim, Spec, build_network, example_name
+
+
+def _central(f, eps: float) -> float:
+    return (f(eps) - f(-eps)) / (2 * eps)
+
+
+def batch_step_errors(spec: Spec, values: dict[str, float] | None = None, eps: float = 1e-6) -> dict[str, float]:
+    """A batch's gradients as the derivation shows them (``values``: the derivation's, derived here by default):
+    each example's ``dL/dw[n]`` against central differences of that example's own loss, and the batch's ``dL/dw``
+    against those of the batch loss (the mean or the sum of the examples', as the spec says)."""
+    values = derive(spec).values if values is None else values
+    network, where = build_network(spec)
+    params, names, L = network.named_parameters(), _parameter_names(spec, where), spec.loss_name
+
+    def numeric(loss) -> np.ndarray:
+        result = []
+        for (key, flat), _ in names.items():
+            view = params[key].reshape(-1)            # a view of the parameter: nudging it nudges the network
+            kept = view[flat]
+
+            def nudged(step):
+                view[flat] = kept + step
+                return loss()
+            result.append(_central(nudged, eps))
+            view[flat] = kept
+        return np.array(result)
+
+    errors = {}
+    for n in range(1, spec.batch_size + 1):
+        shown = np.array([values[example_name(f"d{L}/d{name}", n)] for name in names.values()])
+        errors[f"example {n}"] = relative_error(shown, numeric(lambda: network.loss(spec.X[n - 1:n], spec.Y[n - 1:n])))
+    shown = np.array([values[f"d{L}/d{name}"] for name in names.values()])
+    errors[f"batch ({spec.reduction})"] = relative_error(shown, numeric(lambda: spec.loss_scale * network.loss(spec.X,
+                                                                                                             spec.Y)))
+    return errors
+
+
+def connection_names(spec: Spec) -> list[str]:
+    """Every error-per-connection name of the spec (each example's, in a batch)."""
+    suffixes = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
+    return [connection_name(spec.loss_name, a, z) + sfx for below, above in zip(spec.layers, spec.layers[1:])
+            for a in below.activation_names for z in above.pre_activation_names for sfx in suffixes]
+
+
+def connection_errors(spec: Spec, values: dict[str, float] | None = None, eps: float = 1e-6) -> dict[str, float]:
+    """The error reaching each hidden neuron through each connection, ``dL/da_i_via_z_j`` as the derivation shows it
+    when claimed (``values``: derived here by default, with every one claimed), against central differences of the
+    loss when a_i is nudged in the input of neuron z_j alone: one relative error per layer (and example)."""
+    if values is None:
+        shown = replace(spec, claims=[Claim(name, 0.0, Decimal(0)) for name in connection_names(spec)])
+        values = derive(shown).values
+    network, where = build_network(spec)
+    errors = {}
+    for number in range(1, len(spec.layers)):
+        dense = where[number][0]
+        below, above = spec.layers[number - 1].activation_names, spec.layers[number].pre_activation_names
+        for n in range(1, spec.batch_size + 1) if spec.batch_size else [0]:
+            rows = slice(n - 1, n) if n else slice(0, 1)
+            sfx = f"[{n}]" if n else ""
+            pairs = [(i, j) for i in range(len(below)) for j in range(len(above))]
+            shown = np.array([values[connection_name(spec.loss_name, below[i], above[j]) + sfx] for i, j in pairs])
+            numeric = np.array([_central(lambda step, i=i, j=j: _loss_through(network, dense, i, j, step,
+                                                                                spec.X[rows], spec.Y[rows]), eps)
+                                for i, j in pairs])
+            errors[f"layer {number + 1}" + (f", example {n}" if n else "")] = relative_error(shown, numeric)
+    return errors
+
+
+def _loss_through(network, dense: int, i: int, j: int, step: float, x, y) -> float:
+    """The loss with input ``i`` of dense layer ``dense`` moved by ``step`` in the weighted sum of output ``j`` only:
+    the engine's layers run forward one by one, the nudged input fed to that layer a second time for output j."""
+    for index, layer in enumerate(network.layers):
+        if index == dense:
+            nudged = x.copy()
+            nudged[:, i] += step
+            out = np.array(layer.forward(x), copy=True)
+            out[:, j] = layer.forward(nudged)[:, j]
+            x = out
+        else:
+            x = layer.forward(x)
+    return network.loss_fn.forward(x, y)
+
+
+def softmax_exponential_errors(eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
+    """A softmax's e^z and denominator as the recorder forms them (what explain shows for claimed ``exp_z3`` and
+    ``sum_exp``), at random logits up to ±30: e^z/Σe^z against the engine's softmax, and the engine's softmax
+    against central differences of ln Σe^z (log-sum-exp's gradient is the softmax)."""
+    from ..activations import softmax
+    from .recorder import Recorder
+
+    z = np.random.default_rng(seed).uniform(-30.0, 30.0, size=(4, 5))      # (N, K)
+
+    def log_sum(logits) -> np.ndarray:
+        recorder = Recorder()
+        recorder.exponentiate(None, logits)
+        return np.log(recorder.sums[None][:, 0])
+
+    recorder = Recorder()
+    recorder.exponentiate(None, z)
+    ratio = recorder.exps[None] / recorder.sums[None]
+    numeric = np.zeros_like(z)
+    for k in range(z.shape[1]):
+        nudge = np.zeros_like(z)
+        nudge[:, k] = 1.0
+        numeric[:, k] = _central(lambda step: log_sum(z + step * nudge), eps)
+    return {"e^z / sum": relative_error(ratio, softmax(z)), "d ln sum / dz": relative_error(softmax(z), numeric)}
