@@ -314,13 +314,23 @@ def test_an_author_who_rounds_every_intermediate_of_a_batch_is_not_marked_for_it
     assert set(verdicts(derive(parse_spec({**BATCH, "carries_rounded": 2, "claims": claims}))).values()) == {"agrees"}
 
 
-@pytest.mark.parametrize("name", ["sum_exp", "exp_z3", "Delta_w1", "L_yhat2"])
+@pytest.mark.parametrize("name", ["sum_exp", "Delta_w1", "L_yhat2"])
 def test_a_spec_may_not_give_a_derived_name_to_one_of_its_own_quantities(name):
     from chainrule.errors import ChainruleError
 
     layers = [SOFT["layers"][0], {**SOFT["layers"][1], "activation_names": ["yhat1", "yhat2"]}]
     layers[0] = {**layers[0], "activation_names": [name, "a2"]}
     with pytest.raises(ChainruleError, match=f'names: expected names other than those chainrule gives .* found "{name}"'):
+        parse_spec({**SOFT, "layers": layers}, "s.json")
+
+
+@pytest.mark.parametrize("name", ["exp_z3", "exp_hours"])
+def test_the_prefix_exp_is_reserved_for_e_to_the_z(name):
+    """exp_NAME is shown as e^NAME, so no spec name may start with it (an input exp_hours would print as e^hours)."""
+    from chainrule.errors import ChainruleError
+
+    layers = [{**SOFT["layers"][0], "activation_names": [name, "a2"]}, SOFT["layers"][1]]
+    with pytest.raises(ChainruleError, match=f'names: expected names that do not start with "exp_".* found "{name}"'):
         parse_spec({**SOFT, "layers": layers}, "s.json")
 
 

@@ -405,6 +405,9 @@ class _Reader:
             if name in RESERVED_NAMES:
                 self.fail("names", f"names other than {', '.join(RESERVED_NAMES)} (chainrule writes the "
                           "learning rate as eta)", f'"{name}"')
+            if name.startswith("exp_"):
+                self.fail("names", 'names that do not start with "exp_" (chainrule writes exp_z3, a softmax\'s '
+                          "e^z, as e^z₃)", f'"{name}"')
             if name in derived:
                 self.fail("names", f"names other than those chainrule gives the intermediates it shows when "
                           f"claimed (e^z: exp_z3, the softmax's sum_exp, Delta_w5, each output's share "
