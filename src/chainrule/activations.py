@@ -41,7 +41,7 @@ class Sigmoid(Layer):
 
     def backward(self, grad_out):
         grad = grad_out * self.a                      # from the output: sigma'(z) = a (1 - a)
-        return np.multiply(grad, np.subtract(_ONES.get(grad.dtype, 1.0), self.a), grad)
+        return np.multiply(grad, np.subtract(_ONES.get(self.a.dtype, 1.0), self.a), grad)
 
 
 class Tanh(Layer):
