@@ -198,8 +198,8 @@ def test_fused_step_trains_as_the_reference(rng, monkeypatch, make, targets, bat
 def test_fused_step_only_for_plain_sgd_on_large_networks(optimizer, fused):
     big, small = cr.mlp([784, 128, 10]), cr.mlp([4, 3, 2])
     opt = optimizer()
-    assert cr.training.fuses_step(big, opt, opt.loss_scale()) is fused
-    assert not cr.training.fuses_step(small, opt, opt.loss_scale())
+    assert cr.training.fuses_step(big, opt, opt.loss_scale(), 128) is fused
+    assert not cr.training.fuses_step(small, opt, opt.loss_scale(), 128)
 
 
 def test_fused_step_counts_steps_and_keeps_the_divergence_guard(rng, monkeypatch):
@@ -218,7 +218,34 @@ def test_fused_step_counts_steps_and_keeps_the_divergence_guard(rng, monkeypatch
 
 def test_fused_step_can_be_turned_off():
     code = "import numpy as np; from chainrule import blas; print(blas.available(np.float32))"
-    for value, expected in (("0", "False"), ("1", "True")):
+    for value, expected in (("0", "False"), ("off", "False"), ("1", "True")):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                 env={**os.environ, "CHAINRULE_FUSED_STEP": value})
         assert result.stdout.strip() == expected
+
+
+def test_fused_step_only_where_it_rounds_as_the_reference(rng, monkeypatch):
+    """A GEMM that subtracts a long batch block by block, (W - p1) - p2, rounds differently from W - (p1 + p2):
+    the check at the start of fit sees it and training keeps the reference path, so the weights stay the same."""
+    from chainrule import blas
+
+    def by_blocks(weight, x, g):        # what OpenBLAS does past one block of its batch dimension
+        weight -= x[:8].T @ g[:8]
+        weight -= x[8:].T @ g[8:]
+    monkeypatch.setattr(blas, "_checked", {})
+    monkeypatch.setattr(blas, "subtract_product", by_blocks)
+    assert blas.rounds_as_reference(30, 20, 8, np.float64)
+    assert not blas.rounds_as_reference(30, 20, 40, np.float64)
+    big, opt = cr.mlp([784, 128, 10]), cr.SGD(lr=0.1)
+    assert cr.training.fuses_step(big, opt, opt.loss_scale(), 8)
+    assert not cr.training.fuses_step(big, opt, opt.loss_scale(), 40)
+
+
+def test_large_batches_train_as_the_reference(rng, monkeypatch):
+    """Batches longer than OpenBLAS's blocks (here 700 rows): fused or not, the reference's weights, bit for bit."""
+    X, y = rng.standard_normal((1400, 20)), rng.integers(0, 5, 1400)
+    (fused, _), (reference, _) = _fit_both_ways(
+        monkeypatch, lambda: cr.mlp([20, 64, 5], seed=3, dtype=np.float64), X, y, epochs=2, batch_size=700,
+        optimizer=cr.SGD(lr=0.1))
+    for name, value in reference.named_parameters().items():
+        np.testing.assert_array_equal(fused.named_parameters()[name], value, err_msg=name)

@@ -334,6 +334,14 @@ def test_the_prefix_exp_is_reserved_for_e_to_the_z(name):
         parse_spec({**SOFT, "layers": layers}, "s.json")
 
 
+def test_via_is_reserved_for_the_error_per_connection():
+    from chainrule.errors import ChainruleError
+
+    layers = [{**SOFT["layers"][0], "activation_names": ["h_via_x", "a2"]}, SOFT["layers"][1]]
+    with pytest.raises(ChainruleError, match='names: expected names without "_via_".* found "h_via_x"'):
+        parse_spec({**SOFT, "layers": layers}, "s.json")
+
+
 def test_an_author_who_rounds_every_intermediate_of_a_sequential_batch():
     """Worked by hand to 2 places: each example's output layer, the batch's rounded gradients and rounded updated
     w5, w6, then each example's error below carried with those, and the batch's gradient of w1 their mean."""

@@ -125,8 +125,9 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
     the example twice; see ``losses.Weighted``); validation figures stay unweighted. Without it nothing changes.
 
     Plain SGD (no momentum, no weight decay) on a network of at least ``FUSED_STEP_MIN_WEIGHTS`` weights takes each
-    dense layer's step inside its weight-gradient product (``fuses_step``, ``blas.py``): the same weights bit for
-    bit, but ``grads["weight"]`` is not written during such a fit. ``CHAINRULE_FUSED_STEP=0`` turns it off.
+    dense layer's step inside its weight-gradient product (``fuses_step``, ``blas.py``) wherever that gives the same
+    weights bit for bit (checked once per layer shape and batch size); ``grads["weight"]`` is then not written
+    during the fit. ``CHAINRULE_FUSED_STEP=0`` turns it off.
     """
     from .progress import ProgressBar
 
@@ -214,7 +215,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
         # w <- w - g (see SGD.loss_scale). The learning rate changes only between epochs.
         scale = optimizer.loss_scale()
         step = optimizer.step if scale is None else optimizer.step_prescaled
-        descend = optimizer.descend if fuses_step(network, optimizer, scale) else None
+        descend = optimizer.descend if fuses_step(network, optimizer, scale, min(batch_size, n)) else None
         for callback in callbacks:
             callback.on_epoch_begin(trainer, epoch)
         started = time.perf_counter()
@@ -358,17 +359,19 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
 FUSED_STEP_MIN_WEIGHTS = 65_536
 
 
-def fuses_step(network: Network, optimizer: Optimizer, scale) -> bool:
+def fuses_step(network: Network, optimizer: Optimizer, scale, rows: int) -> bool:
     """Whether plain SGD's step goes inside each dense layer's weight-gradient product (``SGD.descend``, ``blas.py``):
     gradients of ``lr * L`` (no momentum, no weight decay), only dense layers with parameters, enough weights for the
-    pass it saves to matter, and NumPy's own BLAS reachable for the network's dtype."""
+    pass it saves to matter, and NumPy's own BLAS reachable for the network's dtype and giving the reference's bits
+    for every layer at batches of ``rows``."""
     if scale is None or not isinstance(optimizer, SGD) or optimizer.momentum:
         return False
     with_params = [layer for layer in network.layers if layer.params]
     if not all(isinstance(layer, Dense) for layer in with_params):
         return False
     weights = sum(layer.params["weight"].size for layer in with_params)
-    return weights >= FUSED_STEP_MIN_WEIGHTS and blas.available(network.dtype)
+    return weights >= FUSED_STEP_MIN_WEIGHTS and all(
+        blas.rounds_as_reference(layer.in_features, layer.out_features, rows, network.dtype) for layer in with_params)
 
 
 def training_parameters(network: Network) -> tuple[dict, dict]:

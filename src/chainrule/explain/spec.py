@@ -405,6 +405,9 @@ class _Reader:
             if name in RESERVED_NAMES:
                 self.fail("names", f"names other than {', '.join(RESERVED_NAMES)} (chainrule writes the "
                           "learning rate as eta)", f'"{name}"')
+            if "_via_" in name:
+                self.fail("names", 'names without "_via_" (chainrule writes the error reaching a1 through z3 as '
+                          "dL/da1_via_z3)", f'"{name}"')
             if name.startswith("exp_"):
                 self.fail("names", 'names that do not start with "exp_" (chainrule writes exp_z3, a softmax\'s '
                           "e^z, as e^z₃)", f'"{name}"')
