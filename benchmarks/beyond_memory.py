@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
-from mlp_speed import BATCH, D, H1, H2, K, LR, make_data, time_interleaved
+from mlp_speed import BATCH, D, H1, H2, K, LR, make_data, paired_ratio, time_interleaved
 
 FRESH_PROCESS = r"""
-import json, sys
+import json, sys, time
+import numpy as np
 import chainrule as cr
 
 def rss_anon():
@@ -39,15 +41,28 @@ def rss_anon():
 class Peak(cr.Callback):
     peak = 0
     def on_batch_end(self, trainer, epoch, batch, loss):
-        Peak.peak = max(Peak.peak, rss_anon())
+        Peak.peak = max(Peak.peak, rss_anon())          # every batch: a copy made and freed within one shows
 
+path, mode, order, hidden, batch = sys.argv[1:6]
 before = rss_anon()
-data = cr.datasets.load(sys.argv[1], mmap=True)
-net = cr.mlp([data.X.shape[1], 16, 10], seed=0)
-history = net.fit(data.X, data.y, epochs=1, batch_size=512, optimizer=cr.SGD(lr=0.01), verbose=0, callbacks=[Peak()],
-                  shuffle=sys.argv[2] == "shuffle")
-print(json.dumps({"grown": max(Peak.peak, rss_anon()) - before, "seconds": history["seconds"][0]}))
+data = cr.datasets.load(path, mmap=mode == "mmap")
+net = cr.mlp([data.X.shape[1], int(hidden), 10], seed=0)
+started = time.perf_counter()
+history = net.fit(data.X, data.y, epochs=1, batch_size=int(batch), optimizer=cr.SGD(lr=0.01), verbose=0,
+                  callbacks=[Peak()], shuffle=order == "shuffle")
+seconds = time.perf_counter() - started
+print(json.dumps({"before": before, "peak": max(Peak.peak, rss_anon()), "seconds": seconds,
+                  "accuracy": history["accuracy"][-1], "mapped": isinstance(data.X, np.memmap)}))
 """
+
+
+def train_in_fresh_process(path, mode="mmap", order="shuffle", hidden=64, batch_size=256) -> dict:
+    """One epoch on the data set at ``path`` (``mode``: "mmap" or "memory") in a fresh Python, with the growth of
+    its own memory (RssAnon) watched at every batch: ``before``, ``peak`` (bytes), ``seconds``, ``accuracy`` and
+    whether the data was ``mapped``. The tests use it too."""
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path), mode, order, str(hidden), str(batch_size)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
 
 
 def epoch(weights=None):
@@ -88,8 +103,9 @@ def main():
 
     times = time_interleaved({"no weights": epoch(), "sample_weight": epoch(weights)}, X, y, rounds)
     print(f"MNIST-shaped epoch ({n} x {D}, {D}-{H1}-{H2}-{K}, batch {BATCH}, SGD), median of {rounds}:")
-    print(f"  no weights     {times['no weights']:.3f} s")
-    print(f"  sample_weight  {times['sample_weight']:.3f} s   {times['sample_weight'] / times['no weights']:.3f}x "
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"  no weights     {median['no weights']:.3f} s")
+    print(f"  sample_weight  {median['sample_weight']:.3f} s   {paired_ratio(times, 'sample_weight', 'no weights'):.3f}x "
           f"(target under 1.05x)")
 
     folder = Path(tempfile.mkdtemp(prefix="chainrule-bench-"))
@@ -101,8 +117,9 @@ def main():
         times = time_interleaved({"in memory": lambda X, y: epoch()(in_memory, y),
                                   "memory map": lambda X, y: epoch()(mapped.X, y)}, None, mapped.y, rounds)
         print(f"the same epoch from a memory-mapped .npy ({path.stat().st_size / 1e6:.0f} MB, in the page cache):")
-        print(f"  in memory   {times['in memory']:.3f} s")
-        print(f"  memory map  {times['memory map']:.3f} s   {times['memory map'] / times['in memory']:.2f}x "
+        median = {name: statistics.median(values) for name, values in times.items()}
+        print(f"  in memory   {median['in memory']:.3f} s")
+        print(f"  memory map  {median['memory map']:.3f} s   {paired_ratio(times, 'memory map', 'in memory'):.2f}x "
               f"(target within 1.5x)")
         path.unlink()
 
@@ -119,9 +136,8 @@ def main():
         # larger than memory, the file is read in its own order (shuffle its rows when writing it): a shuffled
         # order would read a random row from disk for every example
         order = "sequential" if size > memory else "shuffle"
-        done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path), order], capture_output=True,
-                              text=True, check=True)
-        figures = json.loads(done.stdout)
+        figures = train_in_fresh_process(path, "mmap", order, hidden=16, batch_size=512)
+        figures["grown"] = figures["peak"] - figures["before"]
         print(f"one epoch ({order} batches) from a {size / 1e9:.2f} GB map in a fresh process (available memory "
               f"{memory / 1e9:.1f} GB){reason}:")
         print(f"  RssAnon grew {figures['grown'] / 1e6:.1f} MB = {figures['grown'] / size:.2%} of the file; "

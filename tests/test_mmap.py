@@ -1,15 +1,18 @@
 """Memory-mapped data sets: loading .npy and uncompressed .npz as maps, training from them in a fresh process
 with the process's own memory (RssAnon) a small fraction of the file, and the errors for files that cannot map."""
 
-import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule.errors import ChainruleError
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from beyond_memory import train_in_fresh_process  # noqa: E402   (one fresh-process probe for both)
 
 ROWS, FEATURES = 64_000, 784           # MNIST-shaped, float32: 201 MB with the label column
 
@@ -25,38 +28,6 @@ def write_big_npy(path, rows=ROWS, features=FEATURES):
         out[start:start + 8_000, -1] = labels
     out.flush()
     del out
-
-
-TRAIN_ONE_EPOCH = r"""
-import json, sys, time
-import numpy as np
-import chainrule as cr
-
-def rss_anon():
-    for line in open("/proc/self/status"):
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) * 1024
-
-class Peak(cr.Callback):
-    peak = 0
-    def on_batch_end(self, trainer, epoch, batch, loss):
-        Peak.peak = max(Peak.peak, rss_anon())          # every batch: a copy made and freed within one shows
-
-before = rss_anon()
-data = cr.datasets.load(sys.argv[1], mmap=sys.argv[2] == "mmap")
-net = cr.mlp([data.X.shape[1], 64, 10], seed=0)
-started = time.perf_counter()
-history = net.fit(data.X, data.y, epochs=1, batch_size=256, optimizer=cr.SGD(lr=0.01), verbose=0, callbacks=[Peak()])
-seconds = time.perf_counter() - started
-print(json.dumps({"before": before, "peak": max(Peak.peak, rss_anon()), "seconds": seconds,
-                  "accuracy": history["accuracy"][-1], "mapped": isinstance(data.X, np.memmap)}))
-"""
-
-
-def train_in_fresh_process(path, mode):
-    done = subprocess.run([sys.executable, "-c", TRAIN_ONE_EPOCH, str(path), mode], capture_output=True, text=True,
-                          check=True)
-    return json.loads(done.stdout)
 
 
 def test_training_from_a_map_keeps_the_process_memory_a_small_fraction_of_the_file(tmp_path):
@@ -152,3 +123,13 @@ def test_train_mmap_on_the_command_line(tmp_path):
     refused = chainrule("train", "--data", "c.npz", "--mmap", "--quiet", "--out", "m2.npz", cwd=tmp_path)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "needs the arrays stored uncompressed" in refused.stderr
+
+
+def test_beyond_memory_benchmark_runs_in_small():
+    """The benchmark's three parts end to end on small sizes (no timing is checked: only that each prints)."""
+    script = Path(__file__).parent.parent / "benchmarks" / "beyond_memory.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--rounds", "1", "--big-bytes", "4000000"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in ("sample_weight", "memory map", "RssAnon grew"):
+        assert line in done.stdout
