@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 
@@ -20,3 +23,19 @@ def numeric_grad(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         flat[i] = kept
         out[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def missing(reason: str):
+    """Skip a test whose system tool (Chromium, pdflatex) is absent here. Under CI, where ``make test`` installs
+    them, fail instead: a skip there would hide a broken set-up and verify nothing."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; under CI make test installs it")
+    pytest.skip(reason)
+
+
+def pdflatex() -> str:
+    """pdflatex's path, for the tests that compile LaTeX (see ``missing``)."""
+    found = shutil.which("pdflatex")
+    if found is None:
+        missing("pdflatex is not installed (make test installs it as root)")
+    return found

@@ -1,12 +1,14 @@
 """Every shipped example in every format; LaTeX compiled by pdflatex; HTML loaded in headless Chromium."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
 
 import pytest
 from browser import BrowserMissing, start as start_browser
+from conftest import missing, pdflatex
 
 from chainrule.explain import RENDERERS, derive, examples, load_spec, example_path
 
@@ -38,11 +40,11 @@ def test_every_example_renders_in_every_format(name, fmt):
         assert "Forward pass" in text
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (make test installs it as root)")
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_latex_compiles(name, tmp_path):
+    compiler = pdflatex()
     (tmp_path / "explain.tex").write_text(RENDERERS["latex"](derive(load_spec(example_path(name)))))
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "explain.tex"],
+    result = subprocess.run([compiler, "-interaction=nonstopmode", "-halt-on-error", "explain.tex"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
     assert (tmp_path / "explain.pdf").stat().st_size > 10_000
@@ -51,8 +53,8 @@ def test_latex_compiles(name, tmp_path):
 def browser():
     try:
         return start_browser(1200, 1600)
-    except BrowserMissing as missing:
-        pytest.skip(str(missing))
+    except BrowserMissing as absent:
+        missing(str(absent))
 
 
 def test_html_in_a_real_browser(tmp_path):
@@ -101,9 +103,9 @@ def test_wide_layers_switch_to_matrix_form_and_model_examples_explain(tmp_path):
     assert "z₁ = " not in text                                                  # no scalar lines for wide layers
     for fmt in ("markdown", "html", "latex", "json"):
         assert len(RENDERERS[fmt](d)) > 500
-    if shutil.which("pdflatex"):
+    if shutil.which("pdflatex") or os.environ.get("CI"):     # under CI make test installs it: never silently off
         (tmp_path / "m.tex").write_text(RENDERERS["latex"](d))
-        assert subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
+        assert subprocess.run([pdflatex(), "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
                               capture_output=True, timeout=120).returncode == 0
 
 

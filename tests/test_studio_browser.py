@@ -23,6 +23,7 @@ import chainrule as cr  # noqa: E402
 from chainrule.explain.api import spec_json  # noqa: E402
 from chainrule.studio import Running  # noqa: E402
 from browser import BrowserMissing, start as start_browser  # noqa: E402
+from conftest import missing  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -37,8 +38,8 @@ def studio():
 def driver():
     try:
         browser = start_browser(1300, 1000)
-    except BrowserMissing as missing:
-        pytest.skip(str(missing))
+    except BrowserMissing as absent:
+        missing(str(absent))
     yield browser
     browser.quit()
 

@@ -3,12 +3,12 @@ byte-for-byte reproducibility, LaTeX that compiles, Moodle XML that matches the 
 
 import json
 import math
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import pdflatex
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from chainrule.cli import main
@@ -140,12 +140,12 @@ def test_the_question_sheet_holds_no_answer_and_the_key_marks_every_one():
     assert key.count("✅ answer:") == len(ex.asked) and "## Audit" not in key
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (make test installs it as root)")
 def test_latex_sheets_compile(tmp_path):
+    compiler = pdflatex()
     ex = make_exercise((2, 3, 1), "tanh", "sigmoid", seed=3, batch=2)
     for name, text in (("q.tex", question_latex(ex)), ("k.tex", question_latex(ex, key=True))):
         (tmp_path / name).write_text(text, encoding="utf-8")
-        run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", name], cwd=tmp_path,
+        run = subprocess.run([compiler, "-interaction=nonstopmode", "-halt-on-error", name], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stdout[-2000:]
 
