@@ -40,11 +40,12 @@ system-tools:
 	  else echo "not installed:$$missing (the browser and LaTeX tests will be skipped)"; fi; \
 	fi
 
-# Speed side by side (PyTorch joins when torch==2.13.0 can be installed; it is never a dependency).
+# Speed side by side (PyTorch joins when torch==2.13.0 can be installed; it is never a dependency). The figure for a
+# file larger than memory writes a file that large, so only when asked: make bench BEYOND_MEMORY=30G (or auto).
 bench: $(STAMP)
 	-$(BIN)/python -m pip install --quiet torch==2.13.0 || echo "PyTorch not available: the benchmark skips it"
 	$(BIN)/python benchmarks/mlp_speed.py --grid
-	$(BIN)/python benchmarks/beyond_memory.py
+	$(BIN)/python benchmarks/beyond_memory.py $(if $(BEYOND_MEMORY),--beyond-memory $(BEYOND_MEMORY))
 
 accuracy: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
+import cleanup
 import mlp_speed as bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,4 +87,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cleanup.run(main)        # stopped, the unpacked revision's folder is removed too

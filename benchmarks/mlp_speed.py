@@ -26,6 +26,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.explain  # noqa: F401  (the seed article spec)
+import cleanup
 
 N, D, H1, H2, K, BATCH, LR = 60_000, 784, 256, 128, 10, 128, 0.01
 GRID = dict(widths=(64, 256, 1024, 2048), batches=(1, 16, 128, 1024), threads=(1, 2),
@@ -270,13 +271,10 @@ print(before, peak(), X.nbytes / 2**20)
 
 
 def peak_memory(n):
-    """Peak resident memory (MiB) of a fresh process that makes the data and trains one epoch on it."""
-    import subprocess
-    import sys
-
+    """Peak resident memory (MiB) of a fresh process that makes the data and trains one epoch on it (a child that
+    is killed if the benchmark is stopped, and dies with it: cleanup.python)."""
     code = MEMORY_PROBE.format(n=n, d=D, k=K, h1=H1, h2=H2, b=BATCH, lr=LR)
-    before, peak, data = map(float, subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                                                   text=True).stdout.split())
+    before, peak, data = map(float, cleanup.python(code).stdout.split())
     return before, peak, data
 
 
@@ -341,4 +339,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cleanup.run(main)

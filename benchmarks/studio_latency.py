@@ -90,4 +90,6 @@ def main(rounds: int = 20) -> dict:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    import cleanup           # here, not above: the browser test loads this file without benchmarks/ on the path
+
+    cleanup.run(lambda: main(int(sys.argv[1]) if len(sys.argv) > 1 else 20))   # stopped, Chromium is quit too

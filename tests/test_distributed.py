@@ -65,18 +65,4 @@ def test_blocks_of_X_and_y_that_do_not_line_up_are_refused():
         Incremental(model()).fit(X.rechunk((200, 2)), y.rechunk(200), classes=[0, 1])
 
 
-def test_the_readme_dask_snippet_runs_as_a_script(tmp_path):
-    """The README's ```py block with Incremental, run as written, as a script (its __main__ guard holds)."""
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    snippet = next(b for b in re.findall(r"```py\n(.*?)```", readme, re.S) if "Incremental" in b)
-    assert 'if __name__ == "__main__":' in snippet
-    (tmp_path / "train_on_dask.py").write_text(snippet)
-    done = subprocess.run([sys.executable, "train_on_dask.py"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert float(done.stdout.strip().splitlines()[-1]) > 0.95
+# The README's Dask snippets (```py) run as scripts, each once, in tests/test_readme.py.

@@ -125,11 +125,13 @@ def test_train_mmap_on_the_command_line(tmp_path):
     assert "needs the arrays stored uncompressed" in refused.stderr
 
 
-def test_beyond_memory_benchmark_runs_in_small():
-    """The benchmark's three parts end to end on small sizes (no timing is checked: only that each prints)."""
+def test_beyond_memory_benchmark_runs_in_small(tmp_path):
+    """The benchmark's three parts end to end on small sizes (no timing is checked: only that each prints), its
+    files removed at the end."""
     script = Path(__file__).parent.parent / "benchmarks" / "beyond_memory.py"
-    done = subprocess.run([sys.executable, str(script), "--quick", "--rounds", "1", "--big-bytes", "4000000"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, str(script), "--quick", "--rounds", "1", "--dir", str(tmp_path),
+                           "--beyond-memory", "4M"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for line in ("sample_weight", "memory map", "RssAnon grew"):
         assert line in done.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -288,12 +288,14 @@ def test_bad_sample_weights_are_named(blobs, bad, message):
 
 # --- streams of (X_batch, y_batch) chunks -------------------------------------------------------------------------
 def test_a_stream_of_one_chunk_trains_as_the_array(blobs):
+    """The same batches in the same order. Not bit for bit: the stream gathers its batches into other buffers, and
+    OpenBLAS's generic kernel (Prescott) rounds a product of them differently in the last bit of float32."""
     X, y = blobs
     a, b = cr.mlp([4, 8, 3], seed=0), cr.mlp([4, 8, 3], seed=0)
     ha = a.fit(X, y, epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=5)
     hb = cr.fit(b, [(X, y)], epochs=3, batch_size=32, optimizer=cr.Adam(lr=1e-2), verbose=0, seed=5)
     for name, value in weights(a).items():
-        np.testing.assert_array_equal(value, weights(b)[name])
+        np.testing.assert_allclose(value, weights(b)[name], rtol=1e-5, atol=1e-6, err_msg=name)
     np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-6)
     assert ha["accuracy"] == hb["accuracy"]
 
