@@ -39,3 +39,14 @@ def pdflatex() -> str:
     if found is None:
         missing("pdflatex is not installed (make test installs it as root)")
     return found
+
+
+# Files whose tests are independent, each slow, and share no fixture worth keeping: pytest-xdist spreads them over
+# its workers. Every other file's tests stay together on one worker (its module and session fixtures made once).
+SPREAD_OVER_WORKERS = {"test_blas_kernels.py", "test_readme.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name not in SPREAD_OVER_WORKERS:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))

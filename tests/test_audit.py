@@ -194,7 +194,7 @@ def test_the_rounding_of_a_printed_input_is_carried_at_every_size(number, offset
         assert [c.verdict for c in checks] == ["agrees", verdict], (z2, checks)
 
 
-def test_the_issue_reproduction_is_a_slip_shown_as_printed(tmp_path):
+def test_a_tiny_printed_weight_is_a_slip_shown_as_printed(tmp_path):
     path = tmp_path / "tiny.json"
     path.write_text('{"inputs": [1.0], "targets": [0.0], "loss": "half_squared_error", "learning_rate": 0.1, '
                     '"layers": [{"weights": [[-2.26989e-07]], "activation": "identity"}], '

@@ -2,6 +2,7 @@
 
 import inspect
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -181,4 +182,7 @@ def test_make_demos_training_reaches_the_readmes_digits_figure(tmp_path):
     argv[argv.index("--out") + 1] = str(tmp_path / "digits-model.npz")
     result = run(*argv)
     assert result.returncode == 0, result.stderr
-    assert "accuracy 97.78%" in result.stdout          # the README's accuracy table, digits, seed 0
+    # the README's accuracy table, digits, seed 0: 97.78% here. Training in float32 rounds its products by the CPU's
+    # BLAS kernel, so another machine may classify an example of the 450 differently: within 2 of them (0.45 points)
+    figure = float(re.search(r"accuracy (\d+\.\d+)%", result.stdout)[1])
+    assert abs(figure - 97.78) <= 0.45, result.stdout

@@ -1,0 +1,70 @@
+"""The flat objective of full-batch solvers: its gradient is the engine's and agrees with finite differences; sums
+over any split of the rows add up to the whole; the penalty reaches the weights only."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.objective import Objective, loss_and_gradient_sum, set_flat
+from chainrule.training import encode_targets
+
+
+def problem(rng, output="softmax", rows=23):
+    net = cr.mlp([5, 7, 3], activation="tanh", output=output, dtype=np.float64, seed=1)
+    X = rng.standard_normal((rows, 5))
+    y = rng.integers(0, 3, rows) if output == "softmax" else rng.standard_normal((rows, 3))
+    return net, X, encode_targets(net, y, rows)
+
+
+@pytest.mark.parametrize("output", ["softmax", "identity"])
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_the_gradient_agrees_with_finite_differences(rng, output, l2):
+    net, X, Y = problem(rng, output)
+    f = Objective(net, X, Y, l2=l2)
+    theta = net.flat_parameters()[0].copy() + 0.1 * rng.standard_normal(net.flat_parameters()[0].shape)
+    _, grad = f(theta)
+    numeric = np.zeros_like(theta)
+    for i in range(theta.size):
+        step = np.zeros_like(theta)
+        step[i] = 1e-6
+        numeric[i] = (f(theta + step)[0] - f(theta - step)[0]) / 2e-6
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    assert f.calls == 1 + 2 * theta.size
+
+
+def test_the_mean_loss_is_the_networks(rng):
+    net, X, Y = problem(rng)
+    theta = net.flat_parameters()[0].copy()
+    loss, _ = Objective(net, X, Y)(theta)
+    assert loss == pytest.approx(net.loss(X, Y), rel=1e-14)
+
+
+def test_sums_over_a_split_add_up_to_the_whole(rng):
+    net, X, Y = problem(rng, rows=50)
+    whole = loss_and_gradient_sum(net, X, Y)
+    parts = [loss_and_gradient_sum(net, X[a:b], Y[a:b]) for a, b in ((0, 0), (0, 17), (17, 50))]
+    assert sum(p[0] for p in parts) == pytest.approx(whole[0], rel=1e-12)
+    np.testing.assert_allclose(sum(p[1] for p in parts), whole[1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(loss_and_gradient_sum(net, X, Y, block_rows=7)[1], whole[1], rtol=1e-12, atol=1e-14)
+    empty = loss_and_gradient_sum(net, X[:0], Y[:0])
+    assert empty[0] == 0 and not empty[1].any()
+
+
+def test_the_penalty_reaches_weights_not_biases(rng):
+    net, X, Y = problem(rng)
+    theta = net.flat_parameters()[0].copy()
+    plain, penalised = Objective(net, X, Y)(theta)[1], Objective(net, X, Y, l2=2.0)(theta)[1]
+    set_flat(net, theta)
+    added = penalised - plain
+    offset = 0
+    for name, param in net.named_parameters().items():
+        part = added[offset:offset + param.size]
+        expected = 2.0 * param.reshape(-1) if name.endswith("weight") else np.zeros(param.size)
+        np.testing.assert_allclose(part, expected, rtol=1e-12, atol=1e-15, err_msg=name)
+        offset += param.size
+
+
+def test_a_theta_of_the_wrong_shape_is_refused(rng):
+    net, X, Y = problem(rng)
+    with pytest.raises(ValueError, match=r"theta: expected shape \(\d+,\), found \(3,\)"):
+        Objective(net, X, Y)(np.zeros(3))
