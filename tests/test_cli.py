@@ -1,6 +1,7 @@
 """End to end: the console script as a user runs it."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -127,3 +128,70 @@ def test_explain_formats_to_a_file(fmt, tmp_path):
     result = run("explain", "--example", "relu_student", "--format", fmt, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 1000 and result.stdout == ""
+
+
+def _help_pages():
+    """Every subcommand's parser (``plot`` and each plot kind too), by its command words."""
+    import argparse
+
+    from chainrule.cli import build_parser
+
+    pages, todo = {}, [((), build_parser())]
+    while todo:
+        words, parser = todo.pop()
+        pages[words] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo += [((*words, name), sub) for name, sub in action.choices.items()]
+    return pages
+
+
+def _help_entries(page: str) -> dict[str, str]:
+    """Each option's entry of a --help page, its wrapped lines joined: first option string -> text."""
+    entries, current = {}, None
+    for line in page.splitlines():
+        start = re.match(r"^  (-[^\s,]+)", line)
+        if start:
+            current = start[1]
+            entries[current] = line
+        elif current and line.startswith("     "):
+            entries[current] += " " + line
+        else:
+            current = None
+    return {option: " ".join(text.split()) for option, text in entries.items()}
+
+
+@pytest.mark.parametrize("words", sorted(_help_pages()), ids=lambda w: " ".join(w) or "chainrule")
+def test_help_shows_each_default_once_and_only_real_ones(words, capsys, monkeypatch):
+    """Every --help page: no "(default: None)" (an option with no default, or a required one), no "(default: False)"
+    on a flag, no Python list, and never a second default after help that already states one."""
+    from chainrule.cli import main
+
+    monkeypatch.setenv("COLUMNS", "80")                     # wrapped, as in a terminal
+    with pytest.raises(SystemExit) as done:
+        main([*words, "--help"])
+    assert done.value.code == 0
+    page = capsys.readouterr().out
+    flat = " ".join(page.split())
+    for wrong in ("(default: None)", "(default: False)", "(default: True)", "(default: [", "(default: ('"):
+        assert wrong not in flat, f"{' '.join(words)} --help: {wrong}"
+    parser, entries = _help_pages()[words], _help_entries(page)
+    for action in parser._actions:
+        if not action.option_strings or action.option_strings[0] in ("-h", "--version"):
+            continue
+        entry = entries[action.option_strings[0]]
+        mentions = entry.lower().count("default")
+        assert mentions <= 1, f"{' '.join(words)} --help: the default twice: {entry}"
+        if action.required or action.nargs == 0 or action.default is None:
+            assert "(default: " not in entry or "(default: " in (action.help or ""), entry
+        else:                                               # a real default: shown, by argparse or in the help
+            assert mentions == 1, f"{' '.join(words)} --help: {action.option_strings[0]}'s default is not shown"
+
+
+def test_train_refuses_a_data_set_of_one_class(tmp_path):
+    (tmp_path / "one.csv").write_text("a,b,species\n1,2,setosa\n3,4,setosa\n5,6,setosa\n")
+    result = run("train", "--data", str(tmp_path / "one.csv"), "--quiet", "--out", str(tmp_path / "m.npz"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f'{tmp_path / "one.csv"}: every example is of one class, "setosa": expected at least 2 classes' \
+        in result.stderr
+    assert not (tmp_path / "m.npz").exists()

@@ -22,6 +22,15 @@ def test_stratified_split_keeps_class_shares():
     assert len(X_test) == 38 and sorted(np.bincount(y_test)) == [12, 13, 13]
 
 
+def test_a_split_that_would_hide_a_class_from_training_is_refused(tmp_path):
+    """A class of one example cannot be stratified; where the test part would take it, training never sees it."""
+    path = tmp_path / "three.csv"
+    path.write_text("7,3.2,4.7,1.4,versicolor\n6.4,3.2,4.5,1.5,versicolor\n5.8,2.7,5.1,1.9,virginica\n")
+    with pytest.raises(ChainruleError, match=r'--test-size 0.25: three.csv: the test part takes every example of '
+                                             r'class "virginica" \(1 example\(s\)\), so training would never see it'):
+        datasets.train_test_split(datasets.load(str(path)), 0.25, seed=0)
+
+
 def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
@@ -116,3 +125,29 @@ def test_features_for_prediction(tmp_path):
     np.testing.assert_array_equal(datasets.load_features(path, 2), [[1, 2], [3, 4]])
     with pytest.raises(ChainruleError, match="row 2 has 2 values, expected 3"):
         datasets.load_features(path, 3)
+
+
+def test_one_class_is_refused_for_training_by_file_and_class(tmp_path):
+    path = write(tmp_path, "one.csv", "a,b,species\n1,2,setosa\n3,4,setosa\n")
+    data = datasets.load(str(path))                     # reading it is fine (evaluate a model on it, say) ...
+    with pytest.raises(ChainruleError, match=f'^{path}: every example is of one class, "setosa": expected at least 2 '
+                                             f'classes to train a classifier'):
+        datasets.check_two_classes(data, str(path))     # ... training on it is not
+    datasets.check_two_classes(datasets.load("iris"), "iris")
+
+
+def test_a_mapped_npy_label_that_is_not_an_index_is_refused(tmp_path):
+    np.save(tmp_path / "d.npy", np.column_stack([np.ones((4, 2)), [0, 1, 0, 1]]))
+    for label in ("abc", "1.5"):
+        with pytest.raises(ChainruleError, match=f'--label: an .npy file has no column names: expected the column '
+                                                 f'index 0 \\(the first\\) or 2 \\(the last\\), found "{label}"'):
+            datasets.load(str(tmp_path / "d.npy"), label=label, mmap=True)
+
+
+def test_features_of_zero_columns_are_refused_not_divided_by(tmp_path):
+    np.savez(tmp_path / "flat.npz", X=np.ones((4, 0)), y=np.arange(4) % 2)
+    np.savez(tmp_path / "deep.npz", X=np.ones((0, 3, 0)), y=np.arange(0))
+    for name in ("flat.npz", "deep.npz"):
+        for mmap in (False, True):
+            with pytest.raises(ChainruleError, match=f"{name}: expected .*features of shape \\(N, D\\) with N > 0"):
+                datasets.load(str(tmp_path / name), mmap=mmap)

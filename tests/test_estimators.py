@@ -73,6 +73,25 @@ def test_partial_fit_and_fitted_attributes(digits):
         model.partial_fit(X_train[:5] / 16, np.full(5, 11))
 
 
+def test_fit_refuses_one_class_and_partial_fit_takes_a_chunk_of_one():
+    """fit on labels of one class is refused by the label (scikit-learn's estimator checks accept a refusal that
+    says "one class"); a partial_fit chunk of one class is ordinary incremental learning, the classes given."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=r"y: every sample is of one class \(cat\): expected labels of at least 2"):
+        MLPClassifier(**SMALL).fit(X, np.array(["cat"] * 20))
+    model = MLPClassifier(**SMALL)
+    model.partial_fit(X[:10], ["cat"] * 10, classes=["cat", "dog"])
+    model.partial_fit(X[10:], ["dog"] * 10)
+    assert model.n_iter_ == 2 and list(model.classes_) == ["cat", "dog"]
+    y = np.where(X[:, 0] > 0, "dog", "cat")           # one-hot rows train bit for bit as class indices did
+    rows = MLPClassifier(**SMALL).partial_fit(X, y, classes=["cat", "dog"])
+    indices = MLPClassifier(**SMALL)
+    indices._fed = lambda targets, incremental: targets
+    indices.partial_fit(X, y, classes=["cat", "dog"])
+    assert all(np.array_equal(a, b) for a, b in zip(rows.coefs_ + rows.intercepts_,
+                                                     indices.coefs_ + indices.intercepts_, strict=True))
+
+
 def test_regressor_fits_a_curve():
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, size=(400, 1))

@@ -80,7 +80,7 @@ def test_sources_dict_file_spec_and_claims(tmp_path):
 @pytest.mark.parametrize("call, message", [
     (lambda: cr.explain("no_such_example"), "neither a shipped example"),
     (lambda: cr.explain({"inputs": [1], "targets": [1], "loss": "cross_entropy"}), "layers: expected this field"),
-    (lambda: cr.explain(steps=0), "steps: expected a positive number"),
+    (lambda: cr.explain(steps=0), "steps: expected a positive number of steps, at most 1000"),
     (lambda: cr.explain(lr=-1), "lr: expected a positive learning rate"),
     (lambda: cr.explain(claims={"nothing": 1}), "claims.nothing: expected the name of a quantity"),
     (lambda: claims_from_text("z1 = abc"), "line 1: expected a number for z1"),
@@ -90,6 +90,45 @@ def test_sources_dict_file_spec_and_claims(tmp_path):
 def test_bad_requests_name_what_is_wrong(call, message):
     with pytest.raises(cr.ChainruleError, match=message):
         call()
+
+
+LIMIT = r"\(the limit of the command line, the studio and cr.explain\)"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cr.explain(steps=10**9), f"steps: expected a positive number of steps, at most 1000 {LIMIT}, "
+                                      f"found 1000000000"),
+    (lambda: cr.explain("relu_student", steps=1001), "steps: .* at most 1000 .*found 1001"),
+    (lambda: cr.explain(show_step=1001), f"show_step: expected a step from 1 to 1000 {LIMIT}, found 1001"),
+    (lambda: cr.explain(steps=np.int64(5000)), "steps: .*found 5000$"),
+    (lambda: cr.explain(steps=2.5), "steps: .*found 2.5$"),
+    (lambda: cr.explain(steps="3"), 'steps: .*found "3"$'),
+    (lambda: cr.explain(steps=True), "steps: .*found True$"),
+    (lambda: cr.explain(show_step=0), "show_step: expected a step from 1 to 1000"),
+    (lambda: derive(load_spec(example_path("seed_article")), steps=10**9), "steps: .*at most 1000.*found 1000000000"),
+    (lambda: cr.explain(steps=1000, show_step=1000).next_step(), "show_step: .*found 1001"),
+])
+def test_the_step_limit_is_the_command_lines_and_the_studios(call, message):
+    """``cr.explain(spec, steps=10**9)`` once ran for days: it is refused at once, by the same limit as
+    ``chainrule explain --steps`` and the studio's step."""
+    with pytest.raises(cr.ChainruleError, match=message):
+        call()
+
+
+def test_one_step_limit_for_every_face():
+    from chainrule.cli import build_parser
+    from chainrule.explain.derivation import MAX_STEPS
+
+    assert MAX_STEPS == 1000
+    explain = next(a for a in build_parser()._actions if a.dest == "command").choices["explain"]
+    for flag in ("--steps", "--show-step"):
+        check = next(a for a in explain._actions if flag in a.option_strings).type
+        assert check(str(MAX_STEPS)) == MAX_STEPS
+        with pytest.raises(Exception, match=f"expected a whole number from 1 to {MAX_STEPS}, found {MAX_STEPS + 1}"):
+            check(str(MAX_STEPS + 1))
+    assert cr.explain(steps=MAX_STEPS).losses[-1] < cr.explain().losses[-1]    # the limit itself runs
+    server = pytest.importorskip("chainrule.studio.server")
+    assert server.MAX_STEPS is MAX_STEPS
 
 
 def test_a_trained_network_and_one_example():

@@ -34,6 +34,7 @@ PICKLE_EXIT = 97
 MEMORY_LIMIT = 4 << 30          # an input that makes chainrule allocate without bound ends in MemoryError, not swap
 TIMEOUT = 120
 REPRS = ("np.str_(", "np.float64(", "np.int64(", "Decimal(", "array(", "dtype=", "<class ")
+LEAKED = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|\bBadZipFile\b")   # an exception's name: say it in words
 
 # Runs the command line with every way of unpickling refused: the audit hook sees pickle.find_class (any pickle that
 # names a class, such as a NumPy object array), and the module functions are replaced for pickles that name none.
@@ -188,6 +189,8 @@ def test_hostile_case(case, corpus_runs):
             check(word.lower() in message, f"the message does not name {word!r}")
         for fragment in REPRS:
             check(fragment not in result.stderr, f"a Python repr ({fragment}) in the message")
+        leaked = LEAKED.search(result.stderr)
+        check(not leaked, f"a Python exception's name ({leaked and leaked[0]}) in the message")
         changed = [name for name, digest in snapshot(tmp_path).items() if name in before and before[name] != digest]
         check(not changed, f"a refused run changed files that were there before: {changed}")
     for text in case.get("stdout_has", []):
@@ -268,6 +271,7 @@ def assert_clean(code, out, err):
         assert err.startswith("chainrule ") or err.startswith("usage:"), err
         for fragment in REPRS:
             assert fragment not in err, err
+        assert not LEAKED.search(err), err
     else:
         assert not re.search(r"\b(nan|inf|Infinity|NaN)\b", out), out
 

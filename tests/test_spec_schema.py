@@ -53,6 +53,44 @@ def test_every_field_is_checked_before_use(change, words):
     assert "Decimal(" not in message and "np." not in message
 
 
+ONE_EXAMPLE = "inputs hold one example, so targets is one list of numbers"
+
+
+@pytest.mark.parametrize("targets, words", [
+    ('[{ a = 1 }]', 'targets[0]: expected a number (' + ONE_EXAMPLE),            # the first hostile corpus's case
+    ('[{ y1 = 1, y2 = 0 }]', 'found a table with keys "y1", "y2"'),
+    ('[[1, 0]]', "targets[0]: expected a number (" + ONE_EXAMPLE),
+    ('[1, [0]]', "targets[1]: expected a number"),
+    ('[[[1]]]', "targets: expected a list of numbers, a table of name = number, a class index"),
+    ('[true, false]', "found a list [true, false]"),
+    ('["1", "0"]', 'found a list ["1", "0"]'),
+    ('true', "found a boolean"),
+    ('"y1"', 'found the string "y1"'),
+    ('{ y1 = [1], y2 = 0 }', "targets.y1: expected a number, found a list [1]"),
+    ('{ y1 = { a = 1 }, y2 = 0 }', 'targets.y1: expected a number, found a table with keys "a"'),
+    ('1979-05-27', "found the date 1979-05-27"),
+    ('[07:32:00, 1]', "found a list [07:32:00, 1]"),
+])
+def test_targets_of_one_example_in_any_wrong_shape_are_refused_by_the_element(tmp_path, targets, words):
+    """One example's targets written as a batch's list of targets (tables, lists), or as booleans, strings and
+    TOML dates: each refused at the element, never a TypeError from float()."""
+    path = tmp_path / "t.toml"
+    path.write_text(f'inputs = {{ x1 = 1.0, x2 = -2.0 }}\ntargets = {targets}\nloss = "cross_entropy"\n[[layers]]\n'
+                    'weights = [[0.5, -0.25], [0.3, 0.8]]\nactivation = "softmax"\n')
+    with pytest.raises(ChainruleError) as caught:
+        load_spec(path)
+    assert str(caught.value).startswith(f"{path}: targets") and words in str(caught.value)
+    raw = seed_raw()              # the same through a JSON document
+    raw["targets"] = [[1, 0]]
+    with pytest.raises(ChainruleError, match=r"bad.json: targets\[0\]: expected a number"):
+        parse_spec(raw, "bad.json")
+
+
+def test_a_batch_still_takes_a_list_of_targets():
+    raw = minimal(inputs=[[1.0], [2.0]], targets=[{"t1": 0.5}, {"t1": 1.5}])
+    assert parse_spec(raw, "batch.json").examples_y.tolist() == [[0.5], [1.5]]
+
+
 def test_messages_show_numbers_as_written(tmp_path):
     path = tmp_path / "s.json"
     path.write_text(json.dumps(minimal(learning_rate="0.1")).replace('"0.1"', '"fast"'))

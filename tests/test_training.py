@@ -370,3 +370,22 @@ def test_one_example_batches_are_views_and_train_as_gathered_rows(blobs):
     relu_first.fit(shifted, y[:40], epochs=1, batch_size=1, verbose=0)
     np.testing.assert_array_equal(shifted, kept - 1.0)
     np.testing.assert_array_equal(X, kept)
+
+
+def test_labels_of_one_class_are_refused_and_target_rows_taken_as_given():
+    """A softmax classifier learns to tell classes apart: labels all of one class (a wrong column, most often) are
+    refused before any step; targets given as rows, as partial_fit's one-class chunks come, train as before."""
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    net = cr.mlp([3, 4, 2], seed=0)
+    before = weights(net)
+    for labels in (np.zeros(12, int), np.full(12, 1.0), [1] * 12):
+        with pytest.raises(ChainruleError, match=r"^y: every example is of one class \(\d\): expected labels of at "
+                                                 r"least 2 classes"):
+            net.fit(X, labels, epochs=1, verbose=0)
+    assert all(np.array_equal(v, before[k]) for k, v in net.named_parameters().items())
+    rows = cr.mlp([3, 4, 2], seed=0)
+    rows.fit(X, np.eye(2)[np.ones(12, int)], epochs=2, verbose=0)
+    labels = cr.mlp([3, 4, 2], seed=0)
+    labels.fit(X, np.arange(12) % 2, epochs=2, verbose=0)        # two classes: fit as ever
+    regression = cr.mlp([3, 4, 1], output="identity", loss="half_squared_error", seed=0)
+    regression.fit(X, np.zeros(12), epochs=1, verbose=0)          # not a classifier: one value is fine

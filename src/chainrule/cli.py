@@ -123,6 +123,7 @@ def _train(args) -> int:
         raise ChainruleError("--early-stopping: watches the validation loss; give --validation-split too")
     _check_new_output(args.out, args.force, "--out")
     data = datasets.load(args.data, label=args.label, labels_path=args.labels, mmap=args.mmap)
+    datasets.check_two_classes(data, args.data)
     held_out = {}
     if args.mmap:          # parts that are views of the map: no copy of the file (see _mapped_split)
         X_train, X_test, y_train, y_test, held_out = _mapped_split(data, args.test_size, args.validation_split)
@@ -262,6 +263,7 @@ def _plot(args) -> int:
         from .network import mlp
         from .optimizers import Adam
         data = datasets.load(args.data or "moons")
+        datasets.check_two_classes(data, args.data)
         if data.X.shape[1] != 2:
             raise ChainruleError(f"--data {args.data}: decision regions need 2-D data (moons, spiral, circles or a "
                                  f"CSV of 2 feature columns and a label); {data.name} has {data.X.shape[1]} features")
@@ -446,8 +448,19 @@ def _path(text: str) -> str:
     return text
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Every option's default shown after its help (argparse adds "(default: ...)")."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's default shown once, after its help: "(default: 30)". argparse's ArgumentDefaultsHelpFormatter
+    also writes "(default: None)" for an option that has none or is required, "(default: False)" for a flag, and a
+    second default after help that already gives one in words; those are left out here."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or action.nargs == 0 or action.required or default is None
+                or default is argparse.SUPPRESS or "default" in text.lower()):
+            return text          # positionals, flags (off unless given), required options, no default, stated
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})"      # argparse %-formats help text
 
 
 def _version() -> str:
@@ -461,6 +474,9 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from .datasets import BUILTIN, PLANE
+    from .explain.derivation import MAX_STEPS
+
+    step = _type("step", low=1, high=MAX_STEPS, integer=True, what=f"a whole number from 1 to {MAX_STEPS}")
 
     data_names = ", ".join(BUILTIN + PLANE)
     parser = argparse.ArgumentParser(prog="chainrule", description="Feed-forward networks trained by "
@@ -479,8 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--example", help="a shipped example: seed_article, step_by_step_sigmoid, relu_student, "
                          "batch_homework (default: seed_article)")
     explain.add_argument("--lr", type=RATE, help="learning rate eta (default: the spec's own)")
-    explain.add_argument("--steps", type=COUNT, default=1, help="run N updates and show the loss falling")
-    explain.add_argument("--show-step", type=COUNT, default=1, help="which step to derive in full (the audit of "
+    explain.add_argument("--steps", type=step, default=1, help=f"run N updates (at most {MAX_STEPS}) and show the "
+                         "loss falling")
+    explain.add_argument("--show-step", type=step, default=1, help="which step to derive in full (the audit of "
                          "printed numbers is of step 1)")
     explain.add_argument("--model", type=_path, help="explain a trained model's prediction on one example (with "
                          "--data, --index)")
@@ -524,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=COUNT, default=DEFAULT_EPOCHS, help="passes over the training data")
     train.add_argument("--batch-size", type=BATCH, default=32, help="examples per gradient step")
     train.add_argument("--optimizer", choices=["sgd", "adam"], default="adam", help="the update rule")
-    train.add_argument("--lr", type=RATE, help=f"learning rate (default {DEFAULT_LR['adam']:g} for adam, "
+    train.add_argument("--lr", type=RATE, help=f"learning rate (default: {DEFAULT_LR['adam']:g} for adam, "
                        f"{DEFAULT_LR['sgd']:g} for sgd)")
     train.add_argument("--momentum", type=PROBABILITY, default=0.0, help="SGD momentum")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
@@ -540,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "epoch's weights (needs --validation-split)")
     train.add_argument("--test-size", type=FRACTION, default=0.25, help="stratified test fraction")
     train.add_argument("--seed", type=SEED, default=0, help="seed of the split, the weights and the shuffle")
-    train.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    train.add_argument("--float64", action="store_true", help="train in float64 (default: float32)")
     train.add_argument("--mmap", action="store_true", help="train from a memory map of the --data file (.npy, or "
                        ".npz stored uncompressed) without reading it into memory: batches are gathered from the map; "
                        "the test and validation parts are the file's last rows and inputs are not standardised")
@@ -668,7 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _data_options(parser, data_names: str) -> None:
     parser.add_argument("--data", required=True, help=f"{data_names}, or a .csv/.npz/.npy/IDX file")
-    parser.add_argument("--label", help="the label column of a CSV (name or index; default the last) or .npy (index)")
+    parser.add_argument("--label", help="the label column of a CSV (name or index; default: the last) or .npy "
+                        "(index)")
     parser.add_argument("--labels", help="the labels file of IDX images (default: found beside them)")
 
 

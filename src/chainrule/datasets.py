@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrayfiles import NpzArchive, map_npy, read_npy, read_npz
 from .errors import ChainruleError
 from .extras import require
 from .textfiles import MiB, decode, read_bytes
@@ -231,26 +232,9 @@ def _check_features(X, path, name_of, lines=None) -> None:
                              f"found {X[row, col]}")
 
 
-def _read_numpy(path: Path, kind: str) -> dict[str, np.ndarray] | np.ndarray:
-    """An ``.npz`` (every array) or ``.npy`` file, never unpickled; any damage is one message naming the file."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if kind == "npz":
-            with loaded as data:
-                return {key: data[key] for key in data.files}
-        return loaded
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ChainruleError(f"{path}: holds object arrays that could only be read by unpickling them, which "
-                                 f"chainrule never does") from None
-        raise ChainruleError(f"{path}: not a readable .{kind} file ({exc})") from None
-    except Exception as exc:   # zip, format and damage errors alike: report, never unpickle
-        raise ChainruleError(f"{path}: not a readable .{kind} file ({type(exc).__name__}: {exc})") from None
-
-
 def load_npz(path: Path) -> Dataset:
     """Arrays ``X`` (or ``x``, ``data``, ``features``) and ``y`` (or ``labels``, ``target``, ``targets``)."""
-    arrays = _read_numpy(path, "npz")
+    arrays = read_npz(path, ".npz data file", MAX_DATA_BYTES)
     x_key = next((k for k in ("X", "x", "data", "features") if k in arrays), None)
     y_key = next((k for k in ("y", "labels", "target", "targets") if k in arrays), None)
     if x_key is None or y_key is None:
@@ -260,7 +244,7 @@ def load_npz(path: Path) -> Dataset:
 
 def load_npy(path: Path, label=None) -> Dataset:
     """One 2-D array whose label column is the last (or ``label``, an index)."""
-    array = _read_numpy(path, "npy")
+    array = read_npy(path, ".npy data file", MAX_DATA_BYTES)
     if array.ndim != 2 or array.shape[1] < 2:
         raise ChainruleError(f"{path}: expected a 2-D array with feature columns and a label column, "
                              f"found shape {array.shape}")
@@ -284,7 +268,7 @@ def _from_arrays(X, labels, path) -> Dataset:
         what = "complex numbers" if X.dtype.kind == "c" else f"dtype {X.dtype}"
         raise ChainruleError(f"{path}: features: expected real numbers, found {what}")
     if X.ndim > 2:
-        X = X.reshape(len(X), -1)
+        X = X.reshape(len(X), math.prod(X.shape[1:]))
     if X.ndim != 2 or len(X) == 0 or X.shape[1] == 0:
         raise ChainruleError(f"{path}: expected features of shape (N, D) with N > 0 and D > 0, found {X.shape}")
     labels = np.asarray(labels).reshape(-1)
@@ -307,35 +291,27 @@ def load_mapped(source, label=None) -> Dataset:
         raise ChainruleError(f"{source}: no such file")
     name = path.name.lower()
     if name.endswith(".npy"):
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except Exception as exc:
-            raise ChainruleError(f"{path}: not a readable .npy file ({exc})") from None
+        array = map_npy(path, ".npy data file")
         if array.ndim != 2 or array.shape[1] < 2:
             raise ChainruleError(f"{path}: expected a 2-D array with feature columns and a label column, "
                                  f"found shape {array.shape}")
-        column = -1 if label is None else int(label)
-        if column not in (0, -1, array.shape[1] - 1):
-            raise ChainruleError(f"{path}: with mmap=True the label column must be the first or the last (so that "
-                                 f"the features are one view of the file), found column {column}")
+        column = _mapped_label_column(label, array.shape[1], path)
         X, labels = (array[:, 1:], array[:, 0]) if column == 0 else (array[:, :-1], array[:, -1])
     elif name.endswith(".npz"):
-        X = _map_npz_member(path, ("X", "x", "data", "features"))
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                y_key = next((k for k in ("y", "labels", "target", "targets") if k in data.files), None)
-                if y_key is None:
-                    raise ChainruleError(f"{path}: expected an array named y beside X, found {sorted(data.files)}")
-                labels = data[y_key]
-        except ChainruleError:
-            raise
-        except Exception as exc:
-            raise ChainruleError(f"{path}: not a readable .npz file ({exc})") from None
+        with NpzArchive(path, ".npz data file", MAX_DATA_BYTES) as archive:
+            x_key = next((k for k in ("X", "x", "data", "features") if k in archive.names), None)
+            y_key = next((k for k in ("y", "labels", "target", "targets") if k in archive.names), None)
+            if x_key is None:
+                raise ChainruleError(f"{path}: expected an array named X, found {', '.join(archive.names) or 'none'}")
+            if y_key is None:
+                raise ChainruleError(f"{path}: expected an array named y beside X, found "
+                                     f"{', '.join(archive.names)}")
+            X, labels = archive.map(x_key), archive.read(y_key)
     else:
         raise ChainruleError(f"{path}: mmap=True maps .npy files and uncompressed .npz files; found {path.suffix!r}")
-    if X.ndim != 2 or len(X) == 0 or X.dtype.kind not in "fiu":
-        raise ChainruleError(f"{path}: expected numeric features of shape (N, D) with N > 0, found {X.dtype} "
-                             f"{X.shape}")
+    if X.ndim != 2 or len(X) == 0 or X.shape[1] == 0 or X.dtype.kind not in "fiu":
+        raise ChainruleError(f"{path}: expected numeric features of shape (N, D) with N > 0 and D > 0, found "
+                             f"{X.dtype} {X.shape}")
     labels = np.asarray(labels).reshape(-1)
     if len(labels) != len(X):
         raise ChainruleError(f"{path}: {len(X)} examples but {len(labels)} labels")
@@ -347,38 +323,17 @@ def load_mapped(source, label=None) -> Dataset:
     return Dataset(X, y, class_names, [f"feature{j}" for j in range(X.shape[1])], path.name)
 
 
-def _map_npz_member(path: Path, names) -> np.memmap:
-    """A memory map of one array inside a ``.npz`` (a zip of ``.npy`` files), which must be stored uncompressed."""
-    import zipfile
-
+def _mapped_label_column(label, width: int, path: Path) -> int:
+    """With a map the label column is the first or the last, so that the features are one view of the file."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
-            key = next((k for k in names if k in members), None)
-            if key is None:
-                raise ChainruleError(f"{path}: expected an array named X, found {sorted(members)}")
-            info = members[key]
-            if info.compress_type != zipfile.ZIP_STORED:
-                raise ChainruleError(f"{path}: mmap=True needs the arrays stored uncompressed, and {key} is "
-                                     f"compressed: a compressed array cannot be mapped, only decompressed into "
-                                     f"memory. Save with numpy.savez, not numpy.savez_compressed (or load without "
-                                     f"mmap)")
-        with open(path, "rb") as handle:                      # the member's data follows its local header
-            handle.seek(info.header_offset)
-            local = handle.read(30)
-            handle.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
-                        + int.from_bytes(local[28:30], "little"))
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                           (2, 0): np.lib.format.read_array_header_2_0}[np.lib.format.read_magic(handle)]
-            shape, fortran, dtype = read_header(handle)
-            offset = handle.tell()
-    except ChainruleError:
-        raise
-    except Exception as exc:
-        raise ChainruleError(f"{path}: not a readable .npz file ({exc})") from None
-    if dtype.hasobject:
-        raise ChainruleError(f"{path}: {key} holds Python objects; expected numbers")
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+        column = -1 if label is None else int(label)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"--label: an .npy file has no column names: expected the column index 0 (the first) "
+                             f"or {width - 1} (the last), found \"{label}\"") from None
+    if column not in (0, -1, width - 1):
+        raise ChainruleError(f"{path}: with mmap=True the label column must be the first or the last (so that "
+                             f"the features are one view of the file), found column {column}")
+    return column
 
 
 def load_features(path, width: int) -> np.ndarray:
@@ -387,10 +342,10 @@ def load_features(path, width: int) -> np.ndarray:
     if not path.exists():
         raise ChainruleError(f"{path}: no such file")
     if path.name.lower().endswith(".npy"):
-        X = _read_numpy(path, "npy")
+        X = read_npy(path, ".npy input file", MAX_DATA_BYTES)
         if X.dtype.kind not in "biuf":
             raise ChainruleError(f"{path}: expected real numbers, found dtype {X.dtype}")
-        X = X.reshape(len(X), -1) if X.ndim > 2 else X
+        X = X.reshape(len(X), math.prod(X.shape[1:])) if X.ndim > 2 else X
         if X.ndim != 2 or X.shape[1] != width or len(X) == 0:
             raise ChainruleError(f"{path}: expected rows of {width} values (one per model input), found shape "
                                  f"{X.shape}")
@@ -454,6 +409,14 @@ def load_idx(images_path: Path, labels_path=None) -> Dataset:
     return _from_arrays(images.reshape(len(images), -1), labels, images_path)
 
 
+def check_two_classes(data: Dataset, source) -> None:
+    """Training a classifier needs examples of two classes at least; a data set of one (a wrong label column, or a
+    file cut from a bigger one) is refused, naming the file and the class."""
+    if len(data.class_names) < 2:
+        raise ChainruleError(f"{source}: every example is of one class, \"{data.class_names[0][:40]}\": expected "
+                             f"at least 2 classes to train a classifier (is the label column the right one?)")
+
+
 def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
     """A stratified split: ``(X_train, X_test, y_train, y_test)``; every class keeps its share in both parts."""
     split = require("sklearn.model_selection", "train", "The stratified split").train_test_split
@@ -466,10 +429,19 @@ def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
         raise ChainruleError(f"--test-size {test_size}: {data.name} has {n} example(s), which cannot be split into "
                              f"a test part and a training part with at least one example per class ({k}); expected "
                              f"a smaller fraction or more data")
-    counts = np.bincount(data.y)
+    counts = np.bincount(data.y, minlength=k)
     stratify = data.y if counts.min() >= 2 and min(n_test, n - n_test) >= k else None
-    return split(data.X, data.y, test_size=test_size, random_state=seed, stratify=stratify)
+    X_train, X_test, y_train, y_test = split(data.X, data.y, test_size=test_size, random_state=seed,
+                                             stratify=stratify)
+    lost = sorted(set(range(k)) - set(np.unique(y_train).tolist()))
+    if lost:      # a class too small to stratify went wholly to the test part: training would never see it
+        names = ", ".join(f'"{str(data.class_names[c])[:40]}" ({counts[c]} example(s))' for c in lost[:5])
+        raise ChainruleError(f"--test-size {test_size}: {data.name}: the test part takes every example of class "
+                             f"{names}, so training would never see it; expected at least 2 examples of every "
+                             f"class, or a smaller --test-size")
+    return X_train, X_test, y_train, y_test
 
 
-__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "load", "load_builtin", "load_csv", "load_features", "load_idx",
-           "load_mapped", "load_npy", "load_npz", "load_plane", "read_idx", "train_test_split"]
+__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "check_two_classes", "load", "load_builtin", "load_csv",
+           "load_features", "load_idx", "load_mapped", "load_npy", "load_npz", "load_plane", "read_idx",
+           "train_test_split"]

@@ -177,6 +177,10 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _score_outputs(self, outputs, y, weight) -> float:
         raise NotImplementedError
 
+    def _fed(self, targets, incremental: bool):
+        """The targets as ``fit`` takes them."""
+        return targets
+
     # --- training --------------------------------------------------------------------------------------------
     def _hidden(self) -> list[int]:
         sizes = np.atleast_1d(self.hidden_layer_sizes)
@@ -226,9 +230,9 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._no_improvement_count = 0
             callbacks = [_Validation(self, *validation)]
         history = self.network_.fit(
-            X, targets, epochs=1 if incremental else self.max_iter, batch_size=batch, optimizer=self._optimizer,
-            shuffle=self.shuffle, seed=int(self._random.randint(2**31)), verbose=int(bool(self.verbose)),
-            callbacks=callbacks, sample_weight=weight)
+            X, self._fed(targets, incremental), epochs=1 if incremental else self.max_iter, batch_size=batch,
+            optimizer=self._optimizer, shuffle=self.shuffle, seed=int(self._random.randint(2**31)),
+            verbose=int(bool(self.verbose)), callbacks=callbacks, sample_weight=weight)
         self.loss_curve_ += history["loss"]
         self.n_iter_ += history.epochs
         self.t_ += history.epochs * n
@@ -352,6 +356,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             given = self.__dict__.pop("_classes_given", None)     # from partial_fit's first call
             self.classes_ = unique_labels(y) if given is None else given
             self._n_outputs = max(len(self.classes_), 2)
+            if given is None and len(self.classes_) < 2:
+                raise ChainruleError(f"y: every sample is of one class ({self.classes_[0]}): expected labels of at "
+                                     f"least 2 classes, since a classifier learns to tell classes apart")
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(f"y contains labels not seen in the first call: {unknown[:5].tolist()}; "
@@ -360,6 +367,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _head(self):
         return {"output": "softmax"}
+
+    def _fed(self, targets, incremental):
+        """Class indices; but one-hot rows for ``partial_fit``, whose chunk may hold a single class (every class
+        was named up front), which ``fit`` refuses in indices and takes as given in rows."""
+        return np.eye(self._n_outputs, dtype=self.network_.dtype)[targets] if incremental else targets
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

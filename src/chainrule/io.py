@@ -6,13 +6,12 @@ folder, flushed to disk and renamed over the target, so a crash leaves either th
 
 import json
 import os
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from . import activations
+from .arrayfiles import read_npz as read_arrays
 from .errors import ChainruleError
 from .layers import Dense, Dropout
 from .losses import FUSED, PAIRINGS, UNFUSED
@@ -177,28 +176,12 @@ def save_model(network: Network, path) -> None:
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` file, or a clear error for a missing, truncated or foreign file."""
+    """Every array of an ``.npz`` file, or a clear error for a missing, empty, truncated or foreign file, or for a
+    member that is not an array or whose header does not match its data (see ``arrayfiles``)."""
     path = Path(path)
     if not path.is_file():
         raise ChainruleError(f"{path}: no such model file")
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"PK\x03\x04":     # an .npz is a zip archive; anything else is refused unread
-            raise ChainruleError(f"{path}: not a readable .npz model file (it is not a zip archive)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            too_big = next((i for i in archive.infolist() if i.file_size > MAX_MEMBER_BYTES), None)
-        if too_big is not None:
-            raise ChainruleError(f"{path}: array {too_big.filename}: expected at most {MAX_MEMBER_BYTES >> 30} GiB "
-                                 f"uncompressed, found {too_big.file_size} bytes")
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError,
-            KeyError, RuntimeError) as exc:
-        raise ChainruleError(f"{path}: not a readable .npz model file (damaged, truncated or another format: "
-                             f"{exc})") from None
-    except ValueError as exc:   # an object array needs pickle, which is refused
-        raise ChainruleError(f"{path}: holds data that could only be read by unpickling it, which chainrule "
-                             f"never does ({exc})") from None
+    return read_arrays(path, ".npz model file", MAX_MEMBER_BYTES)
 
 
 def network_from_arrays(arrays: dict[str, np.ndarray], path) -> Network:

@@ -8,6 +8,7 @@ never ``Decimal('0.05')``). Unknown keys are refused with the nearest known name
 would otherwise be ignored and the numbers come out wrong without a word.
 """
 
+import datetime
 import difflib
 import math
 import re
@@ -39,6 +40,8 @@ def describe(value, limit: int = 60) -> str:
         text += ", ..." if len(value) > 6 else ""
         if not value:
             text = "an empty table"
+    elif isinstance(value, (datetime.date, datetime.time)):       # TOML dates and times
+        text = value.isoformat()
     else:
         text = type(value).__name__
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -58,6 +61,8 @@ def kind_of(value) -> str:
         return f"a list {describe(value)}"
     if isinstance(value, dict):
         return describe(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return f"the {'date' if isinstance(value, datetime.date) else 'time'} {describe(value)}"
     return type(value).__name__
 
 

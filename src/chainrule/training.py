@@ -75,6 +75,16 @@ def encode_targets(network: Network, y, n_rows: int) -> np.ndarray:
     return as_batch(y.reshape(n_rows, -1) if y.ndim == 1 else y, "y", k, dtype=network.dtype)
 
 
+def check_two_classes(network: Network, y) -> None:
+    """A softmax classifier's labels ``y: (N,)`` must hold two classes at least: with one, every step only pushes
+    that class's probability towards 1, and a wrong label column is the usual cause. Targets given as rows
+    ``(N, K)`` (one-hot or soft) are taken as they are (``partial_fit``'s chunks of one class come that way)."""
+    y = np.asarray(y)
+    if network.loss_fn.output == "softmax" and y.ndim == 1 and len(y) and np.all(y == y[0]):
+        raise ChainruleError(f"y: every example is of one class ({int(y[0])}): expected labels of at least 2 "
+                             f"classes, since a classifier learns to tell classes apart (is y the right column?)")
+
+
 def labels_of(targets: np.ndarray, output: str) -> np.ndarray | None:
     """What accuracy compares predictions with: class indices, 0/1 per unit, or None for regression."""
     if output == "softmax":
@@ -152,6 +162,7 @@ def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, 
         check_range(X, network.dtype, "X")
         X = X.astype(network.dtype, copy=False)
     Y = encode_targets(network, y, len(X))
+    check_two_classes(network, y)
     if sample_weight is not None:                   # one extra target column: the batches carry the weights
         Y = np.column_stack([Y, check_sample_weight(sample_weight, len(X)).astype(Y.dtype)])
     held_out = None                                  # (raw inputs, encoded targets) for validation

@@ -240,6 +240,96 @@ def npz_object(folder: Path) -> Path:
     return path
 
 
+def _npy_bytes(array=None, shape=None, descr="<f8", data=b"") -> bytes:
+    """A .npy file's bytes: ``array`` saved, or a header declaring ``shape`` followed by ``data`` (a lie, as wanted)."""
+    import io
+    buffer = io.BytesIO()
+    if array is not None:
+        np.save(buffer, array)
+    else:
+        np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+        buffer.write(data)
+    return buffer.getvalue()
+
+
+def _npz_members(path: Path, members: dict, compression=zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    return path
+
+
+def _labels() -> bytes:
+    return _npy_bytes(np.repeat([0, 1], 10))
+
+
+def npz_empty(folder: Path) -> Path:
+    path = folder / "empty.npz"
+    path.write_bytes(b"")
+    return path
+
+
+def npy_empty(folder: Path) -> Path:
+    path = folder / "empty.npy"
+    path.write_bytes(b"")
+    return path
+
+
+def npz_truncated(folder: Path) -> Path:
+    path = folder / "truncated.npz"
+    np.savez(path, X=np.random.default_rng(0).normal(size=(20, 3)), y=np.repeat([0, 1], 10))
+    path.write_bytes(path.read_bytes()[:-40])
+    return path
+
+
+def npz_not_a_zip(folder: Path) -> Path:
+    path = folder / "not-a-zip.npz"
+    path.write_text("X,y\n1,0\n2,1\n")
+    return path
+
+
+def npz_member_not_npy(folder: Path) -> Path:
+    return _npz_members(folder / "text-member.npz", {"X.npy": b"1,2,3\n4,5,6\n", "y.npy": _labels()})
+
+
+def npz_member_text_name(folder: Path) -> Path:
+    return _npz_members(folder / "csv-member.npz", {"X.csv": b"1,2,3\n4,5,6\n", "y.npy": _labels()})
+
+
+def npz_member_shape_beyond_file(folder: Path) -> Path:
+    """X's header declares a million rows; 20 rows of data follow."""
+    return _npz_members(folder / "long-header.npz",
+                        {"X.npy": _npy_bytes(shape=(1_000_000, 3), data=bytes(480)), "y.npy": _labels()})
+
+
+def npz_member_shape_negative(folder: Path) -> Path:
+    return _npz_members(folder / "negative-shape.npz",
+                        {"X.npy": _npy_bytes(shape=(-5, 3), data=bytes(480)), "y.npy": _labels()})
+
+
+def npz_member_shape_2_to_62(folder: Path) -> Path:
+    """A header whose size overflows int64 (2**62 x 2**62 rows of 8 bytes)."""
+    return _npz_members(folder / "huge-shape.npz",
+                        {"X.npy": _npy_bytes(shape=(2**62, 2**62), data=bytes(480)), "y.npy": _labels()})
+
+
+def npz_member_header_damaged(folder: Path) -> Path:
+    blob = _npy_bytes(np.ones((20, 3))).replace(b"'descr'", b"'dtype'", 1)
+    return _npz_members(folder / "bad-header.npz", {"X.npy": blob, "y.npy": _labels()})
+
+
+def npz_one_class(folder: Path) -> Path:
+    path = folder / "one-class.npz"
+    np.savez(path, X=np.random.default_rng(0).normal(size=(20, 3)), y=np.full(20, 7))
+    return path
+
+
+def npy_shape_beyond_file(folder: Path) -> Path:
+    path = folder / "long-header.npy"
+    path.write_bytes(_npy_bytes(shape=(1_000_000, 4), data=bytes(640)))
+    return path
+
+
 def _idx(path: Path, type_code: int, shape: tuple, data: bytes = b"") -> None:
     header = bytes([0, 0, type_code, len(shape)]) + b"".join(struct.pack(">I", s) for s in shape)
     path.write_bytes(header + data)
@@ -371,6 +461,25 @@ def model_pickled_architecture(folder: Path, base: Path) -> Path:
     return write_model(folder / "tampered.npz", arrays | {"architecture": record})
 
 
+def _member_patch(member: str, change):
+    """A model whose archive member ``member`` (its .npy bytes) is replaced by ``change(bytes)``."""
+    def make(folder: Path, base: Path) -> Path:
+        path = folder / "tampered.npz"
+        with zipfile.ZipFile(base) as source:
+            members = {info.filename: source.read(info) for info in source.infolist()}
+        members[member] = change(members[member])
+        return _npz_members(path, members)
+    return make
+
+
+def _declare_shape(shape):
+    def change(blob: bytes) -> bytes:
+        header_end = blob.index(b"\n") + 1
+        array = np.lib.format.read_array(__import__("io").BytesIO(blob))
+        return _npy_bytes(shape=shape, descr=np.lib.format.dtype_to_descr(array.dtype), data=blob[header_end:])
+    return change
+
+
 def _huge_layer(arch):
     arch["in_features"] = 1_000_000
     arch["layers"][0]["in"] = 1_000_000
@@ -445,6 +554,11 @@ MODEL_MAKERS = {
     "model_info_string": _arch_patch(_set("info", "digits")),
     "model_info_test_size": _arch_patch(_set("info", {"data": "digits", "test_size": "a quarter", "seed": "x"})),
     "model_info_seed_huge": _arch_patch(_set("info", {"data": "digits", "test_size": 0.25, "seed": 2 ** 70})),
+    "model_member_not_npy": _member_patch("param/0.weight.npy", lambda blob: b"not an array"),
+    "model_member_shape_400000_squared": _member_patch("param/0.weight.npy", _declare_shape((400_000, 400_000))),
+    "model_member_shape_negative": _member_patch("param/0.weight.npy", _declare_shape((-64, 8))),
+    "model_member_truncated": _member_patch("param/0.weight.npy", lambda blob: blob[:len(blob) // 2]),
+    "model_empty": lambda folder, base: npz_empty(folder),
 }
 
 

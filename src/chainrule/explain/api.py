@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ChainruleError
-from .derivation import Derivation, derive
+from .derivation import Derivation, derive, step_count
 from .render import describe_network
 from .spec import Spec, load_spec, parse_spec
 
@@ -206,12 +206,11 @@ class Explanation:
     """
 
     def __init__(self, spec: Spec, learning_rate: float | None = None, *, steps: int = 1, show_step: int = 1):
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ChainruleError(f"steps: expected a positive number of steps, found {steps!r}")
+        show_step, steps = step_count(show_step, "show_step"), step_count(steps, "steps")
         if learning_rate is not None and not (np.isfinite(learning_rate) and learning_rate > 0):
             raise ChainruleError(f"lr: expected a positive learning rate, found {learning_rate}")
         self.spec, self.learning_rate = spec, learning_rate
-        self.steps, self.show_step = max(int(steps), int(show_step)), int(show_step)
+        self.steps, self.show_step = max(steps, show_step), show_step
         self.derivation        # the step runs now, so that a bad request fails here and not on display
 
     @cached_property

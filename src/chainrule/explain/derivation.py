@@ -11,7 +11,7 @@ import numpy as np
 from dataclasses import dataclass, field
 
 from ..errors import ChainruleError
-from ..schema import nearest
+from ..schema import describe, nearest
 from ..optimizers import GradientDescent
 from .audit import ClaimCheck, audit, updated_name
 from .recorder import Recorder
@@ -35,6 +35,11 @@ LOCAL = {   # a neuron's local derivative da/dz, the factor the activation's bac
     "relu": "[{z} > 0]",
     "identity": "1",
 }
+#: The most steps one explanation runs, and so the latest step it can show: the limit of every face, the command
+#: line's --steps and --show-step, the studio's step and cr.explain's steps= and show_step=. A thousand steps of
+#: the largest spec run in seconds; a billion would run for days.
+MAX_STEPS = 1000
+
 ACTIVATION_WORDS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "identity": "identity",
                     "softmax": "softmax"}
 
@@ -81,7 +86,8 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     """Run ``steps`` real gradient-descent steps on the spec's example and lay out every number of step
     ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table."""
     eta = spec.learning_rate if learning_rate is None else float(learning_rate)
-    if not 1 <= show_step <= steps:
+    show_step, steps = step_count(show_step, "show_step"), step_count(steps, "steps")
+    if show_step > steps:
         raise ChainruleError(f"--show-step: expected a step between 1 and {steps}, found {show_step}")
     network, where = build_network(spec)
     names = _parameter_names(spec, where)                      # (param key, flat index) -> quantity name
@@ -127,6 +133,18 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     if show_step == 1:        # printed numbers describe the first step
         derivation.claims = audit(spec, eta, values, derivation.order)
     return derivation
+
+
+def step_count(value, name: str) -> int:
+    """``value`` (``steps`` or ``show_step``) as a whole number from 1 to ``MAX_STEPS``; anything else is refused,
+    the message naming ``name``, the limit and the value found."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_STEPS:
+        found = str(value) if isinstance(value, (int, float, np.number)) else describe(value)
+        expected = f"a positive number of steps, at most {MAX_STEPS}" if name == "steps" else \
+            f"a step from 1 to {MAX_STEPS}"
+        raise ChainruleError(f"{name}: expected {expected} (the limit of the command line, the studio and "
+                             f"cr.explain), found {found}")
+    return int(value)
 
 
 def gradient_step(network, spec: Spec, eta: float, recorder=None) -> set[str]:

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..activations import ACTIVATIONS
 from ..errors import ChainruleError
-from ..schema import MAX_DEPTH, AnyOf, Boolean, Choice, ListOf, MapOf, Number, Table, Text, describe, validate
+from ..schema import (MAX_DEPTH, AnyOf, Boolean, Choice, ListOf, MapOf, Number, Table, Text, describe, kind_of,
+                      validate)
 from ..textfiles import MiB, read_text
 from ..layers import Dense
 from ..losses import ON_PROBABILITIES, output_head
@@ -313,6 +314,11 @@ class _Reader:
             return [f"{prefix}{k + 1}" for k in range(width)], [float(k == int(item)) for k in range(width)]
         if not isinstance(item, (list, dict)):
             self.fail(path, "a list of numbers, a table of name = number or a class index", describe(item))
+        nested = next((k for k, v in enumerate(item) if isinstance(v, (list, dict))), None) \
+            if isinstance(item, list) else None
+        if nested is not None:     # the schema lets a list of targets through: a batch's, one per example
+            self.fail(f"{path}[{nested}]", "a number (inputs hold one example, so targets is one list of numbers; "
+                      "a list of targets goes with a list of examples in inputs)", kind_of(item[nested]))
         names, values = self.named_values(item, path, prefix)
         if len(values) != width:
             self.fail(path, f"{width} values, one per output neuron", len(values))

@@ -31,12 +31,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import ChainruleError
+from ..explain.derivation import MAX_STEPS      # the step shown, and so the steps run: every face's limit
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 #: documented limits (README, "chainrule studio")
 MAX_BODY = 1 << 20              # bytes in one request (a spec, claims, an uploaded spec or CSV file)
-MAX_STEPS = 1000                # the step shown, and so the steps run
 MAX_LAYERS = 8
 MAX_WIDTH = 256                 # neurons in one layer, or inputs
 MAX_WEIGHTS = 50_000            # parameters in all
