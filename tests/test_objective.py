@@ -68,3 +68,13 @@ def test_a_theta_of_the_wrong_shape_is_refused(rng):
     net, X, Y = problem(rng)
     with pytest.raises(ValueError, match=r"theta: expected shape \(\d+,\), found \(3,\)"):
         Objective(net, X, Y)(np.zeros(3))
+
+
+def test_lbfgs_lowers_the_loss_and_counts_its_evaluations(rng):
+    from chainrule.objective import minimize_lbfgs
+    net, X, Y = problem(rng, rows=60)
+    f = Objective(net, X, Y, l2=1e-3)
+    theta0 = net.flat_parameters()[0].copy()
+    start = f(theta0)[0]
+    result = minimize_lbfgs(f, theta0, max_iter=30, max_fun=15, tol=1e-8)
+    assert result.fun < start and result.nfev <= 15 + 1 and f.calls == 1 + result.nfev

@@ -69,3 +69,14 @@ class Objective:
             loss += 0.5 * self.l2 * float(np.dot(weights, weights))
             grad += self.l2 * weights
         return float(loss), grad.astype(np.float64, copy=False)
+
+
+def minimize_lbfgs(fun, theta0: np.ndarray, *, max_iter: int, max_fun: int, tol: float):
+    """L-BFGS-B on ``fun(theta) -> (loss, gradient)`` as scikit-learn's MLP runs it (``maxiter``, ``maxfun``,
+    ``gtol``), returning scipy's ``OptimizeResult``. One place for the options, so that every full-batch fit (in
+    memory or over a cluster's workers) takes the same iterates from the same function values."""
+    from .extras import require
+
+    minimize = require("scipy.optimize", "sklearn", "solver='lbfgs'").minimize
+    return minimize(fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B", jac=True,
+                    options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol})
