@@ -106,11 +106,11 @@ def test_messages_show_numbers_as_written(tmp_path):
 @pytest.mark.parametrize("content, words", [
     ("é".encode("latin-1") + b'{"inputs": [1]}', "not UTF-8"),
     ('{"title": "x"}'.encode("utf-16"), "UTF-16"),
-    (gzip.compress(b'{"inputs": [1]}'), "gzip-compressed"),
+    (gzip.compress(b'{"inputs": [1]}', mtime=0), "gzip-compressed"),
     (b'{"inputs": [1], "title": "\x00"}', "NUL byte"),
     (b"[" * 100_000 + b"]" * 100_000, "nested at most"),
     (b'{"a": ' * 50 + b"1" + b"}" * 50, "nested at most 16 deep"),
-])
+], ids=["latin-1", "utf-16", "gzip", "nul", "deep-list", "deep-object"])   # ids the same in every worker process
 def test_spec_files_are_decoded_and_limited(tmp_path, content, words):
     path = tmp_path / "bad.json"
     path.write_bytes(content)
