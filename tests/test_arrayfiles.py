@@ -2,8 +2,9 @@
 and headers that promise more than the file holds, each refused in words naming the file and the member, through
 the data loaders (in memory and memory-mapped) and the model loader alike; nothing is allocated first."""
 
-import io
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,25 +13,12 @@ import chainrule as cr
 from chainrule import arrayfiles, datasets
 from chainrule.errors import ChainruleError
 
+sys.path.insert(0, str(Path(__file__).parent / "hostile"))
+from make import _npy_bytes as npy_bytes, _npz_members as npz  # noqa: E402  (the hostile corpus's own file makers)
+
+sys.path.remove(str(Path(__file__).parent / "hostile"))
+
 MiB = 1 << 20
-
-
-def npy_bytes(array=None, shape=None, descr="<f8", data=b"") -> bytes:
-    """A saved array, or a header declaring ``shape`` followed by ``data``."""
-    buffer = io.BytesIO()
-    if array is not None:
-        np.save(buffer, array)
-    else:
-        np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
-        buffer.write(data)
-    return buffer.getvalue()
-
-
-def npz(path, members: dict, compression=zipfile.ZIP_STORED):
-    with zipfile.ZipFile(path, "w", compression) as archive:
-        for name, blob in members.items():
-            archive.writestr(name, blob)
-    return path
 
 
 LABELS = npy_bytes(np.repeat([0, 1], 10))
