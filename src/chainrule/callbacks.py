@@ -1,9 +1,19 @@
-"""Callbacks for ``fit``: early stopping (with the best weights restored). The progress bar lives in progress.py."""
+"""Callbacks for ``fit``: the hooks, and early stopping (with the best weights restored). The progress bar lives in
+progress.py."""
 
 import numpy as np
 
 from .errors import ChainruleError
-from .training import Callback
+
+
+class Callback:
+    """Hooks into ``fit``; set ``trainer.stop = True`` to end training after the current epoch."""
+
+    def on_train_begin(self, trainer): ...
+    def on_epoch_begin(self, trainer, epoch): ...
+    def on_batch_end(self, trainer, epoch, batch, batch_loss): ...
+    def on_epoch_end(self, trainer, epoch, logs): ...
+    def on_train_end(self, trainer): ...
 
 
 class EarlyStopping(Callback):

@@ -8,9 +8,11 @@ killed and resumed ends with the same weights, bit for bit, as one that never st
 from pathlib import Path
 
 from .errors import ChainruleError
-from .io import describe_layers, json_array, json_from, model_arrays, network_from_arrays, read_npz, write_npz_atomic
 from .layers import Dropout
+from .modelfile import (check_model_arrays, describe_layers, json_array, json_from, model_arrays, read_npz,
+                        write_npz_atomic)
 from .schema import AnyOf, ListOf, MapOf, Number, Table, Text, validate
+from .standardize import Standardizer
 
 INTEGER = Number(integer=True, low=0)
 RNG = Table({"bit_generator": Text(max_length=40), "state": MapOf(Text(max_length=40), INTEGER),
@@ -55,7 +57,7 @@ class CheckpointStore:
         if "training" not in arrays:
             raise ChainruleError(f"{self.path}: not a checkpoint: it has no training record (is it a model file? "
                                  f"--checkpoint takes the folder that an earlier train --checkpoint wrote)")
-        network_from_arrays(arrays, self.path)          # the whole model part checked as a model file is
+        check_model_arrays(arrays, self.path)           # the whole model part checked as a model file is
         network, optimizer = trainer.network, trainer.optimizer
         saved = json_from(arrays["architecture"], "architecture", self.path)
         if saved.get("layers") != describe_layers(network):
@@ -74,11 +76,9 @@ class CheckpointStore:
         for name, param in params.items():
             param[...] = arrays[f"param/{name}"]
         if saved.get("standardized"):
-            from .training import Standardizer
             network.standardizer = Standardizer(arrays["standardizer/mean"], arrays["standardizer/scale"])
-        from .training import training_parameters
         optimizer.load_state_arrays({k[len("optimizer/"):]: v for k, v in arrays.items()
-                                     if k.startswith("optimizer/")}, training_parameters(network)[0])
+                                     if k.startswith("optimizer/")}, trainer.parameters())
         optimizer.steps, optimizer.lr = state["optimizer"]["steps"], state["optimizer"]["lr"]
         trainer.rng.bit_generator.state = state["rng"]
         for layer, rng_state in zip([l for l in network.layers if isinstance(l, Dropout)], state["dropout_rngs"],

@@ -160,7 +160,7 @@ class Network:
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, standardisation) as ``.npz``; atomic, never a pickle."""
-        from .io import save_model
+        from .modelfile import save_model
         save_model(self, path)
 
     # --- the parameter registry -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ figures, as Keras prints with ``verbose=2``. Every line fits 80 columns."""
 import sys
 
 from .extras import require
-from .training import Callback
+from .callbacks import Callback
 
 SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
 

@@ -5,18 +5,25 @@ converted once, never copied per epoch (each batch is gathered by index into one
 bookkeeping is a few scalar additions. It prints nothing: the progress bar is a callback.
 """
 
+from __future__ import annotations
+
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import blas
+from .callbacks import Callback
 from .errors import ChainruleError
 from .layers import Dense
-from .network import Network
 from .optimizers import SGD, Optimizer
+from .standardize import Standardizer
 from .validation import as_batch, check_finite
+
+if TYPE_CHECKING:       # the network calls fit, so fit does not import the network back
+    from .network import Network
 
 
 class TrainingDiverged(ChainruleError):
@@ -41,16 +48,6 @@ class History:
     @property
     def epochs(self) -> int:
         return len(next(iter(self.history.values()), []))
-
-
-class Callback:
-    """Hooks into ``fit``; set ``trainer.stop = True`` to end training after the current epoch."""
-
-    def on_train_begin(self, trainer): ...
-    def on_epoch_begin(self, trainer, epoch): ...
-    def on_batch_end(self, trainer, epoch, batch, batch_loss): ...
-    def on_epoch_end(self, trainer, epoch, logs): ...
-    def on_train_end(self, trainer): ...
 
 
 def encode_targets(network: Network, y, n_rows: int) -> np.ndarray:
@@ -117,6 +114,10 @@ class Trainer:
         self.stop = False
         self.epoch = 0                      # the next epoch to run (count of completed epochs)
         self.epochs = 0
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """What the optimizer updates (see ``training_parameters``): checkpoints save and restore its state by it."""
+        return training_parameters(self.network)[0]
 
 
 def fit(network: Network, X, y=None, *, epochs: int = 10, batch_size: int = 32, optimizer: Optimizer | None = None,
@@ -528,25 +529,3 @@ def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 1:
         raise ChainruleError(f"{name}: expected a positive whole number, found {value!r}")
     return int(value)
-
-
-class Standardizer:
-    """Per-feature ``(x - mean) / scale`` fitted on training data; a constant feature keeps scale 1."""
-
-    def __init__(self, mean: np.ndarray, scale: np.ndarray):
-        self.mean, self.scale = np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64)
-
-    @classmethod
-    def fit(cls, X: np.ndarray) -> "Standardizer":
-        check_finite(X, "X")
-        # Each column divided by its largest magnitude first: the variance of features of size 1e-170 would
-        # underflow to 0, and of size 1e160 overflow, though their spread is perfectly representable.
-        size = np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
-        size = np.where(size > 0, size, 1.0)
-        unit = X / size                                 # one temporary, as X.std itself makes
-        scale = unit.std(axis=0, dtype=np.float64) * size
-        mean = unit.mean(axis=0, dtype=np.float64) * size
-        return cls(mean, np.where(scale > 0, scale, 1.0))
-
-    def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:
-        return ((X - self.mean) / self.scale).astype(dtype, copy=False)

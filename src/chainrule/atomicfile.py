@@ -1,0 +1,65 @@
+"""Writing a file whole or not at all: every file chainrule writes (models, checkpoints, explanations, sheets,
+plots, gradebooks) goes to a temporary file beside its target, is flushed to disk and renamed over it, so a crash
+or a full disk leaves the old file or the new one, never half of one."""
+
+import os
+from pathlib import Path
+
+from .errors import ChainruleError
+
+
+def write_atomic(path, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, flush it to disk and rename it over ``path``:
+    a crash leaves the old file or the new one, never half of one. Leftover temporary files of killed writers
+    (``.NAME.PID.tmp`` whose process is gone) are removed first."""
+    path = Path(path)
+    if not str(path) or path.name in ("", ".", ".."):
+        raise ChainruleError(f"{str(path)!r}: expected a file name to write, found an empty or folder-like name")
+    if path.is_dir():
+        raise ChainruleError(f"{path}: cannot write, it is a folder")
+    if not path.parent.exists():
+        raise ChainruleError(f"{path}: cannot write, the folder {path.parent} does not exist")
+    remove_stale_temporaries(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise ChainruleError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def write_text_atomic(path, text: str) -> None:
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.NAME.PID.tmp`` files beside ``path`` left by writers that were killed (their PID is gone)."""
+    for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        pid = leftover.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
