@@ -23,7 +23,7 @@ def _explain(args) -> int:
         spec = load_spec(args.spec if args.spec else example_path(args.example or "seed_article"))
     text = RENDERERS[args.format](derive(spec, args.lr, steps=args.steps, show_step=args.show_step))
     if args.out:
-        from .io import write_text_atomic
+        from .atomicfile import write_text_atomic
         write_text_atomic(args.out, text)
     else:
         sys.stdout.write(text)
@@ -215,7 +215,7 @@ def _plots_after_training(net, history, X_test, y_test, folder) -> list:
     from pathlib import Path
 
     from . import plots
-    from .io import write_text_atomic
+    from .atomicfile import write_text_atomic
 
     folder = Path(folder)
     try:
@@ -323,7 +323,7 @@ def _predict(args) -> int:
         writer.writerow([f"output{k}" for k in range(proba.shape[1])])
         writer.writerows([[f"{p:.6g}" for p in row] for row in proba])
     if args.out:
-        from .io import write_text_atomic
+        from .atomicfile import write_text_atomic
         write_text_atomic(args.out, handle.getvalue())      # all or nothing: an existing file is never half-written
     else:
         sys.stdout.write(handle.getvalue())
@@ -370,7 +370,7 @@ def _exercise(args) -> int:
 def _grade(args) -> int:
     from pathlib import Path
 
-    from .io import write_text_atomic
+    from .atomicfile import write_text_atomic
     from .teach.feedback import FEEDBACK
     from .teach.grade import grade, gradebook_csv, load_task
 

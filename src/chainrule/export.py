@@ -66,7 +66,7 @@ def to_onnx(network):
 
 def export_onnx(network, path) -> None:
     """Write the network's ONNX graph to ``path``, atomically (a temporary file renamed into place)."""
-    from .io import write_atomic
+    from .atomicfile import write_atomic
 
     data = to_onnx(network).SerializeToString()
     write_atomic(path, lambda handle: handle.write(data))

@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import ChainruleError
 from .extras import require
-from .training import Callback
+from .callbacks import Callback
 
 
 def _figure(rows: int = 1, columns: int = 1, figsize=(5, 4)):
@@ -26,7 +26,7 @@ def _save(figure, path):
     """Write ``figure`` to ``path`` (PNG or SVG by its suffix, atomically) when a path is given; return the figure."""
     if path is None:
         return figure
-    from .io import write_atomic
+    from .atomicfile import write_atomic
 
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
@@ -154,7 +154,7 @@ def read_history(path) -> dict:
     if not path.exists():
         raise ChainruleError(f"{path}: no such file")
     if path.suffix == ".npz" or path.is_dir():
-        from .io import json_from, read_npz
+        from .modelfile import json_from, read_npz
         file = path / "checkpoint.npz" if path.is_dir() else path
         arrays = read_npz(file)
         if "training" not in arrays:

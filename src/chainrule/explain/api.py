@@ -277,7 +277,7 @@ class Explanation:
 
     def save(self, path) -> Path:
         """Write the explanation in the format its suffix names (.txt .md .tex .html .json), atomically."""
-        from ..io import write_atomic
+        from ..atomicfile import write_atomic
 
         path = Path(path)
         fmt = SUFFIXES.get(path.suffix.lower())

@@ -267,7 +267,7 @@ class TrainingJob:
 
     def run(self):
         from ..optimizers import Adam
-        from ..training import Callback
+        from ..callbacks import Callback
 
         job = self
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ..errors import ChainruleError
-from ..io import write_text_atomic
+from ..atomicfile import write_text_atomic
 from ..textfiles import MiB, read_text
 from .exercise import Exercise, exercise_document, make_exercise, student_seed
 from .sheets import SHEETS, prepare_folder

@@ -203,7 +203,7 @@ def write_exercise(ex: Exercise, folder, force: bool = False, moodle: bool = Tru
     import json
     from pathlib import Path
 
-    from ..io import write_text_atomic
+    from ..atomicfile import write_text_atomic
     from .exercise import exercise_document
 
     folder = Path(folder)
