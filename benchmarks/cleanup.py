@@ -1,8 +1,8 @@
 """Benchmarks leave nothing behind: the folders they write and the processes they start are removed when they end,
 fail, or are stopped (Ctrl-C, SIGINT, SIGTERM, SIGHUP).
 
-Python's default for SIGTERM ends the process at once, without running a ``finally`` or a ``with`` block: that is
-how a stopped benchmark once left a large file on disk and its child process reading it. ``run(main)`` makes
+Python's default for SIGTERM ends the process at once, without running a ``finally`` or a ``with`` block: a
+stopped benchmark would leave its files on disk and its child processes running. ``run(main)`` makes
 SIGTERM and SIGHUP raise ``Stopped`` (SIGINT raises ``KeyboardInterrupt``, as usual), so stopping unwinds through
 the same cleanup as a normal end, then exits with 128 + the signal's number. Against an abrupt end (SIGKILL, a
 crash) children started with ``python()`` ask Linux to kill them when their parent dies (``PR_SET_PDEATHSIG``).
@@ -81,6 +81,15 @@ def run(main):
 
 
 @contextmanager
+def signals_held():
+    """Signals wait until the block ends, then the first is raised: for a step that a stop must not cut in half,
+    such as starting or closing a cluster, whose worker processes would otherwise go on writing into a folder after
+    it was removed."""
+    with _hold_signals():
+        yield
+
+
+@contextmanager
 def temporary_folder(parent=None):
     """A new folder ``chainrule-bench-*`` in ``parent`` (default: tempfile's folder), removed with all it holds
     when the block ends, however it ends."""
@@ -91,8 +100,22 @@ def temporary_folder(parent=None):
         yield path
     finally:
         if path is not None:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """``rmtree`` with signals held; a signal that lands before the hold begins (a few bytecodes' window) is kept
+    and raised once the folder is gone."""
+    pending = None
+    for _ in range(3):
+        try:
             with _hold_signals():
                 shutil.rmtree(path, ignore_errors=True)
+            break
+        except (KeyboardInterrupt, Stopped) as stop:
+            pending = pending or stop
+    if pending is not None:
+        raise pending
 
 
 # Run first in every child: PR_SET_PDEATHSIG (option 1) has Linux kill the child when the thread that started it

@@ -47,6 +47,7 @@ def pdflatex() -> str:
 SPREAD_OVER_WORKERS = {"test_blas_kernels.py", "test_readme.py"}
 
 
+@pytest.hookimpl(optionalhook=True)      # a hook of pytest-xdist's: without it, pytest runs serially
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's scheduling by file, but one test at a time for the files above. (Its own "loadgroup" marks
     do not reach the scheduler under pytest 9.2, which no longer lets a plugin rename a test's node id.)"""

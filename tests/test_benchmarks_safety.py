@@ -1,6 +1,7 @@
 """The benchmarks never fill a disk unasked and leave nothing behind: part 3 of beyond_memory.py (a file as large as
 asked) runs only when asked, refuses more than half of the free space, and a run stopped by SIGTERM or SIGINT
 while its probe reads the map removes its folder and its probe; a run killed outright still takes the probe with it.
+distributed_speed.py runs in a tiny configuration, and stopped while its cluster runs leaves no worker and no file.
 """
 
 import os
@@ -171,3 +172,64 @@ def test_the_probe_dies_with_a_killed_run(tmp_path):
         if run.poll() is None:
             run.kill()
             run.wait()
+
+
+def descendants(pid):
+    """The processes below ``pid``, children and theirs."""
+    found = children(pid)
+    return found + [grandchild for child in found for grandchild in descendants(child)]
+
+
+def test_the_cluster_benchmark_runs_in_a_tiny_configuration_and_leaves_nothing(tmp_path):
+    """distributed_speed.py --quick: one tiny network on local clusters of 1 and 2 workers, to the end, with nothing
+    left in its temporary folder (the times themselves are not checked: they depend on the machine)."""
+    done = subprocess.run([sys.executable, str(SCRIPT.parent / "distributed_speed.py"), "--quick", "--steps", "1"],
+                          capture_output=True, text=True, timeout=180, env=environment(TMPDIR=str(tmp_path)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    row = next(line for line in lines if line.split()[:2] == ["1,009", "100"])
+    assert "100+100" in row and row.endswith("16 kB / 32 kB")          # each worker holds half; 2 x 8 x P x W
+    assert any(line.startswith("One synchronous mini-batch step") for line in lines)
+    assert any("W* = sqrt(c N B / 16)" in line for line in lines) and "32 -> 64" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@linux_only
+def test_a_stopped_cluster_benchmark_leaves_no_worker_and_no_folder(tmp_path):
+    """distributed_speed.py stopped (SIGTERM) while its first Dask cluster runs: it exits with 143, its worker
+    processes end, and the folder that held their scratch files is gone (clusters start and close with signals
+    held, so none is left half made to write into it afterwards)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    log = open(tmp_path / "log", "w")
+    run = subprocess.Popen([sys.executable, str(SCRIPT.parent / "distributed_speed.py"), "--quick", "--steps", "1"],
+                           stdout=log, stderr=subprocess.STDOUT, env=environment(TMPDIR=str(temporary)),
+                           start_new_session=True)
+    log.close()
+    workers = []
+    try:
+        wait_until(lambda: list(temporary.glob("chainrule-bench-*/dask-scratch-space/worker-*")), 90,
+                   "a worker's scratch folder")
+        workers = descendants(run.pid)
+        assert workers
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+        output = (tmp_path / "log").read_text()
+        assert "stopped by SIGTERM" in output and "Traceback" not in output
+        wait_until(lambda: not any(alive(pid) for pid in workers), 10, "end of the workers")
+        assert not list(temporary.glob("chainrule-bench-*"))
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_the_readme_states_what_make_bench_writes():
+    """The README's size of the temporary map is the benchmark's own: 60,000 rows of 784 features and a label."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    megabytes = round(60_000 * beyond_memory.ROW_BYTES / 1e6)
+    assert f"(a {megabytes} MB temporary file)" in readme
+    assert "make bench BEYOND_MEMORY=30G" in readme and beyond_memory.SIZE_VARIABLE in readme

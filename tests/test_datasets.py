@@ -26,7 +26,7 @@ def test_a_split_that_would_hide_a_class_from_training_is_refused(tmp_path):
     """A class of one example cannot be stratified; where the test part would take it, training never sees it."""
     path = tmp_path / "three.csv"
     path.write_text("7,3.2,4.7,1.4,versicolor\n6.4,3.2,4.5,1.5,versicolor\n5.8,2.7,5.1,1.9,virginica\n")
-    with pytest.raises(ChainruleError, match=r'--test-size 0.25: three.csv: the test part takes every example of '
+    with pytest.raises(ChainruleError, match=r"--test-size 0.25: three.csv: the held-out part takes every example of "
                                              r'class "virginica" \(1 example\(s\)\), so training would never see it'):
         datasets.train_test_split(datasets.load(str(path)), 0.25, seed=0)
 

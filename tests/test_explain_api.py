@@ -109,7 +109,7 @@ LIMIT = r"\(the limit of the command line, the studio and cr.explain\)"
     (lambda: cr.explain(steps=1000, show_step=1000).next_step(), "show_step: .*found 1001"),
 ])
 def test_the_step_limit_is_the_command_lines_and_the_studios(call, message):
-    """``cr.explain(spec, steps=10**9)`` once ran for days: it is refused at once, by the same limit as
+    """``cr.explain(spec, steps=10**9)`` would run for days: it is refused at once, by the same limit as
     ``chainrule explain --steps`` and the studio's step."""
     with pytest.raises(cr.ChainruleError, match=message):
         call()

@@ -251,3 +251,8 @@ def test_large_batches_train_as_the_reference(rng, monkeypatch):
         optimizer=cr.SGD(lr=0.1))
     for name, value in reference.named_parameters().items():
         np.testing.assert_array_equal(fused.named_parameters()[name], value, err_msg=name)
+
+
+def test_the_readme_states_the_stored_number_tolerance():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert stored.RTOL == 1e-12 and "compared within 1e-12 relative" in readme

@@ -135,3 +135,18 @@ def test_beyond_memory_benchmark_runs_in_small(tmp_path):
     for line in ("sample_weight", "memory map", "RssAnon grew"):
         assert line in done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mapped_split_that_leaves_a_class_out_of_training_is_refused(tmp_path):
+    """A mapped file is split by position: a class kept in its last rows would never be trained on."""
+    import subprocess
+    import sys
+    rows = np.column_stack([np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1, 2], [8, 8, 4])])
+    path = tmp_path / "sorted.npy"
+    np.save(path, rows.astype(np.float32))
+    done = subprocess.run([sys.executable, "-m", "chainrule", "train", "--data", str(path), "--mmap", "--test-size",
+                           "0.2", "--quiet", "--out", str(tmp_path / "m.npz")], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "--mmap --test-size 0.2 --validation-split 0.0: sorted.npy: the held-out part takes every example of " \
+           'class "2" (4 example(s))' in done.stderr, done.stderr
+    assert not (tmp_path / "m.npz").exists()

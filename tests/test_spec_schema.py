@@ -57,7 +57,7 @@ ONE_EXAMPLE = "inputs hold one example, so targets is one list of numbers"
 
 
 @pytest.mark.parametrize("targets, words", [
-    ('[{ a = 1 }]', 'targets[0]: expected a number (' + ONE_EXAMPLE),            # the first hostile corpus's case
+    ('[{ a = 1 }]', 'targets[0]: expected a number (' + ONE_EXAMPLE),            # a table where a number belongs
     ('[{ y1 = 1, y2 = 0 }]', 'found a table with keys "y1", "y2"'),
     ('[[1, 0]]', "targets[0]: expected a number (" + ONE_EXAMPLE),
     ('[1, [0]]', "targets[1]: expected a number"),

@@ -11,6 +11,7 @@ more than the reader's limit. Only then is anything allocated or mapped.
 
 import io
 import math
+import sys
 import warnings
 import zipfile
 import zlib
@@ -91,6 +92,10 @@ def read_header(handle, end: int, where: str, limit: int | None) -> Header:
                              f"never does): expected an array of numbers")
     if any(n < 0 for n in header.shape):
         raise ChainruleError(f"{where}: the header declares shape {header.shape}: expected sizes of 0 or more")
+    if math.prod(max(n, 1) for n in header.shape) * max(dtype.itemsize, 1) > sys.maxsize:
+        # an empty array whose other sizes are huge still overflows NumPy's shape arithmetic
+        raise ChainruleError(f"{where}: the header declares shape {header.shape}: expected sizes whose product fits "
+                             f"in memory addresses")
     if limit is not None and header.nbytes > limit:
         raise ChainruleError(f"{where}: the header declares shape {header.shape} of {dtype} ({header.nbytes:,} "
                              f"bytes): expected an array of at most {limit // MiB:,} MiB")
@@ -123,9 +128,10 @@ def map_npy(path, what: str) -> np.ndarray:
     """A read-only memory map of a ``.npy`` file's array (no size limit: the operating system pages it in)."""
     path = Path(path)
     check_start(path, what, "npy")
-    with _errors(path, what), open(path, "rb") as handle:
-        header = read_header(handle, path.stat().st_size, str(path), None)
-    return _map(path, header, header.offset)
+    with _errors(path, what):
+        with open(path, "rb") as handle:
+            header = read_header(handle, path.stat().st_size, str(path), None)
+        return _map(path, header, header.offset)
 
 
 class NpzArchive:
@@ -179,7 +185,7 @@ class NpzArchive:
             size = min(info.file_size, self.path.stat().st_size - start)   # a directory may promise more
             within = io.BytesIO(handle.read(min(size, MAX_HEADER)))         # the header ends inside the member
             header = read_header(within, size, where, None)
-        return _map(self.path, header, start + header.offset)
+            return _map(self.path, header, start + header.offset)
 
 
 def read_npz(path, what: str, limit: int) -> dict[str, np.ndarray]:
@@ -214,5 +220,6 @@ def _errors(path: Path, what: str, member: str | None = None):
         raise ChainruleError(f"{path}: not a readable {what}: the zip archive needs ZIP64 support") from None
     except OSError as exc:
         raise ChainruleError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
-    except ValueError as exc:         # what NumPy still finds wrong in data whose header passed
-        raise ChainruleError(f"{path}: not a readable {what}{inside}: {str(exc).splitlines()[0][:160]}") from None
+    except (ValueError, OverflowError, MemoryError) as exc:   # what NumPy still finds wrong past the header
+        text = (str(exc).splitlines() or ["its array cannot be read"])[0][:160]
+        raise ChainruleError(f"{path}: not a readable {what}{inside}: {text}") from None

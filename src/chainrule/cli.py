@@ -179,6 +179,9 @@ def _mapped_split(data, test_size: float, validation_split: float):
         raise ChainruleError(f"--test-size {test_size} / --validation-split {validation_split}: with {n} rows they "
                              f"leave a part empty")
     train_end = n - n_test - n_val
+    from . import datasets
+    datasets.check_every_class_trains(data, data.y[:train_end],
+                                      f"--mmap --test-size {test_size} --validation-split {validation_split}")
     held_out = {} if not n_val else {"validation_data": (data.X[train_end:n - n_test], data.y[train_end:n - n_test])}
     return data.X[:train_end], data.X[n - n_test:], data.y[:train_end], data.y[n - n_test:], held_out
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrayfiles import NpzArchive, map_npy, read_npy, read_npz
+from .arrayfiles import NpzArchive, map_npy, read_npy
 from .errors import ChainruleError
 from .extras import require
 from .textfiles import MiB, decode, read_bytes
@@ -234,12 +234,14 @@ def _check_features(X, path, name_of, lines=None) -> None:
 
 def load_npz(path: Path) -> Dataset:
     """Arrays ``X`` (or ``x``, ``data``, ``features``) and ``y`` (or ``labels``, ``target``, ``targets``)."""
-    arrays = read_npz(path, ".npz data file", MAX_DATA_BYTES)
-    x_key = next((k for k in ("X", "x", "data", "features") if k in arrays), None)
-    y_key = next((k for k in ("y", "labels", "target", "targets") if k in arrays), None)
-    if x_key is None or y_key is None:
-        raise ChainruleError(f"{path}: expected arrays named X and y, found {', '.join(sorted(arrays)) or 'none'}")
-    return _from_arrays(arrays[x_key], arrays[y_key], path)
+    with NpzArchive(path, ".npz data file", MAX_DATA_BYTES) as archive:    # only X and y are read (each limited)
+        names = archive.names
+        x_key = next((k for k in ("X", "x", "data", "features") if k in names), None)
+        y_key = next((k for k in ("y", "labels", "target", "targets") if k in names), None)
+        if x_key is None or y_key is None:
+            raise ChainruleError(f"{path}: expected arrays named X and y, found {', '.join(sorted(names)) or 'none'}")
+        X, y = archive.read(x_key), archive.read(y_key)
+    return _from_arrays(X, y, path)
 
 
 def load_npy(path: Path, label=None) -> Dataset:
@@ -433,15 +435,23 @@ def train_test_split(data: Dataset, test_size: float = 0.25, seed: int = 0):
     stratify = data.y if counts.min() >= 2 and min(n_test, n - n_test) >= k else None
     X_train, X_test, y_train, y_test = split(data.X, data.y, test_size=test_size, random_state=seed,
                                              stratify=stratify)
-    lost = sorted(set(range(k)) - set(np.unique(y_train).tolist()))
-    if lost:      # a class too small to stratify went wholly to the test part: training would never see it
-        names = ", ".join(f'"{str(data.class_names[c])[:40]}" ({counts[c]} example(s))' for c in lost[:5])
-        raise ChainruleError(f"--test-size {test_size}: {data.name}: the test part takes every example of class "
-                             f"{names}, so training would never see it; expected at least 2 examples of every "
-                             f"class, or a smaller --test-size")
+    check_every_class_trains(data, y_train, f"--test-size {test_size}")
     return X_train, X_test, y_train, y_test
 
 
-__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "check_two_classes", "load", "load_builtin", "load_csv",
+def check_every_class_trains(data: Dataset, y_train: np.ndarray, flags: str) -> None:
+    """The training part must hold every class of the data set: a class too small to stratify, or one the file
+    keeps in its last rows (a mapped file is split by position), would otherwise go wholly to the held-out parts
+    and never be learned. ``flags`` names the options that made the split."""
+    counts = np.bincount(np.asarray(data.y), minlength=len(data.class_names))
+    lost = sorted(set(range(len(data.class_names))) - set(np.unique(np.asarray(y_train)).tolist()))
+    if lost:
+        names = ", ".join(f'"{str(data.class_names[c])[:40]}" ({counts[c]} example(s))' for c in lost[:5])
+        raise ChainruleError(f"{flags}: {data.name}: the held-out part takes every example of class {names}, so "
+                             f"training would never see it; expected examples of every class in the training part "
+                             f"(shuffle the file's rows, or hold out less)")
+
+
+__all__ = ["BUILTIN", "NAMES", "PLANE", "Dataset", "check_every_class_trains", "check_two_classes", "load", "load_builtin", "load_csv",
            "load_features", "load_idx", "load_mapped", "load_npy", "load_npz", "load_plane", "read_idx",
            "train_test_split"]

@@ -8,9 +8,9 @@ import numpy as np
 from .atomicfile import glob_escape, remove_stale_temporaries, write_atomic, write_text_atomic  # noqa: F401
 from .layers import Dense, Dropout
 from .losses import FUSED, UNFUSED
-from .modelfile import (ACTIVATION_TYPES, ARCHITECTURE, FORMAT, FORMAT_VERSION, MAX_PARAMETERS,  # noqa: F401
-                        MAX_WEIGHT, architecture, check_model_arrays, describe_layers, json_array, json_from,
-                        model_arrays, read_npz, save_model, write_npz_atomic)
+from .modelfile import (ACTIVATION_TYPES, ARCHITECTURE, FORMAT, FORMAT_VERSION, LAYER, MAX_MEMBER_BYTES,  # noqa: F401
+                        MAX_PARAMETERS, MAX_WEIGHT, MAX_WIDTH, WIDTH, architecture, check_model_arrays,
+                        describe_layers, json_array, json_from, model_arrays, read_npz, save_model, write_npz_atomic)
 from .network import Network
 from .standardize import Standardizer
 
