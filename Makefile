@@ -23,8 +23,10 @@ demo: $(STAMP)
 	@echo "    source $(BIN)/activate"
 	@echo "then try: chainrule explain --format html --out step.html, chainrule train --help, chainrule --version"
 
+# Parallel workers (pytest-xdist), one per core up to 4; each test file stays on one worker, so its module and
+# session fixtures (a browser, the hostile corpus's runs) are made once, except the files tests/conftest.py spreads.
 test: $(STAMP) system-tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # The HTML test drives Debian's Chromium; the LaTeX test compiles with pdflatex. Installed here when missing and
 # this is a root shell with apt (as in CI); elsewhere those tests say they were skipped and why.
@@ -46,6 +48,8 @@ bench: $(STAMP)
 	-$(BIN)/python -m pip install --quiet torch==2.13.0 || echo "PyTorch not available: the benchmark skips it"
 	$(BIN)/python benchmarks/mlp_speed.py --grid
 	$(BIN)/python benchmarks/beyond_memory.py $(if $(BEYOND_MEMORY),--beyond-memory $(BEYOND_MEMORY))
+	$(BIN)/python benchmarks/lbfgs_speed.py --threads 1
+	$(BIN)/python benchmarks/distributed_speed.py
 
 accuracy: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py

@@ -183,7 +183,8 @@ def descendants(pid):
 def test_the_cluster_benchmark_runs_in_a_tiny_configuration_and_leaves_nothing(tmp_path):
     """distributed_speed.py --quick: one tiny network on local clusters of 1 and 2 workers, to the end, with nothing
     left in its temporary folder (the times themselves are not checked: they depend on the machine)."""
-    done = subprocess.run([sys.executable, str(SCRIPT.parent / "distributed_speed.py"), "--quick", "--steps", "1"],
+    done = subprocess.run([sys.executable, str(SCRIPT.parent / "distributed_speed.py"), "--quick", "--steps", "1",
+                           "--rounds", "1"],
                           capture_output=True, text=True, timeout=180, env=environment(TMPDIR=str(tmp_path)))
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
@@ -202,7 +203,8 @@ def test_a_stopped_cluster_benchmark_leaves_no_worker_and_no_folder(tmp_path):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     log = open(tmp_path / "log", "w")
-    run = subprocess.Popen([sys.executable, str(SCRIPT.parent / "distributed_speed.py"), "--quick", "--steps", "1"],
+    run = subprocess.Popen([sys.executable, str(SCRIPT.parent / "distributed_speed.py"), "--quick", "--steps", "1",
+                           "--rounds", "1"],
                            stdout=log, stderr=subprocess.STDOUT, env=environment(TMPDIR=str(temporary)),
                            start_new_session=True)
     log.close()

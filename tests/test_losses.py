@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.losses import (HalfSquaredError, MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
-                              output_head)
+from chainrule.losses import (ExpPoissonDeviance, HalfSquaredError, MeanSquaredError, SigmoidBinaryCrossEntropy,
+                              SoftmaxCrossEntropy, output_head)
 from conftest import numeric_grad
 
-LOSSES = [SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, HalfSquaredError, MeanSquaredError]
+LOSSES = [SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, HalfSquaredError, MeanSquaredError, ExpPoissonDeviance]
 
 
 def targets_for(loss, rng, n, k):
@@ -18,6 +18,8 @@ def targets_for(loss, rng, n, k):
         return np.eye(k)[rng.integers(0, k, n)]
     if isinstance(loss, SigmoidBinaryCrossEntropy):
         return rng.integers(0, 2, (n, k)).astype(float)
+    if isinstance(loss, ExpPoissonDeviance):                    # counts, zeros among them
+        return rng.poisson(2.0, (n, k)).astype(float)
     return rng.normal(size=(n, k))
 
 
@@ -173,3 +175,20 @@ def test_a_saved_huber_network_keeps_its_epsilon(tmp_path):
     absolute = cr.mlp([3, 2], output="identity", loss="absolute_error", seed=0)
     absolute.save(tmp_path / "a.npz")
     assert isinstance(cr.load(tmp_path / "a.npz").loss_fn, AbsoluteError)
+
+
+def test_poisson_deviance_by_hand_and_as_scikit_learns():
+    """Half the Poisson deviance of counts y at predictions e^z, worked by hand; and scikit-learn's own
+    ``poisson_loss`` on the same predictions."""
+    from sklearn.neural_network._base import poisson_loss
+
+    z, y = np.array([[0.0, math.log(2.0)], [1.0, -1.0]]), np.array([[1.0, 0.0], [3.0, 2.0]])
+    by_hand = ((1 * math.log(1 / 1) - 1 + 1) + (0 - 0 + 2)                                  # row 0: yhat 1, 2
+               + (3 * math.log(3 / math.e) - 3 + math.e) + (2 * math.log(2 / math.exp(-1)) - 2 + math.exp(-1))) / 2
+    loss = ExpPoissonDeviance()
+    assert loss.forward(z, y) == pytest.approx(by_hand, rel=1e-12)
+    assert loss.forward(z, y) == pytest.approx(poisson_loss(y, np.exp(z)), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), (np.exp(z) - y) / 2, rtol=1e-12)
+    assert loss.forward(np.log(y[:, :1]), y[:, :1]) == pytest.approx(0.0, abs=1e-15)   # a perfect fit: 0
+    np.testing.assert_allclose(loss.link(z), np.exp(z), rtol=1e-15)
+    assert output_head("exp", "poisson")[0] == [] and output_head("exp")[1].name == "poisson"

@@ -78,3 +78,46 @@ def test_lbfgs_lowers_the_loss_and_counts_its_evaluations(rng):
     start = f(theta0)[0]
     result = minimize_lbfgs(f, theta0, max_iter=30, max_fun=15, tol=1e-8)
     assert result.fun < start and result.nfev <= 15 + 1 and f.calls == 1 + result.nfev
+
+
+@pytest.mark.parametrize("output", ["softmax", "identity"])
+def test_a_weight_of_two_counts_the_row_twice(rng, output):
+    """Weighted sums and the weighted mean equal those over the rows repeated as often as their weights; the
+    gradient of the weighted objective agrees with finite differences."""
+    net, X, Y = problem(rng, output, rows=30)
+    w = rng.integers(0, 4, size=30).astype(float)
+    w[:2] = [1.0, 2.0]
+    repeat = np.repeat(np.arange(30), w.astype(int))
+    weighted = loss_and_gradient_sum(net, X, Y, weight=w, block_rows=7)
+    repeated = loss_and_gradient_sum(net, X[repeat], Y[repeat])
+    assert weighted[0] == pytest.approx(repeated[0], rel=1e-12)
+    np.testing.assert_allclose(weighted[1], repeated[1], rtol=1e-11, atol=1e-13)
+    theta = net.flat_parameters()[0].copy()
+    f = Objective(net, X, Y, l2=0.2 / w.sum(), sample_weight=w)
+    loss, grad = f(theta)
+    loss_repeated, grad_repeated = Objective(net, X[repeat], Y[repeat], l2=0.2 / len(repeat))(theta)
+    assert loss == pytest.approx(loss_repeated, rel=1e-12)
+    np.testing.assert_allclose(grad, grad_repeated, rtol=1e-10, atol=1e-13)
+    step = np.zeros_like(theta)
+    for i in rng.choice(theta.size, 8, replace=False):
+        step[:] = 0
+        step[i] = 1e-6
+        assert grad[i] == pytest.approx((f(theta + step)[0] - f(theta - step)[0]) / 2e-6, rel=1e-5, abs=1e-8)
+    with pytest.raises(ValueError, match=r"weight: expected shape \(30,\), one per row of X, found \(29,\)"):
+        loss_and_gradient_sum(net, X, Y, weight=w[:29])
+
+
+def test_the_training_pass_is_the_same_function_and_leaves_the_rows_alone(rng):
+    """The objective runs the layers' training pass (buffers, in place) when that computes the same function: the
+    values agree with the plain pass, the caller's X is unchanged, and a network with dropout gets the plain pass."""
+    from chainrule.objective import _fast_pass_is_the_function
+
+    net, X, Y = problem(rng, rows=50)
+    kept = X.copy()
+    fast = loss_and_gradient_sum(net, X, Y, block_rows=16)
+    plain = net.loss(X, Y) * len(X)
+    assert fast[0] == pytest.approx(plain, rel=1e-13)
+    np.testing.assert_array_equal(X, kept)
+    assert _fast_pass_is_the_function(net)
+    assert not _fast_pass_is_the_function(cr.mlp([5, 7, 3], dropout=0.5, seed=0))
+    assert _fast_pass_is_the_function(cr.mlp([5, 7, 3], dropout=0.0, seed=0))

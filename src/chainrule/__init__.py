@@ -9,19 +9,20 @@ from .gradcheck import check_gradients
 from . import io
 from .io import load
 from .layers import Dense, Dropout, Layer
-from .losses import (AbsoluteError, HalfSquaredError, Huber, Loss, MeanSquaredError, SigmoidBinaryCrossEntropy,
-                     SoftmaxCrossEntropy)
+from .losses import (AbsoluteError, ExpPoissonDeviance, HalfSquaredError, Huber, Loss, MeanSquaredError,
+                     SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy)
 from .network import Network, mlp
-from .optimizers import SGD, Adam, CosineDecay, GradientDescent, Optimizer, StepDecay
+from .optimizers import SGD, Adam, CosineDecay, GradientDescent, InverseScaling, Optimizer, StepDecay
 from .training import Callback, History, Standardizer, TrainingDiverged, fit
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "AbsoluteError", "Huber", "Adam", "Callback", "ChainruleError", "CosineDecay", "Dense", "Dropout", "EarlyStopping", "Explanation", "explain", "GradientDescent",
-           "HalfSquaredError", "History", "Identity", "Layer", "Loss", "MeanSquaredError", "Network", "Optimizer",
-           "ReLU", "SGD", "Sigmoid", "SigmoidBinaryCrossEntropy", "Softmax", "SoftmaxCrossEntropy", "Standardizer",
-           "StepDecay", "Tanh", "TrainingDiverged", "check_gradients", "datasets", "fit", "io", "load", "mlp", "sigmoid",
-           "softmax"]
+__all__ = ["MLPClassifier", "MLPRegressor", "AbsoluteError", "Huber", "Adam", "Callback", "ChainruleError",
+           "CosineDecay", "Dense", "Dropout", "EarlyStopping", "Explanation", "explain", "ExpPoissonDeviance",
+           "GradientDescent", "HalfSquaredError", "History", "Identity", "InverseScaling", "Layer", "Loss",
+           "MeanSquaredError", "Network", "Optimizer", "ReLU", "SGD", "Sigmoid", "SigmoidBinaryCrossEntropy",
+           "Softmax", "SoftmaxCrossEntropy", "Standardizer", "StepDecay", "Tanh", "TrainingDiverged",
+           "check_gradients", "datasets", "fit", "io", "load", "mlp", "sigmoid", "softmax"]
 
 
 LAZY_MODULES = ("plots", "export", "estimators", "distributed", "teach")

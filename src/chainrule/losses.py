@@ -1,11 +1,11 @@
 """Losses, each with its gradient beside it, and the output/loss pairings a network may end with.
 
 A loss takes the network's raw output ``z: (N, K)`` and the targets ``y: (N, K)`` and returns the mean over the
-batch. Two pairings are fused, softmax + cross-entropy and sigmoid + binary cross-entropy: the loss receives the
-logits and applies the output function itself. Fusing is both stable (log-sum-exp, so no log(0) and no overflow)
-and simple, because the output function's Jacobian cancels against the loss's derivative and the error at the
-logits is just ``(yhat - y) / N``. Every other pairing puts the output activation in a layer of its own and the
-loss compares that layer's output with the targets.
+batch. Three pairings are fused, softmax + cross-entropy, sigmoid + binary cross-entropy and exp + Poisson deviance:
+the loss receives the logits and applies the output function itself. Fusing is both stable (log-sum-exp, so no
+log(0) and no overflow) and simple, because the output function's Jacobian cancels against the loss's derivative
+and the error at the logits is just ``(yhat - y) / N``. Every other pairing puts the output activation in a layer of
+its own and the loss compares that layer's output with the targets.
 """
 
 import numpy as np
@@ -95,6 +95,31 @@ class SigmoidBinaryCrossEntropy(Loss):
 
     def backward(self, scale=1.0):
         return (self.yhat - self.y) * (scale / len(self.y))   # the sigmoid's a(1 - a) cancels as softmax's does
+
+
+class ExpPoissonDeviance(Loss):
+    """Half the Poisson deviance, L = (1/N) sum_n sum_k [y ln(y / yhat) - y + yhat] with yhat = e^z: the loss of
+    counts and rates (targets y >= 0), as scikit-learn's ``MLPRegressor(loss="poisson")`` has it.
+
+    Fused with its output for the reason softmax and cross-entropy are: ln yhat is z itself, so no logarithm of a
+    prediction is taken and dL/dz = (yhat - y) / N. The term y ln y - y does not depend on z; with it a perfect fit
+    has loss 0 (y ln y is taken as 0 at y = 0, its limit)."""
+
+    name, output = "poisson", "exp"
+
+    def link(self, z):
+        return np.exp(z)
+
+    def forward(self, z, y):
+        return float(self.per_example(z, y).sum() / len(z))
+
+    def per_example(self, z, y):
+        self.yhat, self.y = np.exp(z), y
+        y_ln_y = y * np.log(np.where(y > 0, y, 1.0))          # 0 where y = 0
+        return (y_ln_y - y * z - y + self.yhat).sum(axis=1)
+
+    def backward(self, scale=1.0):
+        return (self.yhat - self.y) * (scale / len(self.y))
 
 
 class HalfSquaredError(Loss):
@@ -252,11 +277,13 @@ class BinaryCrossEntropy(Loss):
 ON_PROBABILITIES = {"cross_entropy": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy}
 
 FUSED = {("softmax", "cross_entropy"): SoftmaxCrossEntropy,
-         ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy}
+         ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy,
+         ("exp", "poisson"): ExpPoissonDeviance}
 UNFUSED = {"half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError,
            "absolute_error": AbsoluteError, "huber": Huber}
 PAIRINGS = list(FUSED) + [(out, loss) for out in ("identity", "sigmoid", "tanh", "softmax") for loss in UNFUSED]
-DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mean_squared_error"}
+DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mean_squared_error",
+                "exp": "poisson"}
 
 
 def output_head(output: str, loss: str | None = None):

@@ -9,6 +9,8 @@ all rows is the total divided by the number of rows, however the rows are split.
 
 import numpy as np
 
+from .layers import Dense, Dropout
+from .losses import Weighted
 from .network import Network
 
 #: rows per forward/backward pass: the full batch is summed block by block, so its memory stays that of one block
@@ -25,31 +27,61 @@ def set_flat(network: Network, theta: np.ndarray) -> np.ndarray:
     return flat_grads
 
 
-def loss_and_gradient_sum(network: Network, X: np.ndarray, Y: np.ndarray, *,
+def loss_and_gradient_sum(network: Network, X: np.ndarray, Y: np.ndarray, *, weight: np.ndarray | None = None,
                           block_rows: int = BLOCK_ROWS) -> tuple[float, np.ndarray]:
     """The sum over the rows of ``X: (N, D)`` (prepared inputs) and ``Y: (N, K)`` (encoded targets) of each
     example's loss, and its gradient with respect to the flat parameters ``(P,)``, at the network's current
-    parameters. ``N`` may be 0 (loss 0, gradient 0). No dropout: a full-batch objective must be a function. ``Y``
-    holds targets only: ``fit``'s extra column of sample weights is normalised per batch, which a sum over blocks
-    cannot be (weight the rows' sum outside instead)."""
+    parameters. ``N`` may be 0 (loss 0, gradient 0). No dropout: a full-batch objective must be a function (the
+    training pass, faster, runs when it computes the same function: see ``_fast_pass_is_the_function``).
+
+    ``weight: (N,)``, non-negative, weighs each row's loss: the sums become sum_n w_n l_n and its gradient. The
+    engine's own weighted loss (``losses.Weighted``) takes each block, whose mean sum w l / sum w times the block's
+    sum of weights is the block's part of the total."""
     flat_params, flat_grads = network.flat_parameters()
     total_loss, total_grad = 0.0, np.zeros_like(flat_params)
-    for start in range(0, len(X), block_rows):
-        x, y = X[start:start + block_rows], Y[start:start + block_rows]
-        m = len(x)
-        total_loss += network._loss(x, y, training=False) * m
-        network.backward(scale=float(m))          # the gradient of m * mean = the block's sum
-        total_grad += flat_grads
+    training = _fast_pass_is_the_function(network)
+    if training and isinstance(network.layers[-1], Dense):     # the softmax over columns, as fit lays it out
+        network.layers[-1].outputs_by_column = network.loss_fn.output == "softmax"
+    base = network.loss_fn
+    if weight is not None:
+        if weight.shape != (len(X),):
+            raise ValueError(f"weight: expected shape ({len(X)},), one per row of X, found {weight.shape}")
+        network.loss_fn = Weighted(base, network.out_features)
+    try:
+        for start in range(0, len(X), block_rows):
+            x, y = X[start:start + block_rows], Y[start:start + block_rows]
+            if weight is None:
+                part = float(len(x))          # the block's mean loss times its rows: its sum
+            else:
+                w = weight[start:start + block_rows]
+                y, part = np.column_stack([y, w.astype(y.dtype)]), float(w.sum())
+            total_loss += network._loss(x, y, training=training) * part
+            network.backward(scale=part)          # the gradient of part * mean = the block's sum
+            total_grad += flat_grads
+    finally:
+        network.loss_fn = base
     return total_loss, total_grad
+
+
+def _fast_pass_is_the_function(network: Network) -> bool:
+    """Whether the training pass (each layer's reused buffers, work in place: fewer passes over memory) computes the
+    same function as the plain one: when no dropout is drawn, and the first layer is dense, which reads the rows
+    of ``X`` and never writes them (an activation first would work in place on the caller's data)."""
+    dropping = any(isinstance(layer, Dropout) and layer.rate > 0 for layer in network.layers)
+    return isinstance(network.layers[0], Dense) and not dropping
 
 
 class Objective:
     """``f(theta) -> (mean loss + penalty, gradient)`` over one full batch, for ``scipy.optimize.minimize``
     (``jac=True``). ``l2``: the penalty ``l2 / 2 * ||W||^2`` on the weights (never the biases), scikit-learn's
-    ``alpha / (2 N)`` when ``l2 = alpha / N``. Counts its evaluations in ``calls``."""
+    ``alpha / (2 N)`` when ``l2 = alpha / N``. ``sample_weight: (N,)`` makes the mean a weighted one,
+    ``sum w l / sum w`` (scikit-learn's ``alpha / (2 sum w)`` is then ``l2 = alpha / sum w``). Counts its
+    evaluations in ``calls``."""
 
-    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, *, l2: float = 0.0):
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, *, l2: float = 0.0, sample_weight=None):
         self.network, self.X, self.Y, self.l2, self.calls = network, X, Y, float(l2), 0
+        self.weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.total = float(len(X)) if self.weight is None else float(self.weight.sum())
         flat_params, _ = network.flat_parameters()
         self.weight_mask = np.zeros(flat_params.shape, dtype=bool)   # (P,): True where theta holds a weight
         offset = 0
@@ -61,14 +93,16 @@ class Objective:
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         self.calls += 1
         set_flat(self.network, np.asarray(theta, dtype=self.network.dtype))
-        loss, grad = loss_and_gradient_sum(self.network, self.X, self.Y)
-        n = max(len(self.X), 1)
-        loss, grad = loss / n, grad / n
-        if self.l2:
-            weights = np.where(self.weight_mask, theta, 0.0)
-            loss += 0.5 * self.l2 * float(np.dot(weights, weights))
-            grad += self.l2 * weights
-        return float(loss), grad.astype(np.float64, copy=False)
+        loss, grad = loss_and_gradient_sum(self.network, self.X, self.Y, weight=self.weight)
+        n = self.total if self.total > 0 else 1.0
+        extra, extra_grad = self.penalty(theta)
+        return float(loss / n + extra), (grad / n + extra_grad).astype(np.float64, copy=False)
+
+    def penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``l2 / 2 * ||W||^2`` over the weights of ``theta: (P,)`` and its gradient ``l2 * W`` (0 at biases): what
+        every full-batch fit adds to its mean loss, in memory or summed over a cluster's workers."""
+        weights = np.where(self.weight_mask, theta, 0.0)
+        return 0.5 * self.l2 * float(np.dot(weights, weights)), self.l2 * weights
 
 
 def minimize_lbfgs(fun, theta0: np.ndarray, *, max_iter: int, max_fun: int, tol: float):

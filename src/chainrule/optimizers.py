@@ -14,11 +14,15 @@ from .blas import subtract_product
 from .errors import ChainruleError
 
 
-def _check_rate(name: str, value, low: float = 0.0, high: float = math.inf, low_open: bool = False) -> float:
+def _check_rate(name: str, value, low: float = 0.0, high: float = math.inf, low_open: bool = False,
+                high_open: bool = True) -> float:
     value = float(value)
-    ok = np.isfinite(value) and (value > low if low_open else value >= low) and value < high
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low}" + ("" if high == math.inf else f" and < {high}")
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (np.isfinite(value) and above and below):
+        bound = f"{'>' if low_open else '>='} {low}"
+        if high != math.inf:
+            bound += f" and {'<' if high_open else '<='} {high}"
         raise ChainruleError(f"Invalid {name}: expected a finite number {bound}, found {value!r}")
     return value
 
@@ -78,7 +82,7 @@ class SGD(Optimizer):
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
                  schedule=None):
         super().__init__(lr, weight_decay, schedule)
-        self.momentum = _check_rate("momentum", momentum, high=1.0)
+        self.momentum = _check_rate("momentum", momentum, high=1.0, high_open=False)   # 1: no gradient fades
         if nesterov and not self.momentum:
             raise ChainruleError("Invalid nesterov=True: Nesterov momentum needs momentum > 0, found momentum=0")
         self.nesterov = bool(nesterov)
@@ -153,6 +157,33 @@ class SGD(Optimizer):
         return velocity
 
 
+class SGDVelocityOfSteps(SGD):
+    """Momentum whose velocity is a sum of steps: ``v <- momentum v + lr g`` and ``w <- w - v`` (Nesterov:
+    ``w <- w - (lr g + momentum v)``), as scikit-learn's ``SGDOptimizer`` writes it. At a constant rate this is
+    ``SGD`` itself; when the rate changes (a schedule), the change reaches the new gradients only, where ``SGD``
+    rescales the whole velocity."""
+
+    def update(self, param, grad, state):
+        if not self.momentum:
+            return super().update(param, grad, state)
+        t = param.dtype.type
+        velocity = state.get("velocity")
+        if velocity is None:
+            velocity = state["velocity"] = np.zeros_like(param)
+        step = np.multiply(grad, t(self.lr), out=state["scratch"])         # lr g
+        velocity *= t(self.momentum)
+        velocity += step
+        if self.nesterov:
+            param -= step
+            param -= np.multiply(velocity, t(self.momentum), out=state["scratch"])
+        else:
+            param -= velocity
+
+    def loss_scale(self):
+        # SGD's prescaled step keeps the velocity in the units of one rate (see SGD._velocity); steps need update()
+        return super().loss_scale() if not self.momentum else None
+
+
 class GradientDescent(SGD):
     """The seed article's rule, w <- w - eta * dL/dw: plain SGD without momentum."""
 
@@ -186,10 +217,24 @@ class Adam(Optimizer):
         correction1, correction2 = 1 - self.beta1 ** self.steps, 1 - self.beta2 ** self.steps
         lr_t = self.lr * math.sqrt(correction2) / correction1
         np.sqrt(v, out=scratch)
-        scratch += t(self.eps * math.sqrt(correction2))
+        scratch += t(self.epsilon_added(correction2))
         np.divide(m, scratch, out=scratch)
         scratch *= t(lr_t)
         param -= scratch
+
+    def epsilon_added(self, correction2: float) -> float:
+        """What joins sqrt(v) in the denominator: eps sqrt(1 - b2^t), which is eps added to sqrt(v_hat), the
+        bias-corrected average (the paper's Algorithm 1)."""
+        return self.eps * math.sqrt(correction2)
+
+
+class AdamEpsilonHat(Adam):
+    """Adam as scikit-learn's ``AdamOptimizer`` writes it, the paper's faster form (Kingma & Ba, 2015, end of
+    section 2): ``eps`` joins sqrt(v) itself, w <- w - lr_t m / (sqrt(v) + eps). Beside the bias-corrected sqrt(v_hat)
+    that is eps / sqrt(1 - b2^t), larger in the first steps; the two forms agree once eps is small beside sqrt(v)."""
+
+    def epsilon_added(self, correction2):
+        return self.eps
 
 
 class StepDecay:
@@ -202,6 +247,22 @@ class StepDecay:
 
     def __call__(self, epoch: int) -> float:
         return self.gamma ** (epoch // self.step_size)
+
+
+class InverseScaling:
+    """scikit-learn's ``learning_rate="invscaling"``: ``lr = base / (t + 1)^power_t``, with ``t`` the number of
+    examples trained on before the epoch starts (scikit-learn's ``t_``): ``seen`` before this ``fit``, then
+    ``examples`` an epoch. The rate falls between epochs, not steps, as in scikit-learn (``iteration_ends``)."""
+
+    def __init__(self, power_t: float, examples: int, seen: int = 0):
+        if int(examples) < 1 or int(seen) < 0:
+            raise ChainruleError(f"InverseScaling: expected examples >= 1 an epoch and seen >= 0, found "
+                                 f"examples={examples!r}, seen={seen!r}")
+        self.power_t = _check_rate("power_t", power_t)
+        self.examples, self.seen = int(examples), int(seen)
+
+    def __call__(self, epoch: int) -> float:
+        return 1.0 / (self.seen + epoch * self.examples + 1) ** self.power_t
 
 
 class CosineDecay:

@@ -232,7 +232,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
             callback.on_epoch_begin(trainer, epoch)
         started = time.perf_counter()
         last_good = {name: p.copy() for name, p in params.items()}   # one copy of the flat array an epoch
-        order = trainer.rng.permutation(n) if shuffle else np.arange(n)
+        order = epoch_order(trainer.rng, n, shuffle)
         total_loss = 0.0
         for batch, start, xb, yb in batches.epoch(order):
             m = len(xb)
@@ -384,6 +384,12 @@ def fuses_step(network: Network, optimizer: Optimizer, scale, rows: int) -> bool
     weights = sum(layer.params["weight"].size for layer in with_params)
     return weights >= FUSED_STEP_MIN_WEIGHTS and all(
         blas.rounds_as_reference(layer.in_features, layer.out_features, rows, network.dtype) for layer in with_params)
+
+
+def epoch_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
+    """The order of an epoch's ``n`` examples: one seeded permutation per epoch (or the rows as they are). Data-
+    parallel training draws the same, so its batches are those of ``fit``."""
+    return rng.permutation(n) if shuffle else np.arange(n)
 
 
 def training_parameters(network: Network) -> tuple[dict, dict]:
