@@ -214,3 +214,13 @@ def test_the_readme_states_the_rule_the_audit_applies():
                                 for x in (FLOAT_SLACK, RELATIVE_SENSITIVITY, RELATIVE_STEP))
     assert f"|p − c| ≤ ½·u(p) + Σ |∂c/∂pᵢ|·|pᵢ − cᵢ| + {slack}·max(|p|, |c|)" in readme
     assert f"above {sensitivity}, a printed 0" in readme and f"steps of {step} of each" in readme
+
+
+def test_a_printed_number_exactly_at_the_edge_of_its_carried_rounding_agrees():
+    """z1 = 0.5 prints as 1 (half away from zero); the author's z2 = 1.5 · 1 = 1.5 prints as 2, which is 1.25 from
+    the true 0.75: exactly the half unit of z2 plus the rounding z1 carried (1.5 · 0.5). A tie goes to the author."""
+    spec = parse_spec({"inputs": [1.0], "targets": [0.0], "loss": "half_squared_error",
+                       "layers": [{"weights": [[0.5]], "activation": "identity"},
+                                  {"weights": [[1.5]], "activation": "identity"}],
+                       "claims": {"z1": Decimal("1"), "z2": Decimal("2")}})
+    assert [c.verdict for c in derive(spec).claims] == ["agrees", "agrees"]

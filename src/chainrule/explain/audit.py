@@ -30,6 +30,9 @@ FLOAT_SLACK = 1e-13
 # relatively; the sensitivities are central differences with steps this much smaller than each input.
 RELATIVE_SENSITIVITY = 1e-9
 RELATIVE_STEP = 1e-7
+# Those central differences carry float64's rounding divided by the step, about 1e-9 of each slope: the rounding an
+# input carries forward is widened by ten times that, so a number exactly at the edge (a tie) is not lost to it.
+SLOPE_SLACK = 1e-8
 
 
 @dataclass
@@ -241,8 +244,8 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
         # its own deviation (0 for an exact one); a wrong one could stand for anything within its last place.
         right = {i: abs(printed[i] - truth[i]) for i in upstream if i in checks and checks[i].agrees}
         wrong = [i for i in upstream if i in checks and not checks[i].agrees]
-        tolerance = half[name] + sum(abs(upstream[i]) * e for i, e in right.items())
-        carry_tolerance = tolerance + sum(abs(upstream[i]) * half[i] for i in wrong)
+        tolerance = half[name] + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * e for i, e in right.items())
+        carry_tolerance = tolerance + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * half[i] for i in wrong)
         from_claims = base.get(name, correct)
         if within(claim.value, correct, tolerance) or (
                 name in carried_rounding and within(claim.value, carried_rounding[name], half[name])):
