@@ -4,7 +4,9 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 
+import numpy as np
 import pytest
 
 
@@ -195,3 +197,32 @@ def test_train_refuses_a_data_set_of_one_class(tmp_path):
     assert f'{tmp_path / "one.csv"}: every example is of one class, "setosa": expected at least 2 classes' \
         in result.stderr
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_binary_classifier_of_the_estimators_evaluates_predicts_and_explains(tmp_path):
+    """scikit-learn's binary MLP has one logistic output; the command line reads it as two classes."""
+    from sklearn.datasets import load_breast_cancer
+    from chainrule import MLPClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X / X.max(axis=0), y)
+    assert model.network_.out_features == 1
+    model.network_.save(tmp_path / "b.npz")
+    np.savetxt(tmp_path / "rows.csv", X[:3] / X.max(axis=0), delimiter=",")
+
+    def run(*argv):
+        done = subprocess.run([sys.executable, "-m", "chainrule", *argv], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return done.stdout
+
+    assert "confusion counts" in run("evaluate", "b.npz", "--data", "breast_cancer", "--all")
+    rows = run("predict", "b.npz", "rows.csv").splitlines()
+    assert rows[0] == "p_0,p_1,label" and len(rows) == 4
+    proba = model.predict_proba(X[:3] / X.max(axis=0))
+    for line, p, label in zip(rows[1:], proba, model.predict(X[:3] / X.max(axis=0)), strict=True):
+        cells = line.split(",")
+        np.testing.assert_allclose([float(c) for c in cells[:2]], p, rtol=1e-4, atol=1e-6)
+        assert cells[2] == str(label)
+    assert "binary cross" in run("explain", "--model", "b.npz", "--data", "breast_cancer", "--index", "0")

@@ -518,3 +518,16 @@ def test_fitted_attributes_of_the_stochastic_solvers_are_scikit_learns():
         MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
     regressor = quiet(MLPRegressor(**settings).fit, X, X[:, 0])
     assert regressor.out_activation_ == "identity" and regressor.n_outputs_ == 1
+
+
+def test_hubers_threshold_given_as_adams_epsilon_is_refused():
+    """scikit-learn's epsilon is Adam's; chainrule's Huber threshold is huber_epsilon. epsilon=0.5 with loss='huber'
+    alone is most likely meant for Huber: refused, naming both, rather than trained silently with Adam's."""
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.random.default_rng(1).normal(size=30)
+    with pytest.raises(ValueError, match=r"epsilon=0.5 with loss='huber': epsilon is Adam's, as in scikit-learn; "
+                                         r"Huber's threshold is huber_epsilon"):
+        MLPRegressor(loss="huber", epsilon=0.5, max_iter=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPRegressor(loss="huber", huber_epsilon=0.5, max_iter=2).fit(X, y)
+        MLPRegressor(loss="huber", huber_epsilon=1.0, epsilon=1e-6, max_iter=2).fit(X, y)

@@ -50,3 +50,12 @@ def test_a_layer_onnx_cannot_express_is_refused(tmp_path):
     with pytest.raises(ChainruleError, match=r"layer 1 \(Square\) has no ONNX form"):
         export_onnx(net, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("output, loss", sorted(cr.losses.FUSED))
+def test_every_output_a_loss_applies_itself_is_exported(tmp_path, output, loss):
+    """The fused pairings apply their output function inside the loss; the graph must apply it too."""
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    net = cr.mlp([3, 4, 2], output=output, loss=loss, seed=1)
+    export_onnx(net, tmp_path / "m.onnx")
+    np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", x), net.predict_proba(x), rtol=1e-5, atol=1e-6)

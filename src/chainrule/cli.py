@@ -312,15 +312,17 @@ def _predict(args) -> int:
     net = load(args.model)
     X = load_features(args.input, net.in_features)
     proba = net.predict_proba(X)
-    names = list(net.classes) if net.classes is not None else [str(k) for k in range(proba.shape[1])]
     if not np.all(np.isfinite(proba)):
         raise ChainruleError(f"{args.model}: the model gives non-finite outputs for {args.input}; the model file "
                              f"is damaged or the inputs are far outside what it was trained on")
     handle = io.StringIO(newline="")
     writer = csv.writer(handle)
-    if net.loss_fn.output == "softmax":
+    classifier = net.loss_fn.output == "softmax" or (net.loss_fn.output == "sigmoid" and net.out_features == 1)
+    if classifier:
+        from .report import class_scores
+        proba, predicted, names = class_scores(net, X)
         writer.writerow([f"p_{name}" for name in names] + ["label"])
-        for row, k in zip(proba, proba.argmax(axis=1), strict=True):
+        for row, k in zip(proba, predicted, strict=True):
             writer.writerow([f"{p:.6g}" for p in row] + [names[k]])
     else:
         writer.writerow([f"output{k}" for k in range(proba.shape[1])])

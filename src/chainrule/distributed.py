@@ -137,7 +137,15 @@ def _lbfgs(trainer: Trainer, blocks, callbacks, l2: float, **options) -> None:
         result = minimize_lbfgs(objective, network.flat_parameters()[0].copy(), **options)
     except _Stopped:
         return
+    if not np.all(np.isfinite(result.x)):
+        raise TrainingDiverged("lbfgs: the weights became non-finite; the inputs may hold very large values, "
+                               "expected standardised features")
     set_flat(network, np.asarray(result.x, dtype=network.dtype))
+    if result.status != 0:
+        import warnings
+        warnings.warn(f"chainrule: lbfgs stopped after {result.nit} iteration(s) and {result.nfev} evaluation(s) "
+                      f"without converging ({result.message}); raise max_iter or max_fun", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _descend(trainer: Trainer, blocks, callbacks, batch_size: int, shuffle: bool) -> None:

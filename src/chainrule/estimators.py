@@ -244,6 +244,11 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return [int(s) for s in sizes]
 
     def _fit(self, X, y, incremental: bool, sample_weight=None):
+        if (getattr(self, "loss", None) == "huber" and self.epsilon != 1e-8
+                and getattr(self, "huber_epsilon", 1.35) == 1.35):
+            raise ValueError(f"epsilon={self.epsilon!r} with loss='huber': epsilon is Adam's, as in scikit-learn; "
+                             f"Huber's threshold is huber_epsilon (default 1.35). Expected huber_epsilon="
+                             f"{self.epsilon!r}, or huber_epsilon given as well to set Adam's epsilon on purpose")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit: early_stopping=True needs a held-out part of the whole data set, which "
                              "one chunk cannot give; expected early_stopping=False, as scikit-learn's MLP does")

@@ -51,7 +51,8 @@ def to_onnx(network):
             node(OPS[type(layer)], [current], **({"axis": -1} if type(layer) is activations.Softmax else {}))
         else:
             raise ChainruleError(f"export: layer {index} ({layer.describe()}) has no ONNX form")
-    link = {"softmax": ("Softmax", {"axis": -1}), "sigmoid": ("Sigmoid", {})}.get(network.loss_fn.output)
+    link = {"softmax": ("Softmax", {"axis": -1}), "sigmoid": ("Sigmoid", {}),
+            "exp": ("Exp", {})}.get(network.loss_fn.output)          # every output the losses apply themselves
     if link:
         node(link[0], [current], **link[1])
     nodes[-1].output[0] = "probabilities"

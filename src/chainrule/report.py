@@ -25,11 +25,24 @@ def labels_for_model(network, data, y: np.ndarray) -> np.ndarray:
     return mapping[y]
 
 
+def class_scores(network, X) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(probabilities (N, K), predicted class indices (N,), the K class names)`` of a classifier: softmax outputs,
+    or one logistic unit read as two classes (scikit-learn's binary MLP: p is the second class's probability)."""
+    proba = network.predict_proba(X)
+    output, k = network.loss_fn.output, network.out_features
+    if output == "sigmoid" and k == 1:
+        proba = np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
+    elif output != "softmax":
+        raise ChainruleError(f"the model has {k} {output} output(s): expected a classifier (softmax outputs, or one "
+                             f"sigmoid output for two classes)")
+    names = [str(c) for c in network.classes] if network.classes is not None else [str(i) for i in range(len(proba[0]))]
+    return proba, proba.argmax(axis=1), names
+
+
 def report(network, X, y, what: str) -> str:
-    k = network.out_features
     scores = network.evaluate(X, y)
-    predicted = network.predict(X)
-    names = [str(c) for c in network.classes] if network.classes is not None else [str(i) for i in range(k)]
+    _, predicted, names = class_scores(network, X)
+    k = len(names)
     counts = confusion_counts(np.asarray(y), predicted, k)
     width = max(5, *(len(n) for n in names), len(str(counts.max())))
     lines = [f"{what}: accuracy {scores['accuracy']:.2%} ({int(np.trace(counts))}/{len(y)}), "

@@ -11,8 +11,11 @@ from .spec import parse_spec
 
 def spec_from_network(network, x: np.ndarray, label: int, learning_rate: float, title: str):
     """``x``: one raw example ``(D,)``; ``label``: its class index in the model's own order."""
-    if network.loss_fn.output != "softmax":
-        raise ChainruleError("--model: explaining a prediction needs a classifier with softmax outputs")
+    output, k = network.loss_fn.output, network.out_features
+    binary = output == "sigmoid" and k == 1       # one logistic unit for two classes (scikit-learn's binary MLP)
+    if output != "softmax" and not binary:
+        raise ChainruleError("--model: explaining a prediction needs a classifier: softmax outputs, or one sigmoid "
+                             "output for two classes")
     prepared = network.prepare(x[None, :])[0].astype(np.float64)
     layers, dense = [], None
     for layer in network.layers:
@@ -30,16 +33,21 @@ def spec_from_network(network, x: np.ndarray, label: int, learning_rate: float, 
             if name is None or dense is None:
                 raise ChainruleError(f"--model: cannot explain a {type(layer).__name__} layer")
             layers[-1]["activation"] = name
-    k = network.out_features
-    if not 0 <= label < k:
-        raise ChainruleError(f"--index: the example's label {label} is not one of the model's {k} classes")
-    classes = [str(c) for c in network.classes] if network.classes is not None else [str(c) for c in range(k)]
-    predicted = int(network.predict(x[None, :])[0])
-    notes = [f"The example's true class is {classes[label]!r} (target y{label + 1} = 1); the model predicts "
+    from ..report import class_scores
+    _, predicted, classes = class_scores(network, x[None, :])
+    predicted = int(predicted[0])
+    if binary:
+        layers[-1]["activation"] = "sigmoid"
+    if not 0 <= label < len(classes):
+        raise ChainruleError(f"--index: the example's label {label} is not one of the model's {len(classes)} "
+                             f"classes")
+    target = f"target y1 = {label}" if binary else f"target y{label + 1} = 1"
+    notes = [f"The example's true class is {classes[label]!r} ({target}); the model predicts "
              f"{classes[predicted]!r}."]
     if network.standardizer is not None:
         notes.append("The inputs are the example's features standardised as in training (the model file's mean "
                      "and scale), which is what the network sees.")
-    raw = {"title": title, "inputs": prepared.tolist(), "targets": np.eye(k)[label].tolist(), "layers": layers,
-           "loss": "cross_entropy", "learning_rate": learning_rate, "notes": notes}
+    raw = {"title": title, "inputs": prepared.tolist(), "layers": layers, "learning_rate": learning_rate,
+           "targets": [float(label)] if binary else np.eye(k)[label].tolist(), "notes": notes,
+           "loss": "binary_cross_entropy" if binary else "cross_entropy"}
     return parse_spec(raw, "model")
