@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from chainrule.explain import derive, parse_spec, render_json, render_text, seed_article
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -142,3 +144,21 @@ def test_the_readmes_commands_run_in_order_in_one_folder(tmp_path):
         for flag, value in zip(argv, argv[1:]):
             if flag == "--out":
                 assert (work / value).exists(), f"README.md line {line}: {command} wrote no {value}"
+
+
+def test_the_cluster_cost_model_table_follows_its_formula():
+    """"When more machines pay": each time in the table is t(W) = c P N / W + 16 P W / B + L with the c, L and
+    bandwidths the paragraph states (one machine moves nothing), and W* = sqrt(c N B / 16) as it says."""
+    section = README[README.index("**When more machines pay.**"):]
+    c = float(re.search(r"`c = ([0-9.e-]+)` s per parameter", section)[1])
+    latency = float(re.search(r"`L = (\d+)` ms", section)[1]) / 1000
+    table = re.findall(r"^\| (\d+) \| ([0-9.]+) s \| ([0-9.]+) s \| ([0-9.]+) s \|$", section, re.M)
+    assert [int(row[0]) for row in table] == [1, 2, 4, 8, 16, 32, 64]
+    P = N = 1e6
+    for row in table:
+        W = int(row[0])
+        for shown, gbit in zip(row[1:], (1, 10, 100), strict=True):
+            moved = 0 if W == 1 else 16 * P * W / (gbit * 125e6)
+            assert float(shown) == pytest.approx(c * P * N / W + moved + latency, rel=0.005), (W, gbit)
+    for stated, gbit in ((35, 1), (111, 10)):
+        assert f"`W*` = {stated}" in section and round((c * N * gbit * 125e6 / 16) ** 0.5) == stated
