@@ -39,7 +39,7 @@ from .errors import ChainruleError  # noqa: E402
 from .layers import Dense  # noqa: E402
 from .losses import AbsoluteError, ExpPoissonDeviance, Huber  # noqa: E402
 from .network import mlp  # noqa: E402
-from .objective import Objective, minimize_lbfgs, set_flat  # noqa: E402
+from .objective import Objective, minimize_lbfgs, set_flat, weight_mask  # noqa: E402
 from .optimizers import AdamEpsilonHat, InverseScaling, SGDVelocityOfSteps  # noqa: E402
 from .training import Callback, check_sample_weight, encode_targets  # noqa: E402
 
@@ -374,17 +374,8 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return X, y, targets, weight, (X_val, y_val, targets_val, weight_val)
 
     def _weight_mask(self) -> np.ndarray:
-        """1 where the network's flat parameter array holds a weight matrix, 0 where it holds a bias: written
-        through the registry's own views into that array."""
-        flat = self.network_.flat_parameters()[0]
-        kept = flat.copy()
-        flat[...] = 0
-        for layer in self.network_.layers:
-            if isinstance(layer, Dense):
-                layer.params["weight"][...] = 1
-        mask = flat.copy()
-        flat[...] = kept
-        return mask
+        """1 where the network's flat parameter array holds a weight matrix, 0 where it holds a bias."""
+        return weight_mask(self.network_).astype(self.network_.dtype)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

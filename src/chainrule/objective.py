@@ -28,6 +28,18 @@ def block_rows_for(network: Network) -> int:
     return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
 
 
+def weight_mask(network: Network) -> np.ndarray:
+    """``(P,)``, True where the network's flat parameter array holds a weight and False where it holds a bias: the
+    entries an L2 penalty reaches (scikit-learn's, in every solver)."""
+    mask = np.zeros(network.flat_parameters()[0].shape, dtype=bool)
+    offset = 0
+    for layer in network.layers:
+        for name, param in layer.params.items():
+            mask[offset:offset + param.size] = name == "weight"
+            offset += param.size
+    return mask
+
+
 def set_flat(network: Network, theta: np.ndarray) -> np.ndarray:
     """Copy ``theta: (P,)`` into the network's parameters (in the order of ``named_parameters``); returns the
     network's flat gradient array, which ``backward`` writes."""
@@ -94,13 +106,7 @@ class Objective:
         self.network, self.X, self.Y, self.l2, self.calls = network, X, Y, float(l2), 0
         self.weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.total = float(len(X)) if self.weight is None else float(self.weight.sum())
-        flat_params, _ = network.flat_parameters()
-        self.weight_mask = np.zeros(flat_params.shape, dtype=bool)   # (P,): True where theta holds a weight
-        offset = 0
-        for layer in network.layers:
-            for name, param in layer.params.items():
-                self.weight_mask[offset:offset + param.size] = name == "weight"
-                offset += param.size
+        self.weight_mask = weight_mask(network)          # (P,): True where theta holds a weight
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         self.calls += 1
