@@ -20,4 +20,6 @@ def test_the_lbfgs_benchmark_runs_in_small():
         assert int(theirs[3]) >= max_fun[theirs[0]] and int(ours[3]) >= max_fun[ours[0]]
         assert float(ours[-1]) > 0                                       # the paired ratio was printed
         if theirs[1] == "float64":       # the same function from the same start: the same evaluations and loss
-            assert ours[3] == theirs[3] and ours[6] == theirs[6], (theirs, ours)
+            # (the loss as printed, to 5 decimals: within one unit of its last digit, as another CPU's rounding may
+            # put the two on either side of a printed digit's edge)
+            assert ours[3] == theirs[3] and abs(float(ours[6]) - float(theirs[6])) <= 1e-5, (theirs, ours)
