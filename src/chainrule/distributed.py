@@ -25,7 +25,7 @@ from .network import Network
 from .objective import Objective, minimize_lbfgs, set_flat
 from .optimizers import SGD, Optimizer
 from .row_blocks import RowBlocks
-from .training import History, Trainer, TrainingDiverged, epoch_order, training_parameters
+from .training import History, Trainer, diverged, epoch_order, training_parameters
 
 _wrappers = require("dask_ml.wrappers", "dist", "Training on Dask arrays (Incremental)")
 
@@ -137,9 +137,6 @@ def _lbfgs(trainer: Trainer, blocks, callbacks, l2: float, **options) -> None:
         result = minimize_lbfgs(objective, network.flat_parameters()[0].copy(), **options)
     except _Stopped:
         return
-    if not np.all(np.isfinite(result.x)):
-        raise TrainingDiverged("lbfgs: the weights became non-finite; the inputs may hold very large values, "
-                               "expected standardised features")
     set_flat(network, np.asarray(result.x, dtype=network.dtype))
     if result.status != 0:
         import warnings
@@ -168,10 +165,7 @@ def _descend(trainer: Trainer, blocks, callbacks, batch_size: int, shuffle: bool
             loss = loss_sum / len(rows)
             if not math.isfinite(loss):
                 params["all"][...] = last_good
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
-                    f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
-                    f"(this run used {optimizer.lr:g}).")
+                raise diverged(loss, epoch, f"batch {batch + 1}", optimizer.lr)
             optimizer.step(params, {"all": grad_sum / len(rows)})
             total += loss_sum
             for callback in callbacks:

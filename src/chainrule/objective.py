@@ -126,9 +126,15 @@ class Objective:
 def minimize_lbfgs(fun, theta0: np.ndarray, *, max_iter: int, max_fun: int, tol: float):
     """L-BFGS-B on ``fun(theta) -> (loss, gradient)`` as scikit-learn's MLP runs it (``maxiter``, ``maxfun``,
     ``gtol``), returning scipy's ``OptimizeResult``. One place for the options, so that every full-batch fit (in
-    memory or over a cluster's workers) takes the same iterates from the same function values."""
+    memory or over a cluster's workers) takes the same iterates from the same function values, and ends with the
+    same check: weights that became non-finite are refused, never handed back."""
     from .extras import require
+    from .training import TrainingDiverged
 
     minimize = require("scipy.optimize", "sklearn", "solver='lbfgs'").minimize
-    return minimize(fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B", jac=True,
-                    options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol})
+    result = minimize(fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B", jac=True,
+                      options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol})
+    if not np.all(np.isfinite(result.x)):
+        raise TrainingDiverged("lbfgs: the weights became non-finite; the inputs may hold very large values, "
+                               "expected standardised features (StandardScaler, or standardize=True)")
+    return result

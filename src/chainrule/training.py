@@ -30,6 +30,14 @@ class TrainingDiverged(ChainruleError):
     """The loss became NaN or infinite; the network holds the last weights whose loss was finite."""
 
 
+def diverged(loss: float, epoch: int, where: str, lr: float) -> TrainingDiverged:
+    """The error every training loop raises when a step's loss is not finite, once it has put back the weights of
+    the start of the epoch; ``where`` names the step (``"batch 3"``, ``"chunk 0"``)."""
+    return TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch + 1}, {where}. The network "
+                            f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
+                            f"(this run used {lr:g}).")
+
+
 @dataclass
 class History:
     """Per-epoch figures: ``history["loss"]``, ``["accuracy"]``, ``["val_loss"]``, ``["val_accuracy"]``, ``["lr"]``,
@@ -240,10 +248,7 @@ def _run_epochs(trainer: Trainer, X, Y, batch_size, shuffle, validation, callbac
             if not math.isfinite(loss):
                 for name, p in params.items():
                     p[...] = last_good[name]
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {loss} in epoch {epoch + 1}, batch {batch + 1}. The network "
-                    f"keeps its weights from the start of epoch {epoch + 1}. Try a smaller learning rate "
-                    f"(this run used {optimizer.lr:g}).")
+                raise diverged(loss, epoch, f"batch {batch + 1}", optimizer.lr)
             network.backward(scale=1.0 if scale is None else scale, descend=descend)
             if descend is None:
                 step(params, grads)
@@ -334,16 +339,13 @@ def _fit_stream(network, chunks, epochs, batch_size, optimizer, validation_data,
                                          f"found {type(chunk).__name__}")
                 X = network.prepare(chunk[0], f"X of chunk {index}")
                 Y = encode_targets(network, chunk[1], len(X))
-                order = trainer.rng.permutation(len(X)) if shuffle else np.arange(len(X))
+                order = epoch_order(trainer.rng, len(X), shuffle)
                 for _, _, xb, yb in Batches(X, Y, batch_size).epoch(order):
                     loss = network._loss(xb, yb, training=True)
                     if not math.isfinite(loss):
                         for name, p in params.items():
                             p[...] = last_good[name]
-                        raise TrainingDiverged(f"training diverged: the loss became {loss} in epoch {epoch + 1}, "
-                                               f"chunk {index}. The network keeps its weights from the start of "
-                                               f"epoch {epoch + 1}. Try a smaller learning rate (this run used "
-                                               f"{optimizer.lr:g}).")
+                        raise diverged(loss, epoch, f"chunk {index}", optimizer.lr)
                     network.backward()
                     optimizer.step(params, grads)
                     m = len(xb)
