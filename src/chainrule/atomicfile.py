@@ -20,7 +20,7 @@ def write_atomic(path, write) -> None:
     if not path.parent.exists():
         raise ChainruleError(f"{path}: cannot write, the folder {path.parent} does not exist")
     remove_stale_temporaries(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(temporary_name(path.name, os.getpid()))
     try:
         with open(temporary, "wb") as handle:
             write(handle)
@@ -38,10 +38,31 @@ def write_text_atomic(path, text: str) -> None:
     write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
+NAME_BYTES = 255        # the longest file name most file systems take, in bytes
+
+
+def temporary_name(name: str, pid: int) -> str:
+    """``.NAME.PID.tmp``; for a name too long to take the extra characters, its first part and a hash of the whole
+    (``.NAME-START~HASH.PID.tmp``), so a long name that can be written can be written atomically too."""
+    whole = f".{name}.{pid}.tmp"
+    if len(whole.encode("utf-8")) <= NAME_BYTES:
+        return whole
+    return f".{_stem_for(name)}.{pid}.tmp"
+
+
+def _stem_for(name: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    start = name.encode("utf-8", "surrogatepass")[:160].decode("utf-8", "ignore")
+    return f"{start}~{digest}"
+
+
 def remove_stale_temporaries(path: Path) -> None:
     """Delete ``.NAME.PID.tmp`` files beside ``path`` left by writers that were killed (their PID is gone)."""
-    for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
-        pid = leftover.name[len(path.name) + 2:-len(".tmp")]
+    stem = path.name if len(temporary_name(path.name, 0)) == len(path.name) + 7 else _stem_for(path.name)
+    for leftover in path.parent.glob(f".{glob_escape(stem)}.*.tmp"):
+        pid = leftover.name[len(stem) + 2:-len(".tmp")]
         if pid.isdigit() and not _running(int(pid)):
             try:
                 leftover.unlink()

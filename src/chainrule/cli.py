@@ -373,36 +373,33 @@ def _exercise(args) -> int:
 
 
 def _grade(args) -> int:
-    from pathlib import Path
+    from .teach.grade import grade, load_task
+    from .teach.outputs import grade_outputs, write_outputs
 
-    from .atomicfile import write_text_atomic
-    from .teach.feedback import FEEDBACK
-    from .teach.grade import grade, gradebook_csv, load_task
-
-    task = load_task(args.exercise, args.rubric)
-    results = grade(task, args.submissions, carried_credit=not args.no_carried_credit)
-    if args.feedback:
-        folder = Path(args.feedback)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ChainruleError(f"--feedback {folder}: cannot create the folder ({exc.strerror or exc})") from None
-        render, suffix = FEEDBACK[args.feedback_format]
-        used: set[str] = set()
-        for result in results:      # a second submission under one id is named after its file too
-            name = result.student if result.student not in used else f"{result.student}-{Path(result.source).stem}"
-            while name in used:
-                name += "-again"
-            used.add(name)
-            write_text_atomic(folder / f"{name}{suffix}", render(result))
-    if args.out:
-        write_text_atomic(args.out, gradebook_csv(results, task))
+    task = load_task(args.exercise, args.rubric, args.roster, args.id_column, args.name_column)
+    skipped: list[str] = []
+    results = grade(task, args.submissions, carried_credit=not args.no_carried_credit,
+                    degenerate_credit=args.credit_degenerate, skipped=skipped)
+    outputs = grade_outputs(results, task, args)          # every file rendered before any is written
+    write_outputs(outputs, args.force)
+    for note in skipped:
+        print(f"skipped {printable(note)}")
     for r in results:
-        print(f"{r.student}: {'not graded: ' + r.problem if r.problem else f'{r.total:g} / {r.possible:g}, {r.slips} slip(s)'}")
+        mark = (f"not graded: {r.problem}" if r.problem else
+                f"{r.total:g} / {r.possible:g}, {r.slips} slip(s)")
+        print(printable(f"{r.student}: {mark}"))
+    for r in results:
+        for flag in r.flags:
+            print(printable(f"check: {flag}"))
     broken = sum(bool(r.problem) for r in results)
     print(f"graded {len(results) - broken} of {len(results)} submission(s)" + (f"; {broken} could not be graded "
           "(the reason is in the gradebook and the feedback)" if broken else ""))
     return 0
+
+
+def printable(text: str) -> str:
+    """Text for the terminal: control characters (a file name can hold an escape sequence) shown escaped."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
 
 
 def _studio(args) -> int:
@@ -632,19 +629,41 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.set_defaults(run=_exercise)
 
     grade = command("grade", help="mark worked solutions with error carried forward",
-                    description="Mark students' worked solutions: each submitted number is audited; a right number "
-                    "and one carried correctly from the student's own earlier slip earn the quantity's points, a "
-                    "slip earns none. Submissions: TOML, JSON, CSV (name,value) or text lines (z1 = 0.43), each "
-                    "with an optional id (else the file name); a folder grades every file in it. A submission that "
-                    "cannot be graded is reported, and the rest are graded.")
-    grade.add_argument("exercise", type=_path, help="an exercise's exercise.json, a roster's variants.json, or a spec")
+                    description="Mark students' answers with error carried forward: right working from an earlier "
+                    "slip keeps its marks. A submission is a text file of name = number lines (the answers.txt "
+                    "template the exercise hands out), or TOML, JSON or CSV; a folder grades every file in it, "
+                    "including the per-student folders an LMS download holds. Every readable line is graded; a "
+                    "blank or unreadable answer is marked missing with the reason. Where several files give one "
+                    "id, the newest is graded. Existing output files are replaced only with --force.")
+    grade.add_argument("exercise", type=_path, help="the folder chainrule exercise wrote (its teacher/ file is "
+                       "used), an exercise.json, a roster's variants.json, or a spec")
     grade.add_argument("submissions", type=_path, nargs="+", metavar="SUBMISSION", help="files or folders")
-    grade.add_argument("--rubric", type=_path, help="points per quantity, TOML or JSON (default: 1 each)")
+    grade.add_argument("--rubric", type=_path, help="points per quantity, TOML or JSON (\"dL/dw5\" = 2): the "
+                       "quantities it names get its points, every other asked quantity keeps the exercise's "
+                       "(1 each)")
+    grade.add_argument("--roster", type=_path, help="the class list (CSV as an LMS exports it): one gradebook row "
+                       "per student, names in the feedback (default: the roster kept with a class's variants)")
+    grade.add_argument("--id-column", help="the roster's column of student ids (default: recognised from the "
+                       "header: ID number, SIS User ID, Student ID, email)")
+    grade.add_argument("--name-column", help="the roster's column of student names (default: recognised)")
     grade.add_argument("--no-carried-credit", action="store_true", help="mark carried numbers wrong")
+    grade.add_argument("--credit-degenerate", action="store_true", help="credit carried numbers that an earlier "
+                       "slip made trivial (a value of 0, an update that changes nothing); they are flagged either way")
     grade.add_argument("--out", type=_path, metavar="CSV", help="write the gradebook: one row per student")
+    grade.add_argument("--moodle-grades", type=_path, metavar="CSV", help="write a file for Moodle's grade import "
+                       "(ID number and grade)")
+    grade.add_argument("--canvas-grades", type=_path, metavar="CSV", help="write a file for Canvas's gradebook "
+                       "import")
+    grade.add_argument("--assignment", default="Backpropagation exercise", help="the assignment's name in the LMS "
+                       "grade files")
+    grade.add_argument("--summary", type=_path, metavar="HTML", help="write the class summary: HTML with plots, "
+                       "and the same table as CSV beside it (needs the plots extra)")
     grade.add_argument("--feedback", type=_path, metavar="DIR", help="write each student's feedback in DIR")
     grade.add_argument("--feedback-format", choices=["markdown", "html"], default="markdown",
-                       help="format of the feedback files")
+                       help="the feedback files' format")
+    grade.add_argument("--feedback-answers", action="store_true", help="show the right values in the feedback "
+                       "(for after the deadline: by default feedback shows where a slip is, never the key)")
+    grade.add_argument("--force", action="store_true", help="replace existing output files")
     grade.set_defaults(run=_grade)
 
     plot = command("plot", help="training curves, confusion matrix, decision regions, weights",

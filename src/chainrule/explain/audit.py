@@ -15,7 +15,9 @@ Printed numbers are judged in causal order (each after those it was computed fro
 order except in a sequential update, where a layer's updated weights carry the error below it.
 """
 
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
@@ -56,9 +58,10 @@ def updated_name(name: str) -> str:
 
 
 def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple],
-                network=None) -> dict:
+                network=None, wanted=None) -> dict:
     """Every quantity of one step computed by the engine with the printed numbers fed in where they occur.
     ``network``: a ``_Unfused`` to reuse (its parameters are reset to the spec's first), else one is built.
+    ``wanted``: the names to read back (default: every one; the audit reads only the printed ones).
 
     Returns name -> value, each value as computed *before* its own printed number replaced it."""
     from .derivation import gradient_step, updated_values
@@ -70,7 +73,8 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
                                 connections=claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     gradient_step(network, spec, learning_rate, recorder)
-    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
+    values = {name: read(spec, recorder, place) for name, place in places.items()
+              if place[0] not in AFTER_STEP and (wanted is None or name in wanted)}
     values |= updated_values(spec, where, network, recorder)
     return with_changes(spec, values, printed)
 
@@ -80,9 +84,11 @@ AFTER_STEP = ("change", "updated")    # places of what the update makes: read fr
 
 def read(spec: Spec, recorder, place: tuple) -> float:
     """A recorded number by place, an output's share of the loss included."""
-    from .derivation import loss_share
+    if place[0] != "share":
+        return recorder.read(place)
+    from .derivation import loss_share        # imported here: derivation imports this module
 
-    return loss_share(spec, recorder, place[1]) if place[0] == "share" else recorder.read(place)
+    return loss_share(spec, recorder, place[1])
 
 
 def with_changes(spec: Spec, values: dict[str, float], printed: dict[str, float]) -> dict[str, float]:
@@ -221,21 +227,10 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
     places = places_of(spec)
     unfused = _Unfused(spec)
-    base = author_pass(spec, learning_rate, printed, places, unfused)
+    base = author_pass(spec, learning_rate, printed, places, unfused, wanted=printed)
     sensitivity = {q: {} for q in printed}
-    for i in printed:
-        if i not in places or places[i][0] in ("loss", "share"):   # fed into nothing: they move no other number
-            continue
-        step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
-        if step < np.finfo(np.float64).tiny:    # a subnormal printed number: no step can be taken in float64
-            continue
-        plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places, unfused)
-        minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places, unfused)
-        for q in printed:
-            if q != i and q in plus:
-                slope = (plus[q] - minus[q]) / (2 * step)
-                if abs(slope) * size[i] > RELATIVE_SENSITIVITY * size[q]:
-                    sensitivity[q][i] = slope
+    with np.errstate(all="ignore"):      # a printed number far off (1e9) may overflow: its slopes are not finite
+        sensitivity = _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity)
     carried_rounding = rounded_pass(spec, learning_rate, places) if spec.carries_rounded is not None else {}
     checks = {}
     for name in causal_order(printed, sensitivity, order):
@@ -247,15 +242,33 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
         tolerance = half[name] + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * e for i, e in right.items())
         carry_tolerance = tolerance + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * half[i] for i in wrong)
         from_claims = base.get(name, correct)
-        if within(claim.value, correct, tolerance) or (
-                name in carried_rounding and within(claim.value, carried_rounding[name], half[name])):
+        if within(claim.written, correct, tolerance) or (
+                name in carried_rounding and within(claim.written, carried_rounding[name], half[name])):
             verdict = "agrees"      # right, or right as the author's declared rounding of every intermediate gives it
-        elif wrong and within(claim.value, from_claims, carry_tolerance):
+        elif wrong and within(claim.written, from_claims, carry_tolerance):
             verdict = "carried"
         else:
             verdict = "slip"
         checks[name] = ClaimCheck(claim.name, claim.value, correct, claim.text, verdict, from_claims, tolerance, wrong)
     return list(checks.values())
+
+
+def _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity) -> dict[str, dict]:
+    """How each printed number moves each other one in the author's pass: central differences, relative steps."""
+    for i in printed:
+        if i not in places or places[i][0] in ("loss", "share"):   # fed into nothing: they move no other number
+            continue
+        step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
+        if step < np.finfo(np.float64).tiny:    # a subnormal printed number: no step can be taken in float64
+            continue
+        plus = author_pass(spec, learning_rate, printed | {i: printed[i] + step}, places, unfused, wanted=printed)
+        minus = author_pass(spec, learning_rate, printed | {i: printed[i] - step}, places, unfused, wanted=printed)
+        for q in printed:
+            if q != i and q in plus:
+                slope = (plus[q] - minus[q]) / (2 * step)
+                if abs(slope) * size[i] > RELATIVE_SENSITIVITY * size[q]:
+                    sensitivity[q][i] = slope
+    return sensitivity
 
 
 def causal_order(printed, sensitivity: dict[str, dict], order: list[str]) -> list[str]:
@@ -329,9 +342,16 @@ def rounded(value: float, places: int) -> float:
     return float(round_as_printed(np.array([value]), places)[0])
 
 
-def within(claimed: float, value: float, tolerance: float) -> bool:
-    """Whether ``claimed`` is ``value`` up to ``tolerance`` and float64's rounding of the two."""
-    return abs(claimed - value) <= tolerance + FLOAT_SLACK * max(abs(claimed), abs(value))
+def within(claimed: Decimal, value: float, tolerance: float) -> bool:
+    """Whether the printed number ``claimed`` (its digits as written) is ``value`` up to ``tolerance`` and float64's
+    rounding of the value. The difference is taken in exact decimal arithmetic on the printed digits and the value's
+    shortest form, so a number exactly at the edge (``0.060`` for 0.0595, half a unit of the last digit) agrees
+    rather than falling to float noise in the subtraction."""
+    if not (math.isfinite(value) and math.isfinite(tolerance) and math.isfinite(float(claimed))):
+        return False
+    value_text = Decimal(repr(float(value)))
+    slack = Decimal(repr(FLOAT_SLACK * max(abs(float(claimed)), abs(value))))
+    return abs(claimed - value_text) <= Decimal(repr(float(tolerance))) + slack
 
 
 def carried_into(checks: list[ClaimCheck], slip: ClaimCheck) -> list[ClaimCheck]:

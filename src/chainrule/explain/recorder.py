@@ -83,12 +83,15 @@ class Recorder:
             return float(self.loss_value)
         if kind == "via":
             return float(self.connections[rest[0]][0, rest[1], rest[2]])
-        array = {"out": lambda: self.outputs[rest[0]], "grad": lambda: self.grad_inputs[rest[0]],
-                 "local": lambda: self.local[rest[0]], "exp": lambda: self.exps[rest[0]],
-                 "sum_exp": lambda: self.sums[rest[0]],
-                 "param_grad": lambda: self.param_grads[rest[0]][rest[1]], "yhat": lambda: self.predictions,
-                 "loss_grad": lambda: self.loss_grad}[kind]()
-        return float(array.reshape(-1)[rest[-1]] if kind == "param_grad" else array[0, rest[-1]])
+        if kind == "param_grad":
+            return float(self.param_grads[rest[0]][rest[1]].reshape(-1)[rest[-1]])
+        if kind == "yhat":
+            return float(self.predictions[0, rest[-1]])
+        if kind == "loss_grad":
+            return float(self.loss_grad[0, rest[-1]])
+        array = {"out": self.outputs, "grad": self.grad_inputs, "local": self.local, "exp": self.exps,
+                 "sum_exp": self.sums}[kind][rest[0]]
+        return float(array[0, rest[-1]])
 
 
 def round_as_printed(array: np.ndarray, places: int) -> np.ndarray:

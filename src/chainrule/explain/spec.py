@@ -50,11 +50,12 @@ class Claim:
     name: str
     value: float
     written: Decimal               # the digits as printed (``printed_digits``)
+    asked_unit: Decimal | None = None   # a grader's: the last digit the answer was asked to give, in place of its own
 
     @property
     def unit(self) -> float:
-        """What one unit of the last printed digit is worth."""
-        return last_digit_unit(self.written)
+        """What one unit of the last printed digit is worth (or of the digit asked for, when a grader set one)."""
+        return float(self.asked_unit) if self.asked_unit is not None else last_digit_unit(self.written)
 
     @property
     def half_unit(self) -> float:

@@ -1,37 +1,42 @@
 """Grading worked solutions with error carried forward: each submitted number is a claim, and the audit's verdict
 decides its mark. *agrees* and *carried* (right working from the student's own earlier wrong number) earn the
-quantity's points, a *slip* earns none; ``carried_credit=False`` marks carried numbers wrong. The tolerance is the
-audit's: from the student's own printed digits.
+quantity's points, a *slip* earns none; ``carried_credit=False`` marks carried numbers wrong.
 
-A submission is TOML, JSON, CSV (``name,value`` rows) or plain text lines (``z1 = 0.43``), with an optional ``id``;
-one that cannot be read, names a quantity that does not exist, repeats a name or holds a non-number is marked with
-the reason and never stops the rest of the batch.
+An exercise asks for a precision (``precision.Precision``). An answer with fewer digits than asked is *imprecise*:
+no credit (or half, under the ``partial`` policy, when its value is right at its own digits). A precise answer
+agrees within half a unit of the asked digit plus the rounding the student's own earlier answers carry forward,
+compared in exact decimal arithmetic (a tie goes to the student). Where a slip makes a later step trivial (a carried
+value that rounds to 0, an update that leaves its weight as it was) the carried value is *degenerate*: flagged for the
+teacher and not credited unless ``degenerate_credit``. For a two-class softmax, ŷ₂ = 1 − ŷ₁ (either way round) from
+the student's own ŷ is right working.
+
+Submissions are read by ``submission.read_submission`` (every readable line graded; a blank or unreadable asked line
+is *missing* with its reason). One submission per student id: of several, the newest file wins, with a note.
 """
 
-import csv
-import io
 import json
-import re
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from ..errors import ChainruleError
 from ..explain import derive, load_spec, parse_spec
-from ..explain.audit import updated_name
+from ..explain.audit import updated_name, within
 from ..explain.derivation import Derivation, optional_names
+from ..explain.render import given_names
 from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT
-from .roster import STUDENT_ID, VARIANTS_FORMAT
+from .precision import POLICIES, Precision
+from .roster import VARIANTS_FORMAT, Student
+from .submission import Names, Submission, read_submission, submissions_in
 
-SUBMISSION = MapOf(CLAIM_NAME, Number(), min_items=0, max_items=4096, what="a table of quantity name = number")
-RUBRIC = MapOf(CLAIM_NAME, Number(low=0, high=1000, expected="points from 0 to 1000"),
+RUBRIC = MapOf(CLAIM_NAME, Number(low=0, high=1000, expected="points from 0 to 1000"), max_items=4096,
                what="a table of quantity name = points")
-MAX_SUBMISSION_BYTES = 1 * MiB
-MAX_SUBMISSIONS = 10_000
+MAX_RUBRIC_BYTES = 1 * MiB
+VERDICTS = ("agrees", "carried", "slip", "imprecise", "degenerate", "missing")
 
 
 @dataclass
@@ -39,9 +44,10 @@ class Mark:
     name: str                 # the quantity (updated values as w5')
     points: float             # what it is worth
     earned: float
-    verdict: str              # agrees, carried, slip or missing
+    verdict: str              # one of VERDICTS
     submitted: str = ""       # as the student wrote it
     correct: float = 0.0
+    reason: str = ""          # missing: why; imprecise: the precision asked; degenerate: why (for the teacher)
 
 
 @dataclass
@@ -51,6 +57,9 @@ class Result:
     marks: list[Mark] = field(default_factory=list)
     problem: str = ""         # why the submission could not be graded
     derivation: Derivation | None = None
+    name: str = ""            # the student's name, from the roster or the submission
+    notes: list[str] = field(default_factory=list)    # for the student: lines ignored and why
+    flags: list[str] = field(default_factory=list)    # for the teacher only
 
     @property
     def total(self) -> float:
@@ -61,16 +70,27 @@ class Result:
         return sum(m.points for m in self.marks)
 
     @property
+    def percent(self) -> float | None:
+        return 100 * self.total / self.possible if self.marks and self.possible else None
+
+    @property
     def slips(self) -> int:
         return sum(m.verdict == "slip" for m in self.marks)
+
+    @property
+    def carried_from_slip(self) -> int:
+        return sum(m.verdict == "carried" for m in self.marks)
 
 
 @dataclass
 class Task:
-    """What is graded against: the spec (one per student for per-student variants) and the points."""
+    """What is graded against: the spec (one per student for per-student variants), the points, the precision."""
     specs: dict[str, Spec]            # student id -> spec; "" for everyone
     points: dict[str, float] | None   # quantity -> points; None: each submitted quantity 1 point
     source: str
+    precision: Precision | None = None    # None (a plain spec): each number judged at its own printed digits
+    policy: str = "strict"
+    students: list[Student] = field(default_factory=list)
 
     def spec_for(self, student: str) -> Spec:
         if "" in self.specs:
@@ -80,11 +100,21 @@ class Task:
                                  f"{', '.join(sorted(self.specs)[:5])}, ...){nearest(student, self.specs)}")
         return self.specs[student]
 
+    def names(self) -> Names:
+        """What a submission may call things (the same for every variant: they share the network's shape)."""
+        spec = next(iter(self.specs.values()))
+        truth = _truth(spec)
+        given = set(given_names(truth)) | {"eta"}
+        known = set(truth.order) | optional_names(spec)
+        asked = list(self.points) if self.points is not None else [n for n in truth.order if n not in given]
+        return Names(asked, given, known, list(spec.superscript))
 
-def load_task(path, rubric=None) -> Task:
-    """An exercise's JSON (its questions give the points), a roster's variants.json, or any spec file."""
-    path = Path(path)
-    asked = None
+
+def load_task(path, rubric=None, roster=None, id_column=None, name_column=None) -> Task:
+    """An exercise's JSON (its questions give the points and precision), a roster's variants.json, any spec file,
+    or the folder ``chainrule exercise`` wrote (its teacher's file is found in it)."""
+    path = _teacher_file(Path(path))
+    asked, precision, policy, students = None, None, "strict", []
     if path.suffix.lower() == ".json":
         text = read_text(path, "exercise", MAX_SPEC_BYTES)
         try:
@@ -92,27 +122,45 @@ def load_task(path, rubric=None) -> Task:
         except DuplicateKey as exc:
             raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice") \
                 from None
-        except ValueError as exc:
-            raise ChainruleError(f"{path}: not valid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:
+            raise ChainruleError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
         kind = document.get("format") if isinstance(document, dict) else None
         if kind == FORMAT:
             specs, asked = {"": _exercise_spec(document, str(path))}, _questions(document, str(path))
+            precision, policy = _precision(document, str(path))
         elif kind == VARIANTS_FORMAT:
             variants = document.get("variants")
             if not isinstance(variants, dict) or not variants:
                 raise ChainruleError(f"{path}: variants: expected a table of student id = exercise")
             specs = {str(s): _exercise_spec(v, f"{path}: variants.{s}") for s, v in variants.items()}
-            asked = _questions(next(iter(variants.values())), str(path))
+            first = next(iter(variants.values()))
+            asked = _questions(first, f"{path}: variants.{next(iter(variants))}")
+            precision, policy = _precision(first, f"{path}: variants.{next(iter(variants))}")
+            students = _students(document.get("students", []), str(path))
         else:
             specs = {"": parse_spec(document, str(path))}
     else:
         specs = {"": load_spec(path)}
-    points = {name: 1.0 for name in asked} if asked else None
-    if points is None and "" in specs and specs[""].claims:       # a spec's own claims name what is asked
-        points = {updated_name(c.name): 1.0 for c in specs[""].claims}
+    if asked is None and "" in specs and specs[""].claims:       # a spec's own claims name what is asked
+        asked = {updated_name(c.name): 1.0 for c in specs[""].claims}
+    points = dict(asked) if asked else None
     if rubric is not None:
-        points = read_rubric(rubric, next(iter(specs.values())))
-    return Task(specs, points, str(path))
+        points = read_rubric(rubric, next(iter(specs.values())), points)
+    if roster is not None:
+        from .roster import read_roster
+        students = read_roster(roster, id_column=id_column, name_column=name_column)
+    return Task(specs, points, str(path), precision, policy, students)
+
+
+def _teacher_file(path: Path) -> Path:
+    """The exercise file itself, or the one inside a folder ``chainrule exercise`` wrote."""
+    if not path.is_dir():
+        return path
+    for name in ("teacher/exercise.json", "teacher/variants.json", "exercise.json", "variants.json"):
+        if (path / name).is_file():
+            return path / name
+    raise ChainruleError(f"{path}: expected an exercise file or the folder chainrule exercise wrote (with "
+                         f"teacher/exercise.json or teacher/variants.json), found neither")
 
 
 def _exercise_spec(document, source: str) -> Spec:
@@ -123,224 +171,275 @@ def _exercise_spec(document, source: str) -> Spec:
     return spec
 
 
-def _questions(document, source: str) -> list[str]:
+def _questions(document, source: str) -> dict[str, float]:
+    """Asked name -> points (1 where the exercise gives none)."""
     questions = document.get("questions") if isinstance(document, dict) else None
     if not isinstance(questions, list) or not all(isinstance(q, dict) and isinstance(q.get("name"), str)
                                                    for q in questions):
-        raise ChainruleError(f"{source}: questions: expected a list of {{name = ...}} tables")
-    return [updated_name(q["name"]) for q in questions]
+        raise ChainruleError(f"{source}: questions: expected a list of {{name = ..., points = ...}} tables")
+    points = {}
+    for number, q in enumerate(questions, 1):
+        value = q.get("points", 1)
+        if not isinstance(value, (int, Decimal)) or isinstance(value, bool) or not 0 <= value <= 1000:
+            raise ChainruleError(f"{source}: questions[{number}].points: expected points from 0 to 1000, found "
+                                 f"{str(value)[:40]!r}")
+        points[updated_name(q["name"])] = float(value)
+    return points
 
 
-def read_rubric(path, spec: Spec) -> dict[str, float]:
-    """Points per quantity, TOML or JSON: ``"dL/dw5" = 2``."""
+def _precision(document, source: str) -> tuple[Precision, str]:
+    """The precision an exercise asks for and its policy; an exercise file of version 1 asked for its
+    ``options.digits`` significant figures."""
+    if "precision" in document:
+        precision = Precision.from_document(document["precision"], source)
+    else:
+        digits = (document.get("options") or {}).get("digits", 4)
+        precision = Precision("significant", int(digits) if isinstance(digits, (int, Decimal)) else digits)
+    policy = document.get("precision_policy", "strict")
+    if policy not in POLICIES:
+        raise ChainruleError(f"{source}: precision_policy: expected one of {', '.join(POLICIES)}, found "
+                             f"{str(policy)[:40]!r}")
+    return precision, policy
+
+
+def _students(rows, source: str) -> list[Student]:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in rows):
+        raise ChainruleError(f"{source}: students: expected a list of {{id = ..., name = ...}} tables")
+    return [Student(r["id"], str(r.get("name", "")), str(r.get("email", ""))) for r in rows]
+
+
+def read_rubric(path, spec: Spec, asked: dict[str, float] | None = None) -> dict[str, float]:
+    """Points per quantity, TOML or JSON (``"dL/dw5" = 2``): the points it names replace the exercise's, and every
+    other asked quantity keeps its own. With no exercise questions (a plain spec), the rubric says what is asked."""
     raw = _parse_table(Path(path), "rubric")
     validate(RUBRIC, raw, str(path))
-    known = set(derive(spec).order)
-    points = {}
+    known = set(asked) if asked else set(derive(spec).order)
+    points = dict(asked or {})
     for name, value in raw.items():
         if updated_name(name) not in known:
-            raise ChainruleError(f"{path}: {name}: expected the name of a quantity of the exercise's network, found "
-                                 f"none called {name!r}{nearest(updated_name(name), known)}")
+            what = "asked by the exercise" if asked else "of the exercise's network"
+            raise ChainruleError(f"{path}: {name}: expected the name of a quantity {what}, found none called "
+                                 f"{name!r}{nearest(updated_name(name), known)}")
         points[updated_name(name)] = float(value)
     return points
 
 
 def _parse_table(path: Path, what: str):
-    text = read_text(path, what, MAX_SUBMISSION_BYTES)
+    text = read_text(path, what, MAX_RUBRIC_BYTES)
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        if path.suffix.lower() == ".toml":
+        if kind == "TOML":
             return tomllib.loads(text, parse_float=Decimal)
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice") from None
+    except RecursionError:
+        raise ChainruleError(f"{path}: expected a flat table of quantity name = points, found tables nested too "
+                             f"deeply to read") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ChainruleError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} ({exc})") \
-            from None
+        raise ChainruleError(f"{path}: not valid {kind} ({str(exc)[:200]})") from None
 
 
-def read_submission(path) -> tuple[str, dict[str, Decimal]]:
-    """(student id, {quantity: number as written}); the id is the ``id`` field or the file's name."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    text = read_text(path, "submission", MAX_SUBMISSION_BYTES)
-    if suffix == ".toml":
-        try:
-            raw = tomllib.loads(text, parse_float=Decimal)
-        except tomllib.TOMLDecodeError as exc:
-            raise ChainruleError(f"{path}: not valid TOML ({exc}); a name such as dL/dw5 needs quotes: "
-                                 f'"dL/dw5" = 0.1') from None
-    elif suffix == ".json":
-        try:
-            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_no_repeats(path))
-        except ChainruleError:
-            raise
-        except ValueError as exc:
-            raise ChainruleError(f"{path}: not valid JSON ({exc})") from None
-    else:
-        raw = _pairs(path, text, suffix == ".csv")
-    if not isinstance(raw, dict):
-        raise ChainruleError(f"{path}: expected a table of quantity name = number, found {type(raw).__name__}")
-    student = raw.pop("id", path.stem)
-    if isinstance(student, Decimal) and student == student.to_integral_value():
-        student = str(int(student))
-    if not isinstance(student, str) or not STUDENT_ID.fullmatch(student):
-        raise ChainruleError(f"{path}: id: expected a student id (letters, digits, _ . @ -), found {student!r}")
-    validate(SUBMISSION, raw, str(path))
-    values, seen = {}, {}
-    for name, value in raw.items():
-        key = updated_name(name)
-        if key in seen:
-            raise ChainruleError(f"{path}: {name}: expected each quantity once, found it again (as {seen[key]})")
-        seen[key] = name
-        values[name] = value if isinstance(value, Decimal) else Decimal(value)
-    return student, values
-
-
-def _no_repeats(path):
-    def hook(pairs):
-        table = {}
-        for key, value in pairs:
-            if key in table:
-                raise ChainruleError(f"{path}: {key}: expected each quantity once, found it twice")
-            table[key] = value
-        return table
-    return hook
-
-
-_LINE = re.compile(r"\s*([^=:,\s]+)\s*[=:,]\s*(\S+)\s*")
-
-
-def _pairs(path, text: str, is_csv: bool) -> dict:
-    """``name = value`` lines (or ``name: value``) or CSV ``name,value`` rows; # starts a comment."""
-    rows = list(csv.reader(io.StringIO(text))) if is_csv else \
-        [[line.split("#", 1)[0]] for line in text.splitlines()]
-    table = {}
-    for number, row in enumerate(rows, 1):
-        if is_csv:
-            cells = [c.strip() for c in row]
-            if not any(cells) or cells[0].startswith("#"):
-                continue
-            if number == 1 and cells[0].lower() in ("name", "quantity") and len(cells) >= 2:
-                continue
-            if len(cells) != 2:
-                raise ChainruleError(f"{path}: row {number}: expected name,value, found {len(cells)} cells")
-            name, value = cells
-        else:
-            line = row[0].strip()
-            if not line:
-                continue
-            match = _LINE.fullmatch(line)
-            if not match:
-                raise ChainruleError(f"{path}: line {number}: expected name = value (such as z1 = 0.43), found "
-                                     f"{line[:60]!r}")
-            name, value = match.groups()
-        name = name.strip('"')
-        if name in table:
-            raise ChainruleError(f"{path}: {'row' if is_csv else 'line'} {number}: expected each quantity once, "
-                                 f"found {name} again")
-        table[name] = value if name == "id" else _number(value)
-    return table
-
-
-def _number(text: str):
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return text                      # the schema names it: expected a number, found the string "..."
-    return value if value.is_finite() else text
-
-
-def submissions_in(paths) -> list[Path]:
-    """Every file named, and every file of a folder named (sorted; hidden files skipped)."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        else:
-            found.append(path)
-    if not found:
-        raise ChainruleError(f"{', '.join(map(str, paths))}: expected submission files, found none")
-    if len(found) > MAX_SUBMISSIONS:
-        raise ChainruleError(f"expected at most {MAX_SUBMISSIONS} submissions, found {len(found)}")
-    return found
-
-
-def grade_submission(task: Task, path, carried_credit: bool = True, taken=None) -> Result:
+def grade_submission(task: Task, submission: Submission, carried_credit: bool = True,
+                     degenerate_credit: bool = False) -> Result:
     """One student's result; a problem with the submission is reported in it, never raised."""
+    source = str(submission.path)
+    if submission.problem:
+        return Result(submission.student, source, problem=submission.problem, name=submission.name,
+                      notes=list(submission.notes))
     try:
-        student, values = read_submission(path)
-    except (ChainruleError, OSError) as exc:
-        return Result(Path(path).stem, str(path), problem=str(exc))
-    if taken is not None:
-        if student in taken:
-            return Result(student, str(path), problem=f"{path}: the same student id {student!r} as {taken[student]}")
-        taken[student] = str(path)
-    try:
-        spec = task.spec_for(student)
-        return grade_values(spec, task.points, student, values, str(path), carried_credit)
+        spec = task.spec_for(submission.student)
+        result = grade_values(spec, task.points, submission.student, submission.values, source, carried_credit,
+                              task.precision, task.policy, degenerate_credit, submission.missing)
     except ChainruleError as exc:
-        return Result(student, str(path), problem=str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+        return Result(submission.student, source, problem=str(exc) if source in str(exc) else f"{source}: {exc}",
+                      name=submission.name)
+    result.name, result.notes = submission.name, list(submission.notes)
+    return result
 
 
 def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], source: str,
-                 carried_credit: bool = True) -> Result:
-    known = _known_names(spec)
+                 carried_credit: bool = True, precision: Precision | None = None, policy: str = "strict",
+                 degenerate_credit: bool = False, missing: dict[str, str] | None = None) -> Result:
+    """Mark one student's numbers (name -> number as written) against ``spec``."""
+    known, truth = _known_names(spec), _truth(spec).values
     for name in values:
         if updated_name(name) not in known:
             raise ChainruleError(f"{source}: {name}: expected the name of a quantity of the exercise (such as "
                                  f"{', '.join(sorted(known)[:6])}, ...), found none called {name!r}"
                                  f"{nearest(updated_name(name), known)}")
+    claims, imprecise = [], set()
+    for name, value in values.items():
+        key, unit = updated_name(name), None
+        if precision is not None:
+            if precision.enough(value, truth[key]):
+                unit = max(precision.unit(truth[key]), precision.unit(float(value)))
+            else:
+                imprecise.add(key)
+        claims.append(Claim(name, float(value), value, unit))
     graded = Spec(**{**spec.__dict__})
-    graded.claims = [Claim(name, float(value), value) for name, value in values.items()]
-    graded.claims_source, graded.source = "student", source
+    graded.claims, graded.claims_source, graded.source = claims, "student", source
     d = derive(graded)
+    _accept_complements(d, spec)
     checks = {updated_name(c.name): c for c in d.claims}
     worth = points if points is not None else {updated_name(n): 1.0 for n in values}
-    marks = []
+    result = Result(student, source, derivation=d)
     for name, value in worth.items():
         check = checks.get(name)
         if check is None:
-            marks.append(Mark(name, value, 0.0, "missing", "", d.values[name]))
+            reason = (missing or {}).get(name, "no answer given")
+            result.marks.append(Mark(name, value, 0.0, "missing", "", truth[name], reason))
             continue
-        earns = check.verdict == "agrees" or (check.verdict == "carried" and carried_credit)
-        marks.append(Mark(name, value, value if earns else 0.0, check.verdict, check.claimed_text, check.computed))
-    return Result(student, source, marks, derivation=d)
+        verdict, reason = check.verdict, ""
+        earns = verdict == "agrees" or (verdict == "carried" and carried_credit)
+        if verdict == "carried" and (why := _degenerate(spec, check, precision)):
+            verdict, reason, earns = "degenerate", why, degenerate_credit
+            result.flags.append(f"{student}: {name} = {check.claimed_text} is right working from an earlier slip, "
+                                f"but {why}; " + ("credited (--credit-degenerate)" if degenerate_credit
+                                                  else "not credited"))
+        share = 1.0
+        if name in imprecise:
+            verdict, reason = "imprecise", f"give {precision.describe()}"
+            share = 0.5 if policy == "partial" else 0.0
+        result.marks.append(Mark(name, value, value * share if earns else 0.0, verdict, check.claimed_text,
+                                 check.computed, reason))
+    return result
 
 
-_KNOWN: dict[int, tuple[Spec, set]] = {}      # the spec is kept with its names so that its id is not reused
+def _accept_complements(d: Derivation, spec: Spec) -> None:
+    """A two-class softmax's outputs sum to 1: ŷ₂ written as 1 − ŷ₁ from the student's own ŷ₁ (either way round)
+    is right working, not a slip."""
+    last = spec.layers[-1]
+    if last.activation != "softmax" or len(last.activation_names) != 2:
+        return
+    checks = {updated_name(c.name): c for c in d.claims}
+    suffixes = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
+    for sfx in suffixes:
+        first, second = (checks.get(name + sfx) for name in last.activation_names)
+        if first is None or second is None:
+            continue
+        was_slip = {id(first): first.verdict == "slip", id(second): second.verdict == "slip"}
+        # the later output from the earlier (the earlier may be a slip: the later is right working from it), and
+        # the earlier from the later only where the later was not itself a slip: one slip excuses nothing
+        for one, other in ((second, first), (first, second)):
+            if one.verdict != "slip" or (one is first and was_slip[id(second)]):
+                continue
+            if within(Decimal(one.claimed_text), 1 - float(other.claimed), _half(one) + _half(other)):
+                one.verdict = "agrees" if other.verdict == "agrees" else "carried"
+                one.from_claims, one.carried_from = 1 - float(other.claimed), [other.name]
+
+
+def _half(check) -> float:
+    """Half a unit of the last digit of a checked number as written."""
+    return 0.5 * float(Decimal(1).scaleb(Decimal(check.claimed_text).as_tuple().exponent))
+
+
+def _degenerate(spec: Spec, check, precision: Precision | None) -> str:
+    """Why a carried value makes its step trivial ("" when it does not): it rounds to 0 where the right value does
+    not, or it is an updated parameter left as it was."""
+    unit = float(precision.unit(check.computed)) if precision is not None else _half(check) * 2
+    name = updated_name(check.name)
+    if abs(check.from_claims) < unit / 2 <= abs(check.computed):
+        return f"your earlier numbers make {name} 0, which needs no working"
+    if name.endswith("'"):
+        start = _start_values(spec).get(name[:-1])
+        if start is not None and abs(check.from_claims - start) < unit / 2 <= abs(check.computed - start):
+            return f"your earlier numbers leave {name[:-1]} unchanged by the update"
+    return ""
+
+
+def _start_values(spec: Spec) -> dict[str, float]:
+    return {p: float(v) for layer in spec.layers for p, v in zip(
+        [w for row in layer.weight_names for w in row] + layer.bias_names,
+        [*layer.weights.reshape(-1), *layer.bias], strict=True)}
+
+
+_TRUTH: dict[int, tuple[Spec, Derivation, set]] = {}   # the spec is kept so that its id is not reused
+
+
+def _truth(spec: Spec) -> Derivation:
+    """The spec's derivation without claims: the right value of every quantity."""
+    if id(spec) not in _TRUTH:
+        d = derive(spec)
+        _TRUTH[id(spec)] = (spec, d, set(d.order) | optional_names(spec))
+    return _TRUTH[id(spec)][1]
 
 
 def _known_names(spec: Spec) -> set[str]:
     """The quantities a submission may name: every one the step computes (updated parameters as w5'), and those
     shown only when claimed (da1/dz1, Delta_w5, L_yhat1)."""
-    if id(spec) not in _KNOWN:
-        _KNOWN[id(spec)] = (spec, set(derive(spec).order) | optional_names(spec))
-    return _KNOWN[id(spec)][1]
+    _truth(spec)
+    return _TRUTH[id(spec)][2]
 
 
-def grade(task: Task, paths, carried_credit: bool = True) -> list[Result]:
-    """Every submission, sorted by student id; broken ones carry their reason."""
-    taken: dict[str, str] = {}
-    results = [grade_submission(task, path, carried_credit, taken) for path in submissions_in(paths)]
+def grade(task: Task, paths, carried_credit: bool = True, degenerate_credit: bool = False,
+          skipped: list[str] | None = None) -> list[Result]:
+    """Every submission, one result per student id, sorted by id; broken ones carry their reason. Where several
+    files give one id, the newest (by modification time, then name) is graded and the others are noted. Files
+    skipped while looking through ``paths`` (links, hidden files, ...) are appended to ``skipped``."""
+    files, passed_over = submissions_in(paths)
+    if skipped is not None:
+        skipped += passed_over
+    names = task.names()
+    latest: dict[str, Submission] = {}
+    replaced: dict[str, list[Submission]] = {}
+    for path, hint in files:
+        submission = read_submission(path, names, hint)
+        held = latest.get(submission.student)
+        if held is not None:
+            newer = (submission.modified, str(submission.path)) > (held.modified, str(held.path))
+            submission, older = (submission, held) if newer else (held, submission)
+            replaced.setdefault(submission.student, []).append(older)
+        latest[submission.student] = submission
+    by_name = {s.id: s.name for s in task.students}
+    results = []
+    graded = _grade_many(task, list(latest.values()), carried_credit, degenerate_credit)
+    for (student, submission), result in zip(latest.items(), graded, strict=True):
+        result.name = by_name.get(student) or result.name
+        for older in replaced.get(student, []):
+            note = f"{older.path} also gives id {student!r}; the newer {submission.path} was graded instead"
+            result.notes.append(note)
+            result.flags.append(f"{student}: {note}")
+        results.append(result)
     return sorted(results, key=lambda r: (r.student, r.source))
 
 
+PARALLEL_FROM = 64       # submissions: below this a pool of processes costs more than it saves
+
+
+def _grade_many(task: Task, submissions: list[Submission], carried_credit: bool,
+                degenerate_credit: bool) -> list[Result]:
+    """Grade each submission, over the machine's cores for a large class (each grading is independent; the
+    audit's passes are many small NumPy calls, so processes, not threads)."""
+    import os
+
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if len(submissions) < PARALLEL_FROM or workers < 2:
+        return [grade_submission(task, s, carried_credit, degenerate_credit) for s in submissions]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _POOL_TASK
+    _POOL_TASK = (task, carried_credit, degenerate_credit)        # inherited by the forked workers, not pickled
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            chunk = max(1, len(submissions) // (workers * 8))
+            return list(pool.map(_grade_in_worker, submissions, chunksize=chunk))
+    finally:
+        _POOL_TASK = None
+
+
+_POOL_TASK = None
+
+
+def _grade_in_worker(submission: Submission) -> Result:
+    task, carried_credit, degenerate_credit = _POOL_TASK
+    return grade_submission(task, submission, carried_credit, degenerate_credit)
+
+
 def gradebook_csv(results: list[Result], task: Task) -> str:
-    """One row per student: id, total, possible, slips, points per quantity, file, problem."""
-    names = list(task.points) if task.points is not None else sorted({m.name for r in results for m in r.marks})
-    handle = io.StringIO(newline="")
-    writer = csv.writer(handle)
-    writer.writerow(["id", "total", "possible", "slips"] + names + ["file", "problem"])
-    for r in results:
-        earned = {m.name: m.earned for m in r.marks}
-        possible = r.possible if r.marks else sum(task.points.values()) if task.points else ""
-        writer.writerow([_cell(r.student), _g(r.total), _g(possible) if possible != "" else "", r.slips]
-                        + [_g(earned[n]) if n in earned else "" for n in names] + [_cell(r.source), _cell(r.problem)])
-    return handle.getvalue()
+    """The gradebook: one row per student of the roster (or per result), see ``gradebook.gradebook_csv``."""
+    from .gradebook import gradebook_csv as book
 
-
-def _g(value) -> str:
-    return format(float(value), "g")
-
-
-def _cell(text: str) -> str:
-    """A spreadsheet cell that cannot be read as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return book(results, task.points or {m.name: m.points for r in results for m in r.marks}, task.students)

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ChainruleError
@@ -17,6 +18,14 @@ VARIANTS_FORMAT = "chainrule-exercise-variants"
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 HEADERS = ("id", "student", "student_id", "studentid", "username", "idnumber")
 MAX_STUDENTS = 5000
+
+
+@dataclass(frozen=True)
+class Student:
+    """One row of a roster: the id submissions and grades are matched by, and what an LMS knows of the student."""
+    id: str
+    name: str = ""
+    email: str = ""
 
 
 def read_roster(path) -> list[str]:
