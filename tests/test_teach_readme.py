@@ -1,5 +1,7 @@
-"""The README's "For teachers" section runs as written: its commands, its submission and the output it shows."""
+"""The README's "For teachers" section runs as written: its commands, its submission and the output it shows, and
+the folders it describes (what students receive, what the teacher keeps)."""
 
+import json
 import os
 import re
 import subprocess
@@ -8,6 +10,13 @@ from pathlib import Path
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 SECTION = README[README.index("## For teachers"):README.index("## Check the gradients")]
+
+STUDENT = ["answers.txt", "questions.html", "questions.md", "questions.tex"]
+TEACHER = ["exercise.json", "key.html", "key.md", "key.tex", "moodle.xml"]
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def test_the_teachers_commands_run_as_written_and_print_what_it_shows(tmp_path):
@@ -35,12 +44,28 @@ def test_the_teachers_commands_run_as_written_and_print_what_it_shows(tmp_path):
     feedback = (work / "feedback" / "alice.md").read_text()
     for line in shown_feedback.strip().splitlines():
         assert line in feedback
-    assert (work / "gradebook.csv").read_text().startswith("id,total,possible,slips,z1,")
-    for name in ("questions.md", "questions.tex", "questions.html", "key.md", "key.tex", "key.html",
-                 "exercise.json", "moodle.xml"):
-        assert (work / "ex" / name).exists(), name
-    assert (work / "class" / "students" / "bob" / "questions.md").exists()
-    assert (work / "class" / "variants.json").exists() and (work / "class" / "key.md").exists()
+    assert (work / "gradebook.csv").read_text().startswith("id,")
+    # the folders as the section names them: a single exercise's, then a class's
+    assert files(work / "ex") == [f"student/{n}" for n in STUDENT] + [f"teacher/{n}" for n in TEACHER]
+    for name in STUDENT + TEACHER + ["ex/student/", "ex/teacher/"]:
+        assert f"`{name}`" in SECTION, name
+    students = [s["id"] for s in json.loads((work / "class" / "teacher" / "variants.json").read_text())["students"]]
+    assert students == ["alice", "bob"]
+    assert files(work / "class" / "students") == [f"{s}/{n}" for s in students for n in STUDENT]
+    assert files(work / "class" / "teacher") == sorted(
+        [f"keys/{s}.{x}" for s in students for x in ("html", "md", "tex")]
+        + ["key.md", "moodle.xml", "roster.csv", "variants.json"])
+    for name in ("class/students/ID/", "class/teacher/", "variants.json", "keys/ID.md", "roster.csv"):
+        assert f"`{name}`" in SECTION, name
+    assert "**Name:** Alice Smith **ID:** alice" in (work / "class" / "students" / "alice" / "questions.md").read_text()
+
+
+def test_the_options_the_section_names_are_the_commands():
+    help_text = subprocess.run([sys.executable, "-m", "chainrule", "exercise", "--help"], capture_output=True,
+                               text=True).stdout
+    for flag in re.findall(r"`(--[a-z-]+)", SECTION):
+        if flag not in ("--out", "--feedback", "--feedback-format", "--rubric", "--no-carried-credit"):
+            assert flag in help_text, flag
 
 
 def test_the_python_api_named_in_the_readme():
@@ -48,3 +73,4 @@ def test_the_python_api_named_in_the_readme():
 
     exercise = cr.teach.make_exercise((2, 2, 2), "sigmoid", "softmax", seed=7)
     assert len(exercise.asked) == 39 and "cr.teach.make_exercise((2, 2, 2)" in SECTION
+    assert exercise.precision == cr.teach.Precision("significant", 4) and "cr.teach.write_exercise(" in SECTION

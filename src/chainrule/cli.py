@@ -352,23 +352,48 @@ def _export(args) -> int:
 
 
 def _exercise(args) -> int:
-    from .teach.exercise import make_exercise, parse_shape
+    from pathlib import Path
 
+    from .teach.exercise import make_exercise, parse_shape
+    from .teach.precision import Precision
+
+    precision = (Precision("decimals", args.decimals) if args.decimals is not None
+                 else Precision("significant", 4 if args.digits is None else args.digits))
     options = dict(shape=parse_shape(args.shape), hidden=args.hidden, output=args.output, loss=args.loss,
                    ask=args.ask, batch=args.batch, reduction=args.reduction, update_order=args.update_order,
-                   update_biases=not args.fixed_biases, weight_layout=args.weight_layout, digits=args.digits)
-    if args.roster:
-        from .teach.roster import read_roster, variants, write_variants
+                   update_biases=not args.fixed_biases, weight_layout=args.weight_layout, precision=precision,
+                   policy=args.precision_policy, title=args.title or "")
+    if not args.roster:
+        given = next((flag for flag, value in (("--secret", args.secret), ("--id-column", args.id_column),
+                                               ("--name-column", args.name_column)) if value is not None), None)
+        if given:
+            raise ChainruleError(f"{given}: expected with --roster only (it is about a class's variants)")
+        from .teach.sheets import write_exercise
 
-        students = read_roster(args.roster)
-        written = write_variants(variants(students, args.seed, **options), args.out, args.seed, args.force)
-        print(f"wrote {len(students)} variants (one question sheet per student) and the key in {args.out}")
+        exercise = make_exercise(seed=0 if args.seed is None else args.seed, **options)
+        write_exercise(exercise, args.out, args.force)
+        out = Path(args.out)
+        print(printable(f"wrote {len(exercise.asked)} questions in {out}: hand out {out / 'student'} (questions.md, "
+                        f".tex, .html and answers.txt); keep {out / 'teacher'} (exercise.json, key.md, .tex, "
+                        f".html and moodle.xml)"))
         return 0
-    from .teach.sheets import write_exercise
+    from .teach.roster import read_roster
+    from .teach.variants import check_secret, kept_secret, new_secret, variants, write_variants
 
-    exercise = make_exercise(seed=args.seed, **options)
-    written = write_exercise(exercise, args.out, args.force)
-    print(f"wrote {len(exercise.asked)} questions: " + ", ".join(str(p) for p in written))
+    if args.seed is not None:
+        raise ChainruleError("--seed: a class's variants are drawn from its secret, not a seed (give --secret to "
+                             "regenerate a class)")
+    given = check_secret(args.secret) if args.secret is not None else None
+    students = read_roster(args.roster, args.id_column, args.name_column)
+    kept = kept_secret(args.out) if args.force and given is None else None
+    secret = given or kept or new_secret()
+    write_variants(variants(students, secret, **options), students, args.out, secret, args.force)
+    out = Path(args.out)
+    print(printable(f"wrote {len(students)} variants in {out}: hand out {out / 'students'}/ID to each student "
+                    f"(questions.md, .tex, .html and answers.txt); keep {out / 'teacher'} (variants.json with the "
+                    f"class secret, keys/ID.md, .tex, .html, key.md, moodle.xml and roster.csv)"
+                    + (f"; the class secret kept in {out / 'teacher' / 'variants.json'} was used again" if kept
+                       else "")))
     return 0
 
 
@@ -384,6 +409,13 @@ def _grade(args) -> int:
     write_outputs(outputs, args.force)
     for note in skipped:
         print(f"skipped {printable(note)}")
+    for platform, wanted, match in (("moodle", args.moodle_grades, args.moodle_match),
+                                    ("canvas", args.canvas_grades, "sis")):
+        if wanted:
+            from .teach.gradebook import left_out
+
+            for line in left_out(results, task.students, platform, match):
+                print(printable(f"not in the {platform.capitalize()} file: {line}"))
     for r in results:
         mark = (f"not graded: {r.problem}" if r.problem else
                 f"{r.total:g} / {r.possible:g}, {r.slips} slip(s)")
@@ -595,13 +627,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=_path, help="the .onnx file to write")
     export.set_defaults(run=_export)
 
-    exercise = command("exercise", help="write a seeded backpropagation exercise with its answer key",
+    exercise = command("exercise", help="write a backpropagation exercise: question sheets and answer keys",
                        description="Write a backpropagation exercise a person can work by hand: a small network "
-                       "with one-decimal numbers (degenerate draws are redrawn), the questions and the answer key "
-                       "(the worked derivation, each asked quantity marked) as Markdown, LaTeX and HTML, the "
-                       "exercise as JSON (for chainrule grade) and a Moodle XML quiz. The same seed gives the same "
-                       "exercise, byte for byte.")
-    exercise.add_argument("--shape", default="2-2-2", help="layer widths, inputs first (any depth: 3-4-2-1)")
+                       "with one-decimal numbers (degenerate draws are redrawn). DIR/student/ is what students "
+                       "receive: the question sheet as Markdown, LaTeX and HTML, and answers.txt, the template they "
+                       "hand in. DIR/teacher/ is the teacher's: exercise.json (for chainrule grade), the answer key "
+                       "(the worked derivation, each asked quantity marked) as Markdown, LaTeX and HTML, and a Moodle "
+                       "XML quiz. With --roster, each student gets a variant of their own, drawn from a class secret "
+                       "kept in DIR/teacher/variants.json. The same options and seed (or secret) give the same files, "
+                       "byte for byte.")
+    exercise.add_argument("--shape", default="2-2-2", help="layer widths from 1 to 8, inputs first, at most 6 layers, "
+                          "such as 3-4-2-1")
     exercise.add_argument("--hidden", choices=["sigmoid", "tanh", "relu", "identity"], default="sigmoid",
                           help="hidden activation")
     exercise.add_argument("--output", choices=["softmax", "sigmoid", "identity", "tanh"], default="softmax",
@@ -610,7 +646,10 @@ def build_parser() -> argparse.ArgumentParser:
                                              "mean_squared_error"],
                           help="the loss (default: cross_entropy for softmax, binary_cross_entropy for sigmoid, "
                           "half_squared_error otherwise)")
-    exercise.add_argument("--seed", type=SEED, default=0, help="seed of the drawn numbers")
+    exercise.add_argument("--title", help="the exercise's title on every sheet, before the network's description "
+                          "(default: Exercise)")
+    exercise.add_argument("--seed", type=SEED, help="seed of a single exercise's numbers, kept only in "
+                          "teacher/exercise.json (default: 0)")
     exercise.add_argument("--ask", nargs="+", default=["full-step"], metavar="WHAT",
                           help="forward, loss, gradients, update, full-step, or quantity names such as dL/dw5")
     exercise.add_argument("--batch", type=_type("batch", low=1, high=8, integer=True, what="1 to 8 examples"),
@@ -621,11 +660,28 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--fixed-biases", action="store_true", help="keep the biases fixed in the update")
     exercise.add_argument("--weight-layout", choices=["neuron_major", "input_major"], default="neuron_major",
                           help="how the exercise file writes weight matrices")
-    exercise.add_argument("--digits", type=_type("digits", low=2, high=8, integer=True, what="2 to 8 digits"),
-                          default=4, help="significant digits of the answers")
-    exercise.add_argument("--roster", type=_path, help="a CSV column of student ids: one variant per student")
+    precision = exercise.add_mutually_exclusive_group()
+    precision.add_argument("--digits", type=_type("digits", low=2, high=8, integer=True,
+                                                  what="2 to 8 significant figures"),
+                           help="significant figures of the answers (default: 4)")
+    precision.add_argument("--decimals", type=_type("decimals", low=1, high=8, integer=True,
+                                                    what="1 to 8 decimal places"),
+                           help="decimal places of the answers, in place of significant figures")
+    exercise.add_argument("--precision-policy", choices=["strict", "partial"], default="strict",
+                          help="an answer with fewer digits than asked: strict: it earns nothing; partial: half its "
+                          "points when its value agrees")
+    exercise.add_argument("--roster", type=_path, help="the class list, CSV as Moodle, Canvas or a spreadsheet "
+                          "exports it (comma, semicolon or tab; or a bare column of ids): one variant per student")
+    exercise.add_argument("--id-column", help="the roster's column of student ids, by header or number (default: "
+                          "recognised from the header: ID number, SIS User ID, Student ID, id, username, email)")
+    exercise.add_argument("--name-column", help="the roster's column of student names, by header or number "
+                          "(default: recognised: Name, Full name, Student, or First name and Surname)")
+    exercise.add_argument("--secret", metavar="HEX", help="the class secret the variants are drawn from (64 hex "
+                          "digits, as teacher/variants.json keeps it): the same class again, byte for byte "
+                          "(default: a new one; with --force, the one kept in DIR)")
     exercise.add_argument("--out", type=_path, required=True, metavar="DIR", help="the folder to write")
-    exercise.add_argument("--force", action="store_true", help="replace the exercise's files in DIR")
+    exercise.add_argument("--force", action="store_true", help="replace the exercise's folders in DIR (student/ and "
+                          "teacher/, or students/ and teacher/), each whole")
     exercise.set_defaults(run=_exercise)
 
     grade = command("grade", help="mark worked solutions with error carried forward",
@@ -652,6 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=_path, metavar="CSV", help="write the gradebook: one row per student")
     grade.add_argument("--moodle-grades", type=_path, metavar="CSV", help="write a file for Moodle's grade import "
                        "(ID number and grade)")
+    grade.add_argument("--moodle-match", choices=["id", "email"], default="id", help="how Moodle's import finds "
+                       "each student: the roster's ID number or email address")
     grade.add_argument("--canvas-grades", type=_path, metavar="CSV", help="write a file for Canvas's gradebook "
                        "import")
     grade.add_argument("--assignment", default="Backpropagation exercise", help="the assignment's name in the LMS "

@@ -130,7 +130,7 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
         hint = nearest(updated_name(unknown[0]), values)
         raise ChainruleError(f"{spec.source}: claims.{unknown[0]}: expected the name of a quantity of this network "
                              f"(such as {known}, ...), found none called \"{unknown[0]}\"{hint}")
-    if show_step == 1:        # printed numbers describe the first step
+    if show_step == 1 and spec.claims:        # printed numbers describe the first step
         derivation.claims = audit(spec, eta, values, derivation.order)
     return derivation
 

@@ -4,12 +4,12 @@ quantity marked. Nothing here computes a number of the network: the draw is chec
 
 A draw is redrawn when it would make a poor exercise: a ReLU input exactly 0 (the derivative is undefined there),
 a saturated sigmoid or tanh, a softmax output that rounds to 0 or 1, or an asked quantity that is 0 (in size
-below ``TINY``).
+below ``TINY``, or 0 at the precision asked: ``0.0004`` to three decimal places).
 """
 
-import hashlib
-from dataclasses import dataclass
-from decimal import Decimal
+import re
+import unicodedata
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,10 +18,13 @@ from ..errors import ChainruleError
 from ..losses import PAIRINGS
 from ..schema import nearest
 from ..explain import derive, parse_spec
+from ..explain.audit import ClaimCheck
 from ..explain.derivation import Derivation
 from ..explain.spec import LOSSES, Claim, Spec
+from .precision import POLICIES, Precision
 
 FORMAT = "chainrule-exercise"
+VERSION = 2
 ASK_WORDS = ("forward", "loss", "gradients", "update", "full-step")
 DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "half_squared_error",
                 "tanh": "half_squared_error"}
@@ -33,94 +36,95 @@ CERTAIN = 0.01            # a softmax probability below this or above 1 - this r
 # An asked quantity smaller than this is 0 in effect: exactly 0 or 0 but for float64 rounding (two equal paths
 # cancelling), or too small for a hand computation from numbers of size 0.1 to 1 to resolve.
 TINY = 1e-6
+# What an exercise may ask for: fewer than 2 significant figures cannot tell a slip from rounding, and no decimal
+# places would round most of the step's numbers (all below 1) to 0.
+DIGIT_RANGE = {"significant": (2, 8), "decimals": (1, 8)}
+SHAPE = re.compile(r"[1-8](?:-[1-8]){1,5}")     # ASCII digits only: str.isdigit also accepts ² and ٣
+MAX_TITLE = 200
 
 
 @dataclass
 class Exercise:
-    seed: int
+    seed: int | None         # the draw's seed (None for a roster's variant: its draw comes from the class secret)
     options: dict            # what was asked for, as given (shape, activations, ask, ...)
     document: dict           # the spec, as written to the exercise file
     spec: Spec
     derivation: Derivation
     asked: list[str]         # the quantities to compute, in the order the step computes them
-    digits: int              # significant digits of the answers
+    precision: Precision     # what each answer is given to
+    policy: str              # "strict": too few digits earn nothing; "partial": half the points when it agrees
 
     @property
     def answers(self) -> dict[str, float]:
         return {name: self.derivation.values[name] for name in self.asked}
 
     def answer_text(self, name: str) -> str:
-        return rounded(self.derivation.values[name], self.digits)
+        """The key's answer: the value rounded half away from zero from its shortest decimal (``precision.text``)."""
+        return self.precision.text(self.derivation.values[name])
 
     def tolerance(self, name: str) -> float:
-        """One unit of the answer's last significant digit: what a careful hand computation may be off by."""
-        return float(Decimal(1).scaleb(Decimal(self.answer_text(name)).as_tuple().exponent))
+        """One unit of the answer's last digit: what a careful hand computation may be off by."""
+        return float(self.precision.unit(self.derivation.values[name]))
 
     def key_derivation(self) -> Derivation:
-        """The derivation with every asked quantity claimed at its rounded answer (each agrees: the audit marks
-        them in every format)."""
-        claims = [Claim(name, float(self.answer_text(name)), Decimal(self.answer_text(name))) for name in self.asked]
-        spec = parse_spec(self.document, self.spec.source)
-        spec.claims, spec.claims_source = claims, "answer"
-        return derive(spec)
+        """The derivation with every asked quantity claimed at its rounded answer and marked as agreeing, so that
+        every renderer marks it at its step.
 
-
-def rounded(value: float, digits: int) -> str:
-    """``value`` to ``digits`` significant digits, written plainly (``0.0001234``, ``-0.5498``)."""
-    if value == 0:
-        return "0"
-    exponent = int(np.floor(np.log10(abs(value))))
-    places = max(digits - 1 - exponent, 0)
-    text = f"{value:.{places}f}"
-    if Decimal(text).adjusted() != exponent:          # 0.99996 -> 1.0000: one digit fewer after the point
-        text = f"{value:.{max(places - 1, 0)}f}"
-    return "0" if Decimal(text) == 0 else text
+        The key is not audited: each answer is the computed value rounded to half a unit of its last digit, which
+        the audit accepts by construction (its tolerance is at least that half unit). Auditing would run two passes
+        of the network for each of thousands of claims of a large exercise; tests audit the keys of small ones."""
+        claims, checks = [], []
+        for name in self.asked:
+            value, text = self.derivation.values[name], self.answer_text(name)
+            written = self.precision.rounded(value)
+            claims.append(Claim(name, float(written), written))
+            checks.append(ClaimCheck(name, float(written), value, text, "agrees", value, float(claims[-1].half_unit)))
+        spec = replace(self.spec, claims=claims, claims_source="answer")
+        return replace(self.derivation, spec=spec, claims=checks)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``2-2-2`` -> (2, 2, 2): inputs, hidden widths, outputs."""
-    parts = text.split("-")
-    if len(parts) < 2 or not all(p.isdigit() and 1 <= int(p) <= 8 for p in parts) or len(parts) > 6:
+    if not SHAPE.fullmatch(text):
         raise ChainruleError(f"--shape: expected widths from 1 to 8 joined by '-', inputs first and outputs last, "
                              f"at most 6 layers (such as 2-2-2 or 3-4-2-1), found {text!r}")
-    return tuple(int(p) for p in parts)
-
-
-def student_seed(seed: int, student: str) -> int:
-    """A student's own reproducible seed, from the exercise's seed and the student's id."""
-    digest = hashlib.sha256(f"{seed}:{student}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
+    return tuple(int(p) for p in text.split("-"))
 
 
 def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softmax", loss: str | None = None,
                   seed: int = 0, ask=("full-step",), batch: int = 1, reduction: str = "mean",
                   update_order: str = "simultaneous", update_biases: bool = True,
-                  weight_layout: str = "neuron_major", digits: int = 4) -> Exercise:
+                  weight_layout: str = "neuron_major", precision: Precision = Precision("significant", 4),
+                  policy: str = "strict", title: str = "") -> Exercise:
     """An exercise drawn from ``numpy.random.default_rng(seed)``: the same arguments give the same exercise.
 
     **Arguments:** ``shape`` (inputs, hidden widths..., outputs); ``hidden`` and ``output`` activations; ``loss``
     (default: the output's usual one); ``ask``: any of ``forward``, ``loss``, ``gradients``, ``update``,
-    ``full-step`` or quantity names (``dL/dw5``); ``batch`` examples (mean or sum ``reduction``); ``digits``:
-    significant digits of the answers."""
+    ``full-step`` or quantity names (``dL/dw5``); ``batch`` examples (mean or sum ``reduction``); ``precision``:
+    what the answers are given to (2 to 8 significant figures or 1 to 8 decimal places); ``policy``: how an answer
+    with too few digits is marked (``strict`` or ``partial``); ``title``: the teacher's, put before the network's
+    description. ``seed`` is any non-negative integer (a roster's variants use 256-bit ones)."""
     loss = loss or DEFAULT_LOSS[output]
     options = {"shape": "-".join(map(str, shape)), "hidden": hidden, "output": output, "loss": loss,
                "ask": list(ask), "batch": batch, "reduction": reduction, "update_order": update_order,
-               "update_biases": update_biases, "weight_layout": weight_layout, "digits": digits}
-    _check_options(shape, hidden, output, loss, batch, digits, update_order, ask)
+               "update_biases": update_biases, "weight_layout": weight_layout, "title": title}
+    _check_options(shape, hidden, output, loss, batch, precision, policy, update_order, ask, title)
     rng = np.random.default_rng(seed)
+    heading = f"{title or 'Exercise'}: a {'-'.join(map(str, shape))} network, {hidden} hidden, {output} output, " \
+              f"{loss.replace('_', ' ')}"
     for _ in range(MAX_DRAWS):
         document = _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, update_biases,
-                         weight_layout, seed)
-        spec = parse_spec(document, f"exercise (seed {seed})")
+                         weight_layout, heading)
+        spec = parse_spec(document, "exercise")
         derivation = derive(spec)
         asked = asked_quantities(derivation, ask)
-        if not degenerate(derivation, asked, digits):
-            return Exercise(seed, options, document, spec, derivation, asked, digits)
-    raise ChainruleError(f"exercise: no draw of {MAX_DRAWS} for seed {seed} avoided saturated or zero values; "
-                         f"expected a smaller network or other activations")
+        if not degenerate(derivation, asked, precision):
+            return Exercise(seed, options, document, spec, derivation, asked, precision, policy)
+    raise ChainruleError(f"exercise: no draw of {MAX_DRAWS} avoided saturated or zero values at "
+                         f"{precision.describe()}; expected a smaller network, other activations or more digits")
 
 
-def _check_options(shape, hidden, output, loss, batch, digits, update_order, ask) -> None:
+def _check_options(shape, hidden, output, loss, batch, precision, policy, update_order, ask, title) -> None:
     if hidden not in HIDDEN_ACTIVATIONS:
         raise ChainruleError(f"--hidden: expected one of {', '.join(HIDDEN_ACTIVATIONS)}, found {hidden!r}")
     if (output, loss) not in PAIRINGS or loss not in LOSSES:       # the pairings a spec can state
@@ -132,13 +136,23 @@ def _check_options(shape, hidden, output, loss, batch, digits, update_order, ask
                              f"{shape[-1]}")
     if not 1 <= batch <= 8:
         raise ChainruleError(f"--batch: expected 1 to 8 examples, found {batch}")
-    if not 2 <= digits <= 8:
-        raise ChainruleError(f"--digits: expected 2 to 8 significant digits, found {digits}")
+    if not isinstance(precision, Precision):
+        raise ChainruleError(f"precision: expected a Precision, found {type(precision).__name__}")
+    low, high = DIGIT_RANGE[precision.kind]
+    if not low <= precision.digits <= high:
+        flag = "--digits" if precision.kind == "significant" else "--decimals"
+        raise ChainruleError(f"{flag}: expected {low} to {high} {precision.describe().split(' ', 1)[1]}, found "
+                             f"{precision.digits}")
+    if policy not in POLICIES:
+        raise ChainruleError(f"--precision-policy: expected one of {', '.join(POLICIES)}, found {policy!r}")
     if not ask:
         raise ChainruleError(f"--ask: expected one or more of {', '.join(ASK_WORDS)} or quantity names")
+    if not isinstance(title, str) or len(title) > MAX_TITLE or any(unicodedata.category(c) == "Cc" for c in title):
+        raise ChainruleError(f"--title: expected at most {MAX_TITLE} characters without control characters, found "
+                             f"{str(title)[:80]!r}")
 
 
-def _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, update_biases, weight_layout, seed):
+def _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, update_biases, weight_layout, title):
     """Numbers with one decimal: inputs and biases from -1 to 1, weights from -0.9 to 0.9 without 0."""
     def tenths(size, low=-10, high=10, zero=True):
         values = rng.integers(low, high + 1, size=size)
@@ -166,8 +180,6 @@ def _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, upda
         return tenths(k, -9, 9) if output in ("identity", "tanh") else tenths(k, 1, 9)
     inputs = [tenths(shape[0]) for _ in range(batch)]
     targets = [target() for _ in range(batch)]
-    title = (f"Exercise {seed}: a {'-'.join(map(str, shape))} network, {hidden} hidden, {output} output, "
-             f"{loss.replace('_', ' ')}")
     document = {"title": title, "inputs": inputs[0] if batch == 1 else inputs,
                 "targets": targets[0] if batch == 1 else targets, "layers": layers, "loss": loss,
                 "learning_rate": float(LEARNING_RATES[int(rng.integers(0, len(LEARNING_RATES)))]),
@@ -185,6 +197,8 @@ def asked_quantities(d: Derivation, ask) -> list[str]:
     kinds["full-step"] = {"forward", "loss", "output_error", "gradients", "carried_back", "batch", "batch_loss",
                           "update"}
     chosen: set[str] = set()
+    order = d.order
+    position = {name: k for k, name in enumerate(order)}
     for item in ask:
         if item in kinds:
             for section in d.sections:
@@ -199,19 +213,17 @@ def asked_quantities(d: Derivation, ask) -> list[str]:
                         if item == "gradients" and d.spec.batch_size and kind == "gradients":
                             continue          # a batch asks for the batch's gradients, not each example's
                         chosen.add(step.name)
-        elif item.replace("+", "'") in d.order:
+        elif item.replace("+", "'") in position:
             chosen.add(item.replace("+", "'"))
         else:
-            known = ", ".join(d.order[:8])
+            known = ", ".join(order[:8])
             raise ChainruleError(f"--ask: expected {', '.join(ASK_WORDS)} or the name of a quantity of this "
-                                 f"network (such as {known}, ...), found {item!r}{nearest(item, d.order)}")
-    position = {name: k for k, name in enumerate(d.order)}
+                                 f"network (such as {known}, ...), found {item!r}{nearest(item, order)}")
     return sorted(chosen, key=lambda name: position[name])
 
 
-def degenerate(d: Derivation, asked: list[str], digits: int) -> bool:
+def degenerate(d: Derivation, asked: list[str], precision: Precision) -> bool:
     """Whether the draw would make a poor exercise (see the module's docstring)."""
-    v = d.values
     for section in d.sections:
         if section.kind != "forward":
             continue
@@ -228,12 +240,20 @@ def degenerate(d: Derivation, asked: list[str], digits: int) -> bool:
                     return True
                 if layer.activation == "softmax" and not CERTAIN <= a <= 1 - CERTAIN:
                     return True
-    return any(abs(v[name]) < TINY for name in asked)
+    # a value at least one unit of the last decimal place asked for cannot round to 0: only smaller ones are rounded
+    smallest = 10.0 ** -precision.digits if precision.kind == "decimals" else 0.0
+    return any(abs(v) < TINY or (abs(v) < smallest and precision.rounded(v) == 0)
+               for v in map(d.values.__getitem__, asked))
 
 
 def exercise_document(ex: Exercise) -> dict:
-    """What the exercise's JSON file holds: the spec, the questions and the answers."""
-    return {"format": FORMAT, "version": 1, "seed": ex.seed, "options": ex.options, "spec": ex.document,
-            "questions": [{"name": name, "digits": ex.digits} for name in ex.asked],
-            "answers": {name: {"value": ex.derivation.values[name], "rounded": ex.answer_text(name),
-                               "tolerance": ex.tolerance(name)} for name in ex.asked}}
+    """What the teacher's exercise.json holds: the precision asked, the spec, the questions and the answers (and the
+    seed of a single exercise). Never handed to a student: it holds every answer."""
+    document = {"format": FORMAT, "version": VERSION}
+    if ex.seed is not None:
+        document["seed"] = ex.seed
+    return document | {
+        "precision": ex.precision.to_document(), "precision_policy": ex.policy, "options": ex.options,
+        "spec": ex.document, "questions": [{"name": name, "points": 1} for name in ex.asked],
+        "answers": {name: {"value": ex.derivation.values[name], "rounded": ex.answer_text(name),
+                           "tolerance": ex.tolerance(name)} for name in ex.asked}}

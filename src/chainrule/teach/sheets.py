@@ -1,11 +1,17 @@
-"""Question sheets, answer keys and a Moodle quiz for an exercise. Pure: an exercise in, text out.
+"""Question sheets, answer keys, the answers template and a Moodle quiz for an exercise. Pure: an exercise in, text
+out.
 
 The question sheet gives the network as its formulas (from the derivation's own templates, without numbers), the
-given numbers, and one numbered line per asked quantity. The key is the derivation of the real step, each asked
-quantity marked (it is claimed at its rounded answer and the audit marks it), after a table of the answers.
+given numbers, one numbered line per asked quantity with the name to type for it, and how to hand answers in: a
+plain text file ``answers.txt`` of ``name = number`` lines, whose template (``answers_template``) is handed out with
+the sheet. Nothing a student receives holds an answer. The key is the derivation of the real step, each asked
+quantity marked, after a table of the answers.
 """
 
+from __future__ import annotations
+
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from ..escape import html_text, latex_text, markdown_text
 from ..explain import RENDERERS
@@ -14,7 +20,29 @@ from ..explain.notation import format_number, unicode_name
 from ..explain.render import describe_network, given_names
 from .exercise import Exercise
 
-ASKING = "Give each answer to {digits} significant figures."
+if TYPE_CHECKING:
+    from .roster import Student
+
+ANSWERS = "answers.txt"
+ASKING = "Give each answer to {precision}."
+BLANK_NAME, BLANK_ID = "_" * 24, "_" * 14
+# Latin-1 letters pdflatex's default (OT1) encoding lacks: written as their usual transliteration, so that a name
+# such as Þórdís compiles without the T1 fonts (which pdflatex would build as bitmaps on first use).
+_OT1_MISSING = str.maketrans({"Þ": "Th", "þ": "th", "Ð": "D", "ð": "d", "«": "<<", "»": ">>"})
+ROOM_FOR_WORKING = r"\par\vspace{2.5cm}"
+PHONE_STYLE = """
+svg { max-width: 100%; height: auto; }
+.who { font-size: 1.05rem; overflow-wrap: anywhere; }
+.who .blank { display: inline-block; min-width: 8rem; max-width: 100%; border-bottom: 1px solid #1d2330;
+              margin-right: 1rem; }
+ul.given { display: flex; flex-wrap: wrap; gap: .2rem 1.2rem; list-style: none; padding: 0; }
+ol.questions li { margin: .3rem 0; } code { overflow-wrap: anywhere; }
+"""
+
+
+def tex(text: str) -> str:
+    """User text (a title, a student's name) for pdflatex."""
+    return latex_text(text.translate(_OT1_MISSING))
 
 
 def _definition(ex: Exercise) -> list[tuple[str, str]]:
@@ -48,21 +76,66 @@ def _conventions(ex: Exercise) -> list[str]:
     return lines
 
 
-def question_markdown(ex: Exercise, key: bool = False) -> str:
+def _asking(ex: Exercise) -> str:
+    return ASKING.format(precision=ex.precision.describe())
+
+
+def handing_in(ex: Exercise, student: Student | None = None) -> list[str]:
+    """How to hand answers in, as plain sentences (each format escapes them)."""
+    example = _example(ex)
+    keep = "keep its id line as it is" if student is not None else "write your student id after id ="
+    return [f"Hand in a plain text file named {ANSWERS}: one line per answer, the name shown beside the question, "
+            f"=, and your number, such as {example} (that is the form, not an answer; a decimal point or a decimal "
+            "comma).",
+            f"The template {ANSWERS} handed out with this sheet has every line ready: write each number after its "
+            f"=, your name after name =, and {keep}. Lines starting with # are comments."]
+
+
+def _example(ex: Exercise) -> str:
+    """A line of the form an answer takes, its number at the precision asked."""
+    return f"{ex.asked[0]} = {ex.precision.text(0.123456)}"
+
+
+def answers_template(ex: Exercise, student: Student | None = None) -> str:
+    """The student's ``answers.txt`` to fill in: an ``id`` line (the roster's id, else blank), a ``name`` line, and
+    one ``name = `` line per asked quantity, in the order they are asked; comment lines say how."""
+    lines = [f"# {ANSWERS}: your answers to \"{ex.spec.title}\"",
+             f"# Write each answer after its =, to {ex.precision.describe()}, such as {_example(ex)} (that is the",
+             "# form, not an answer; a decimal point or a decimal comma).",
+             "# One name = number a line; keep the names as they are. Lines starting with # are comments.",
+             f"# Hand in this file, named {ANSWERS}."]
+    lines += [f"id = {student.id}" if student is not None else "id = ", "name = "]
+    return "\n".join(lines + [f"{name} = " for name in ex.asked]) + "\n"
+
+
+def _who(student: Student | None) -> tuple[str, str]:
+    """(name, id) for the sheet's Name/ID line: the roster's, or blanks to fill in."""
+    if student is None:
+        return BLANK_NAME, BLANK_ID
+    return student.name or BLANK_NAME, student.id
+
+
+def question_markdown(ex: Exercise, key: bool = False, student: Student | None = None) -> str:
     sup = ex.spec.superscript
+    name, number = _who(student)
     out = [f"# {markdown_text(ex.spec.title)}" + (" — answer key" if key else ""), ""]
+    if not key or student is not None:
+        out += [f"**Name:** {markdown_text(name)} **ID:** {markdown_text(number)}", ""]
     out += [f"- {markdown_text(line)}" for line in _conventions(ex)] + [""]
     out += ["## The network", "", "$$", "\\begin{aligned}"]
     out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))]
     out += ["\\end{aligned}", "$$", "", "## Given", "", "| quantity | value |", "|---|---|"]
     out += [f"| ${latex_name(n, sup)}$ | {format_number(ex.derivation.values[n])} |" for n in _given(ex)]
-    out += ["", "## Questions", "", markdown_text(ASKING.format(digits=ex.digits)), ""]
-    for number, name in enumerate(ex.asked, 1):
-        out.append(f"{number}. ${latex_name(name, sup)}$ = " + (f"**{ex.answer_text(name)}**" if key else "?"))
+    out += ["", "## Questions", "", markdown_text(_asking(ex)), ""]
+    for k, asked in enumerate(ex.asked, 1):
+        out.append(f"{k}. ${latex_name(asked, sup)}$ = " + (f"**{ex.answer_text(asked)}**" if key
+                                                             else f"? — type `{asked}`"))
     if key:
         out += ["", "## Worked solution", ""]
         body = _without_audit(RENDERERS["markdown"](ex.key_derivation()), "## Audit\n", "\n## ")
         out += [body.split("\n", 1)[1].lstrip()]          # without its own title
+    else:
+        out += ["", "## Handing in", ""] + [markdown_text(line) + "\n" for line in handing_in(ex, student)]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -76,63 +149,82 @@ def _without_audit(document: str, start: str, end: str, keep_end: bool = True) -
     return head + (end.lstrip("\n") if keep_end else "") + tail
 
 
-def question_latex(ex: Exercise, key: bool = False) -> str:
+def question_latex(ex: Exercise, key: bool = False, student: Student | None = None) -> str:
     sup = ex.spec.superscript
-    head = [r"\section*{" + ("Answers" if key else "Questions") + "}", latex_text(ASKING.format(digits=ex.digits)),
-            r"\begin{enumerate}"]
-    for name in ex.asked:
-        head.append(r"\item $" + latex_name(name, sup) + " = " + (ex.answer_text(name) if key else r"\;?") + "$")
+    name, number = _who(student)
+    filled = (r"\textbf{" + tex(name) + "}" if student is not None and student.name else r"\rule{7cm}{0.4pt}",
+              r"\texttt{" + tex(number) + "}" if student is not None else r"\rule{4cm}{0.4pt}")
+    who = [r"\noindent Name: " + filled[0] + r"\hfill ID: " + filled[1] + r"\par\medskip"] \
+        if not key or student is not None else []
+    head = [r"\section*{" + ("Answers" if key else "Questions") + "}", tex(_asking(ex)), r"\begin{enumerate}"]
+    for asked in ex.asked:
+        head.append(r"\item $" + latex_name(asked, sup) + " = " + (ex.answer_text(asked) if key else r"\;?") + "$"
+                    + ("" if key else r"\hfill type \texttt{" + tex(asked) + "}" + ROOM_FOR_WORKING))
     head.append(r"\end{enumerate}")
-    intro = [r"\begin{itemize}"] + [r"\item " + latex_text(line) for line in _conventions(ex)] + [r"\end{itemize}"]
+    if not key:
+        head += [r"\section*{Handing in}"] + [tex(line) + r"\par" for line in handing_in(ex, student)]
+    intro = [r"\begin{itemize}"] + [r"\item " + tex(line) for line in _conventions(ex)] + [r"\end{itemize}"]
     intro += [r"\section*{The network}", r"\begin{align*}"]
     intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))]
     intro += [r"\end{align*}", r"\section*{Given}", r"\begin{align*}"]
     given = [f"{latex_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex)]
     intro += [" ,\\quad ".join(given[i:i + 4]) + r" \\" for i in range(0, len(given), 4)] + [r"\end{align*}"]
-    title = latex_text(ex.spec.title + (" (answer key)" if key else ""))
+    title = tex(ex.spec.title + (" (answer key)" if key else ""))
     if not key:
         return "\n".join([r"\documentclass[11pt]{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage{amsmath}",
-                          r"\setlength{\textwidth}{16cm}", r"\setlength{\oddsidemargin}{0cm}",
-                          r"\title{" + title + "}", r"\date{}", r"\begin{document}", r"\maketitle", *intro, *head,
-                          r"\end{document}"]) + "\n"
+                          r"\allowdisplaybreaks", r"\setlength{\textwidth}{16cm}", r"\setlength{\oddsidemargin}{0cm}",
+                          r"\title{" + title + "}", r"\date{}", r"\begin{document}", r"\maketitle", *who, *intro,
+                          *head, r"\end{document}"]) + "\n"
     document = _without_audit(RENDERERS["latex"](ex.key_derivation()), "\\section*{Audit}", "\\end{itemize}\n",
                               keep_end=False)
     document = document.replace(r"\title{" + latex_text(ex.spec.title) + "}", r"\title{" + title + "}", 1)
-    return document.replace("\\maketitle\n", "\\maketitle\n" + "\n".join(intro + head) + "\n"
+    return document.replace("\\maketitle\n", "\\maketitle\n" + "\n".join(who + intro + head) + "\n"
                             + r"\section*{Worked solution}" + "\n", 1)
 
 
-def question_html(ex: Exercise, key: bool = False) -> str:
+def question_html(ex: Exercise, key: bool = False, student: Student | None = None) -> str:
+    """The sheet as one HTML page that fits a phone's width: the diagram scales down, formulas scroll inside
+    themselves, and the given numbers wrap."""
     from ..explain.render_html import STYLE, inline_mathml
 
     sup = ex.spec.superscript
     title = html_text(ex.spec.title + (" — answer key" if key else ""))
-    body = [f"<h1>{title}</h1>", "<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in _conventions(ex)) + "</ul>",
+    name, number = _who(student)
+    body = [f"<h1>{title}</h1>"]
+    if not key or student is not None:
+        body.append(f'<p class="who">Name: <span class="blank">{html_text(name if name != BLANK_NAME else "")}'
+                    f'</span> ID: <span class="blank">{html_text(number if number != BLANK_ID else "")}</span></p>')
+    body += ["<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in _conventions(ex)) + "</ul>",
             f"<figure>{network_diagram(ex)}<figcaption>The network with its given weights.</figcaption></figure>",
             "<h2>The network</h2>"]
-    body += [f"<div>{inline_mathml(latex_name(n, sup) + ' = ' + to_latex(t, symbolic_atom(sup)))}</div>"
-             for n, t in _definition(ex)]
-    cells = [f"<td>{inline_mathml(latex_name(n, sup) + ' = ' + format_number(ex.derivation.values[n]))}</td>"
+    body += [f'<div class="scroll">{inline_mathml(latex_name(n, sup) + " = " + to_latex(t, symbolic_atom(sup)))}'
+             "</div>" for n, t in _definition(ex)]
+    # the given numbers and the questions as plain text (w₅ = 0.3, ∂L/∂w₅): a large exercise has thousands, and
+    # MathML for each would take most of the sheet's time
+    cells = [f"<li>{html_text(unicode_name(n, sup))} = {format_number(ex.derivation.values[n])}</li>"
              for n in _given(ex)]
-    body.append("<h2>Given</h2><table class=\"given\">" + "".join(
-        "<tr>" + "".join(cells[i:i + 6]) + "</tr>" for i in range(0, len(cells), 6)) + "</table>")
-    body.append(f"<h2>Questions</h2><p>{html_text(ASKING.format(digits=ex.digits))}</p><ol>")
-    for name in ex.asked:
-        answer = f" <b>{html_text(ex.answer_text(name))}</b>" if key else " ?"
-        body.append(f'<li data-name="{html_text(name)}">{inline_mathml(latex_name(name, sup) + " =")}{answer}</li>')
+    body.append('<h2>Given</h2><ul class="given">' + "".join(cells) + "</ul>")
+    body.append(f'<h2>Questions</h2><p>{html_text(_asking(ex))}</p><ol class="questions">')
+    for asked in ex.asked:
+        answer = (f" <b>{html_text(ex.answer_text(asked))}</b>" if key
+                  else f" ? — type <code>{html_text(asked)}</code>")
+        body.append(f'<li data-name="{html_text(asked)}">{html_text(unicode_name(asked, sup))} ={answer}</li>')
     body.append("</ol>")
     if key:
         worked = _without_audit(RENDERERS["html"](ex.key_derivation()), '<section class="audit', "</section>",
                                 keep_end=False)
         inner = worked[worked.index("<body>") + len("<body>"):worked.index("</body>")]
         body.append("<h2>Worked solution</h2>" + inner.split("</h1>", 1)[1])
+    else:
+        body.append("<h2>Handing in</h2>" + "".join(f"<p>{html_text(line)}</p>" for line in handing_in(ex, student)))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>"
-            f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<style>{STYLE}{PHONE_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
 def network_diagram(ex: Exercise) -> str:
-    """An SVG of the network showing names and the given weights only (no computed value: it is a question)."""
+    """An SVG of the network showing names and the given weights only (no computed value: it is a question). Its
+    viewBox lets it scale down to a narrow screen."""
     spec, sup, v = ex.spec, ex.spec.superscript, ex.derivation.values
     columns = [spec.input_names] + [layer.activation_names for layer in spec.layers]
     gap, row_gap, radius, top = 260, 100, 26, 40
@@ -163,75 +255,73 @@ def network_diagram(ex: Exercise) -> str:
 
 def moodle_xml(ex: Exercise, category: str | None = None) -> str:
     """A Moodle quiz (Moodle XML): one numerical question per asked quantity, the answer rounded as in the key,
-    with a tolerance of one unit of its last significant digit."""
-    sup = ex.spec.superscript
+    with a tolerance of one unit of its last digit."""
+    return moodle_quiz([(category, ex)])
+
+
+def moodle_quiz(exercises: list[tuple[str | None, Exercise]]) -> str:
+    """One Moodle XML file of several exercises, each in its own question category (a roster: one per student)."""
     quiz = ET.Element("quiz")
-    if category:
-        question = ET.SubElement(quiz, "question", type="category")
-        ET.SubElement(ET.SubElement(question, "category"), "text").text = f"$course$/{category}"
+    for category, ex in exercises:
+        if category:
+            question = ET.SubElement(quiz, "question", type="category")
+            ET.SubElement(ET.SubElement(question, "category"), "text").text = f"$course$/{category}"
+        _moodle_questions(quiz, ex)
+    ET.indent(quiz)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
+
+
+def _moodle_questions(quiz: ET.Element, ex: Exercise) -> None:
+    sup = ex.spec.superscript
     given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex))
     setting = " ".join(_conventions(ex))
     for number, name in enumerate(ex.asked, 1):
         question = ET.SubElement(quiz, "question", type="numerical")
         ET.SubElement(ET.SubElement(question, "name"), "text").text = f"{number:02d} {name}"
         text = (f"<p>{html_text(ex.spec.title)}</p><p>{html_text(setting)}</p><p>Given: {html_text(given)}</p>"
-                f"<p>Compute <b>{html_text(unicode_name(name, sup))}</b> to {ex.digits} significant figures.</p>")
-        body = ET.SubElement(question, "questiontext", format="html")
-        ET.SubElement(body, "text").text = text
+                f"<p>Compute <b>{html_text(unicode_name(name, sup))}</b> to {ex.precision.describe()}.</p>")
+        ET.SubElement(ET.SubElement(question, "questiontext", format="html"), "text").text = text
         ET.SubElement(ET.SubElement(question, "generalfeedback", format="html"), "text").text = ""
         ET.SubElement(question, "defaultgrade").text = "1"
         ET.SubElement(question, "penalty").text = "0.3333333"
         ET.SubElement(question, "hidden").text = "0"
         answer = ET.SubElement(question, "answer", fraction="100", format="moodle_auto_format")
         ET.SubElement(answer, "text").text = ex.answer_text(name)
-        ET.SubElement(answer, "tolerance").text = format(ex.tolerance(name), "g")
+        ET.SubElement(answer, "tolerance").text = format(ex.precision.unit(ex.derivation.values[name]), "f")
         ET.SubElement(ET.SubElement(answer, "feedback", format="html"), "text").text = ""
         ET.SubElement(question, "unitgradingtype").text = "0"
         ET.SubElement(question, "unitpenalty").text = "0.1000000"
         ET.SubElement(question, "showunits").text = "3"
         ET.SubElement(question, "unitsleft").text = "0"
-    ET.indent(quiz)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
 
 
 SHEETS = {"md": question_markdown, "tex": question_latex, "html": question_html}
 
 
-def write_exercise(ex: Exercise, folder, force: bool = False, moodle: bool = True) -> list:
-    """Write the exercise's JSON, question sheet and key (Markdown, LaTeX, HTML) and its Moodle quiz in ``folder``
-    (created if missing); an existing file is replaced only with ``force``. Returns the paths written."""
+def student_files(ex: Exercise, student: Student | None = None) -> dict:
+    """What a student receives, by file name: the question sheets and the answers template (no answer in any)."""
+    files = {f"questions.{suffix}": (lambda sheet=sheet: sheet(ex, student=student))
+             for suffix, sheet in SHEETS.items()}
+    return files | {ANSWERS: lambda: answers_template(ex, student)}
+
+
+def key_files(ex: Exercise, student: Student | None = None, stem: str = "key") -> dict:
+    """The keys, by file name: ``{stem}.md``, ``.tex`` and ``.html``."""
+    return {f"{stem}.{suffix}": (lambda sheet=sheet: sheet(ex, key=True, student=student))
+            for suffix, sheet in SHEETS.items()}
+
+
+def write_exercise(ex: Exercise, folder, force: bool = False) -> list:
+    """Write one exercise in ``folder``: ``student/`` (the question sheets and ``answers.txt``, to hand out) and
+    ``teacher/`` (``exercise.json``, the keys and ``moodle.xml``). Every file is rendered and written before any is
+    put in place; existing folders are replaced only with ``force``. Returns the paths written."""
     import json
-    from pathlib import Path
 
-    from ..atomicfile import write_text_atomic
     from .exercise import exercise_document
+    from .folder import write_folder
 
-    folder = Path(folder)
-    files = {"exercise.json": lambda: json.dumps(exercise_document(ex), indent=2, ensure_ascii=False) + "\n"}
-    for suffix, sheet in SHEETS.items():
-        files[f"questions.{suffix}"] = lambda sheet=sheet: sheet(ex)
-        files[f"key.{suffix}"] = lambda sheet=sheet: sheet(ex, key=True)
-    if moodle:
-        files["moodle.xml"] = lambda: moodle_xml(ex, category=ex.spec.title[:60])
-    prepare_folder(folder, list(files), force)
-    written = []
-    for name, make in files.items():
-        write_text_atomic(folder / name, make())
-        written.append(folder / name)
-    return written
-
-
-def prepare_folder(folder, names, force: bool) -> None:
-    """Create ``folder`` if needed; refuse to replace any of ``names`` in it unless ``force``."""
-    from ..errors import ChainruleError
-
-    if folder.exists() and not folder.is_dir():
-        raise ChainruleError(f"--out {folder}: expected a folder, found a file")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ChainruleError(f"--out {folder}: cannot create the folder ({exc.strerror or exc})") from None
-    existing = [name for name in names if (folder / name).exists()]
-    if existing and not force:
-        raise ChainruleError(f"--out {folder}: {existing[0]} exists; give --force to replace the exercise's files, "
-                             f"or another --out")
+    files = {f"student/{name}": make for name, make in student_files(ex).items()}
+    files["teacher/exercise.json"] = lambda: json.dumps(exercise_document(ex), indent=2, ensure_ascii=False) + "\n"
+    files |= {f"teacher/{name}": make for name, make in key_files(ex).items()}
+    files["teacher/moodle.xml"] = lambda: moodle_xml(ex, category=ex.spec.title[:60].replace("/", "-"))
+    return write_folder(folder, files, force)
