@@ -415,11 +415,16 @@ def _grade(args) -> int:
             from .teach.gradebook import left_out
 
             for line in left_out(results, task.students, platform, match):
-                print(printable(f"not in the {platform.capitalize()} file: {line}"))
+                if not line.endswith(": no submission"):         # listed with the marks below
+                    print(printable(f"not in the {platform.capitalize()} file: {line}"))
     for r in results:
         mark = (f"not graded: {r.problem}" if r.problem else
                 f"{r.total:g} / {r.possible:g}, {r.slips} slip(s)")
         print(printable(f"{r.student}: {mark}"))
+    handed_in = {r.student for r in results}
+    for student in task.students:
+        if student.id not in handed_in:
+            print(printable(f"{student.id}: no submission"))
     for r in results:
         for flag in r.flags:
             print(printable(f"check: {flag}"))
