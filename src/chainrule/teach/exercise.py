@@ -31,6 +31,9 @@ DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "
 OUTPUTS = ("softmax", "sigmoid", "identity", "tanh")
 LEARNING_RATES = (0.1, 0.5)
 MAX_DRAWS = 2000
+# A draw of a large network costs in proportion to its numbers: the draws are capped so that every exercise within
+# the limits is made or refused in seconds (weights + examples' quantities, a deterministic count, not a clock).
+DRAW_BUDGET = 600_000
 SATURATED = 0.05          # a sigmoid output below this or above 1 - this (tanh: |a| above 1 - this) is saturated
 CERTAIN = 0.01            # a softmax probability below this or above 1 - this rounds to 0 or 1 at two places
 # An asked quantity smaller than this is 0 in effect: exactly 0 or 0 but for float64 rounding (two equal paths
@@ -112,7 +115,7 @@ def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softm
     rng = np.random.default_rng(seed)
     heading = f"{title or 'Exercise'}: a {'-'.join(map(str, shape))} network, {hidden} hidden, {output} output, " \
               f"{loss.replace('_', ' ')}"
-    for _ in range(MAX_DRAWS):
+    for _ in range(draws_allowed(shape, batch)):
         document = _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, update_biases,
                          weight_layout, heading)
         spec = parse_spec(document, "exercise")
@@ -120,8 +123,14 @@ def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softm
         asked = asked_quantities(derivation, ask)
         if not degenerate(derivation, asked, precision):
             return Exercise(seed, options, document, spec, derivation, asked, precision, policy)
-    raise ChainruleError(f"exercise: no draw of {MAX_DRAWS} avoided saturated or zero values at "
+    raise ChainruleError(f"exercise: no draw of {draws_allowed(shape, batch)} avoided saturated or zero values at "
                          f"{precision.describe()}; expected a smaller network, other activations or more digits")
+
+
+def draws_allowed(shape, batch: int) -> int:
+    """How many draws to try before giving up: ``MAX_DRAWS``, fewer for a network whose draws are large."""
+    numbers = sum(a * b + b for a, b in zip(shape[:-1], shape[1:])) + batch * sum(shape) * 4
+    return max(20, min(MAX_DRAWS, DRAW_BUDGET // numbers))
 
 
 def _check_options(shape, hidden, output, loss, batch, precision, policy, update_order, ask, title) -> None:
