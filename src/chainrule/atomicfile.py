@@ -63,7 +63,7 @@ def remove_stale_temporaries(path: Path) -> None:
     stem = path.name if len(temporary_name(path.name, 0)) == len(path.name) + 7 else _stem_for(path.name)
     for leftover in path.parent.glob(f".{glob_escape(stem)}.*.tmp"):
         pid = leftover.name[len(stem) + 2:-len(".tmp")]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not running(int(pid)):
             try:
                 leftover.unlink()
             except OSError:
@@ -74,7 +74,8 @@ def glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether process ``pid`` is alive (a leftover temporary of a live writer is not stale)."""
     if pid == os.getpid():
         return True
     try:

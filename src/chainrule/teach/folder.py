@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..atomicfile import write_text_atomic
+from ..atomicfile import running, write_text_atomic
 from ..errors import ChainruleError
 
 WORK_PREFIX = ".chainrule-"
@@ -72,18 +72,8 @@ def _remove_stale(folder: Path) -> None:
     hold a key."""
     for leftover in folder.glob(f"{WORK_PREFIX}*-*"):
         pid = leftover.name[len(WORK_PREFIX):].split("-", 1)[0]
-        if leftover.is_dir() and not leftover.is_symlink() and pid.isdigit() and not _running(int(pid)):
+        if leftover.is_dir() and not leftover.is_symlink() and pid.isdigit() and not running(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def _check(folder: Path, tops: list[str], force: bool) -> None:
