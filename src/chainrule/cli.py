@@ -408,7 +408,7 @@ def _grade(args) -> int:
     outputs = grade_outputs(results, task, args)          # every file rendered before any is written
     write_outputs(outputs, args.force)
     for note in skipped:
-        print(f"skipped {printable(note)}")
+        print(printable(note))
     for platform, wanted, match in (("moodle", args.moodle_grades, args.moodle_match),
                                     ("canvas", args.canvas_grades, "sis")):
         if wanted:
@@ -821,7 +821,7 @@ def main(argv=None) -> int:
         with np.errstate(all="ignore"):     # non-finite results are checked and named where they arise
             return args.run(args)
     except ChainruleError as exc:
-        print(f"chainrule {args.command}: error: {exc}", file=sys.stderr)
+        print(f"chainrule {args.command}: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)

@@ -21,6 +21,8 @@ def read_bytes(path, what: str, limit: int, gunzip: bool = False) -> bytes:
         raise ChainruleError(f"{path}: no such {what}")
     if path.is_dir():
         raise ChainruleError(f"{path}: expected a {what}, found a folder")
+    if path.is_fifo() or path.is_socket():          # opening a FIFO waits for a writer: forever
+        raise ChainruleError(f"{path}: expected a {what}, found a named pipe or socket")
     try:
         opener = gzip.open if gunzip else open
         with opener(path, "rb") as handle:

@@ -8,6 +8,7 @@ written as a patch of the shipped seed-article spec (``spec_set`` / ``spec_delet
 import copy
 import gzip
 import json
+import os
 import struct
 import zipfile
 from importlib import resources
@@ -118,6 +119,14 @@ def spec_huge_int_toml(folder: Path) -> Path:
     path = folder / "huge-int.toml"
     text = resources.files("chainrule").joinpath("data/examples/relu_student.toml").read_text(encoding="utf-8")
     path.write_text(text.replace("learning_rate = 0.5", "learning_rate = 1" + "0" * 400, 1))
+    return path
+
+
+def spec_huge_int_toml_5001(folder: Path) -> Path:
+    """A whole number past Python's own limit on converting digits (4300), which tomllib reaches first."""
+    path = folder / "huge-int-5001.toml"
+    text = resources.files("chainrule").joinpath("data/examples/relu_student.toml").read_text(encoding="utf-8")
+    path.write_text(text.replace("learning_rate = 0.5", "learning_rate = 1" + "0" * 5000, 1))
     return path
 
 
@@ -578,10 +587,201 @@ def stale_temporary(folder: Path) -> Path:
     return path
 
 
+# ---- spec claims beyond any float (their text kept: JSON's own reader would turn them into 0.0 or inf) ---------------
+
+def _claim_as_written(value: str, suffix: str = "json"):
+    def make(folder: Path) -> Path:
+        text = _seed_text()
+        at = text.index('"claims"')
+        path = folder / f"claim.{suffix}"
+        claimed = text[:at] + text[at:].replace('"z1": -0.3', f'"z1": {value}', 1)
+        if suffix == "toml":
+            spec = seed_spec()
+            claims = spec.pop("claims")
+            lines = [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in spec.items()]
+            lines += ["[claims]"] + [f'{json.dumps(k)} = {value if k == "z1" else v}' for k, v in claims.items()]
+            claimed = "\n".join(lines) + "\n"
+        path.write_text(claimed, encoding="utf-8")
+        return path
+    return make
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+spec_claim_exponent_tiny = _claim_as_written("1e-999999999")
+spec_claim_exponent_huge = _claim_as_written("1e999999999")
+spec_claim_negative_zero_tiny = _claim_as_written("-0e-999999999")
+spec_claim_zero_huge_exponent = _claim_as_written("0e999999999")
+spec_claim_exponent_tiny_toml = _claim_as_written("1e-999999999", "toml")
+spec_claim_negative_zero_toml = _claim_as_written("-0e-999999999", "toml")
+
+
+# ---- chainrule grade: an exercise and a class folder holding one hostile submission or file -----------------------
+
+_EXERCISE: list = []
+
+
+def _exercise():
+    """Seed 7's 2-2-2 exercise (39 questions), made once."""
+    if not _EXERCISE:
+        from chainrule.teach import make_exercise
+        _EXERCISE.append(make_exercise((2, 2, 2), "sigmoid", "softmax", seed=7))
+    return _EXERCISE[0]
+
+
+def class_folder(folder: Path) -> Path:
+    """``exercise.json`` and ``subs/`` holding alice's right answers; returns ``subs``."""
+    from chainrule.teach import exercise_document
+    ex = _exercise()
+    (folder / "exercise.json").write_text(json.dumps(exercise_document(ex)), encoding="utf-8")
+    subs = folder / "subs"
+    subs.mkdir()
+    (subs / "alice.txt").write_text("id = alice\n" + "".join(f"{n} = {ex.answer_text(n)}\n" for n in ex.asked))
+    return subs
+
+
+def _submitted(name: str, content: str | bytes, give: str = "folder"):
+    """A maker: the class folder with ``subs/NAME`` holding ``content``; the input is ``subs`` (``give = "folder"``,
+    so that alice's good answers are graded beside it) or the file itself (``"file"``)."""
+    def make(folder: Path) -> Path:
+        subs = class_folder(folder)
+        path = subs / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path if give == "file" else subs
+    return make
+
+
+def _deep(kind: str) -> str:
+    return ('{"z1": ' + "[" * DEEP + "]" * DEEP + "}") if kind == "json" else "z1 = " + "[" * DEEP + "]" * DEEP + "\n"
+
+
+grade_txt_exponent_tiny = _submitted("bob.txt", "id = bob\nz1 = 1e-999999999\nz2 = 1.020\n")
+grade_txt_exponent_huge = _submitted("bob.txt", "id = bob\nz1 = 1e999999999\nz2 = 1.020\n")
+grade_txt_times_ten_superscript = _submitted("bob.txt", "id = bob\nz1 = 1×10⁻⁹⁹⁹⁹⁹⁹⁹⁹⁹\nz2 = 1.020\n")
+grade_md_negative_zero = _submitted("bob.md", "# Answers\n\n- id: bob\n- z1 = -0e-999999999\n- z2 = 1.020\n")
+grade_csv_exponent_huge = _submitted("bob.csv", "id,bob\nz1,1e999999999\nz2,1.020\n")
+grade_toml_exponent_tiny = _submitted("bob.toml", 'id = "bob"\nz1 = 1e-999999999\nz2 = 1.020\n')
+grade_toml_negative_zero = _submitted("bob.toml", 'id = "bob"\nz1 = -0e-999999999\nz2 = 1.020\n')
+grade_json_exponent_huge = _submitted("bob.json", '{"id": "bob", "z1": 1e999999999, "z2": 1.020}')
+grade_json_zero_huge_exponent = _submitted("bob.json", '{"id": "bob", "z1": 0e999999999, "z2": 1.020}')
+grade_toml_id_exponent = _submitted("carol.toml", "id = 1e999999999\nz1 = 0.8200\n")
+grade_json_id_exponent = _submitted("carol.json", '{"id": 1e999999999, "z1": 0.8200}')
+grade_json_id_huge_integer = _submitted("carol.json", '{"id": 1' + "0" * 100_000 + ', "z1": 0.8200}')
+grade_toml_id_huge_integer = _submitted("carol.toml", "id = 1" + "0" * 100_000 + "\nz1 = 0.8200\n")
+grade_json_nested = _submitted("deep.json", _deep("json"))
+grade_toml_nested = _submitted("deep.toml", _deep("toml"))
+grade_name_250_characters = _submitted("d" * 246 + ".txt", "z1 = 0.8200\n")
+grade_two_mib = _submitted("big.txt", "z1 = 0.8200\n" * (2 * 1024 * 1024 // 12 + 10))
+grade_binary = _submitted("binary.txt", bytes(range(256)) * 64)
+grade_utf16_without_bom = _submitted("paul.txt", "id = paul\nz1 = 0.8200\n".encode("utf-16-le"))
+grade_nul_byte = _submitted("nul.txt", b"id = nul\nz1 = 0.82\x0000\n")
+grade_formula_name = _submitted("gina.txt", "id = gina\nname = =HYPERLINK(\"http://x\",\"y\")\nz1 = 0.8200\n")
+
+
+def grade_rubric_json_nested(folder: Path) -> Path:
+    class_folder(folder)
+    (folder / "rubric.json").write_text(_deep("json"))
+    return folder / "rubric.json"
+
+
+def grade_rubric_toml_nested(folder: Path) -> Path:
+    class_folder(folder)
+    (folder / "rubric.toml").write_text(_deep("toml"))
+    return folder / "rubric.toml"
+
+
+def grade_exercise_json_nested(folder: Path) -> Path:
+    class_folder(folder)
+    (folder / "deep-exercise.json").write_text('{"format": "chainrule-exercise", "spec": ' + "[" * DEEP + "]" * DEEP
+                                               + "}")
+    return folder / "deep-exercise.json"
+
+
+def grade_exercise_toml_nested(folder: Path) -> Path:
+    class_folder(folder)
+    (folder / "deep-exercise.toml").write_text(_deep("toml"))
+    return folder / "deep-exercise.toml"
+
+
+def grade_links(folder: Path) -> Path:
+    """Links in the class folder: to /etc/passwd, to a file and a folder outside, dangling, inside a student's
+    folder."""
+    subs = class_folder(folder)
+    outside = folder / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("id = mallory\nsecret-token-3141 = 1\n")
+    (subs / "judy.txt").symlink_to("/etc/passwd")
+    (subs / "ivan.txt").symlink_to(outside / "secret.txt")
+    (subs / "mallory").symlink_to(outside)
+    (subs / "dangling.txt").symlink_to(folder / "nothing")
+    (subs / "ken").mkdir()
+    (subs / "ken" / "answers.txt").symlink_to("/etc/passwd")
+    return subs
+
+
+def grade_link_named(folder: Path) -> Path:
+    class_folder(folder)
+    (folder / "judy.txt").symlink_to("/etc/passwd")
+    return folder / "judy.txt"
+
+
+def grade_fifo_named(folder: Path) -> Path:
+    class_folder(folder)
+    os.mkfifo(folder / "pipe.txt")
+    return folder / "pipe.txt"
+
+
+def grade_fifo_in_folder(folder: Path) -> Path:
+    subs = class_folder(folder)
+    os.mkfifo(subs / "pipe.txt")
+    (subs / "olga").mkdir()
+    os.mkfifo(subs / "olga" / "answers.txt")
+    return subs
+
+
+def grade_fifo_roster(folder: Path) -> Path:
+    class_folder(folder)
+    os.mkfifo(folder / "roster.csv")
+    return folder / "roster.csv"
+
+
+def grade_roster_field_over_128_kib(folder: Path) -> Path:
+    class_folder(folder)
+    (folder / "roster.csv").write_text("id,name\nalice," + "A" * (129 * 1024) + "\n")
+    return folder / "roster.csv"
+
+
+def grade_folder_of_10001(folder: Path) -> Path:
+    subs = class_folder(folder)
+    for k in range(10_001):
+        (subs / f"s{k:05d}.txt").write_text("z1 = 0.8200\n")
+    return subs
+
+
+def grade_feedback_folder_link(folder: Path) -> Path:
+    """The feedback folder planted as a link to a folder outside holding alice.md: it must not be written through."""
+    subs = class_folder(folder)
+    (folder / "outside").mkdir()
+    (folder / "outside" / "alice.md").write_text("saved outside the class folder\n")
+    (folder / "feedback").symlink_to(folder / "outside")
+    return subs
+
+
 MAKERS = {name: fn for name, fn in globals().items()
-          if callable(fn) and name.startswith(("spec_", "csv_", "npy_", "npz_", "idx_", "predict_", "zero_"))}
-MAKERS |= MODEL_MAKERS | {"checkpoint_is_a_model": checkpoint_is_a_model, "stale_temporary": stale_temporary}
+          if callable(fn) and name.startswith(("spec_", "csv_", "npy_", "npz_", "idx_", "predict_", "zero_",
+                                               "grade_"))}
+MAKERS |= MODEL_MAKERS | {"checkpoint_is_a_model": checkpoint_is_a_model, "stale_temporary": stale_temporary,
+                           "class_folder": class_folder}
 NEEDS_MODEL = set(MODEL_MAKERS) | {"checkpoint_is_a_model"}
 
-__all__ = ["MAKERS", "NEEDS_MODEL", "architecture_of", "digits_rows", "iris_rows", "patched_spec", "read_model",
+__all__ = ["MAKERS", "NEEDS_MODEL", "architecture_of", "class_folder", "digits_rows", "iris_rows", "patched_spec", "read_model",
            "seed_spec", "steps", "with_architecture", "write_model"]

@@ -12,6 +12,7 @@ A class index as a target (``targets = 2``, counted from 0) is the one-hot row o
 
 import json
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -171,6 +172,7 @@ SPEC = Table({
                                                   grammar="a name family (letters only), such as z"), min_items=0)}),
 }, required=("inputs", "targets", "layers", "loss"), what="a table/object with inputs, targets, layers, loss")
 MAX_SPEC_BYTES = 4 * MiB
+MAX_PRINTED_EXPONENT = 330      # a claim's last printed digit: 1e-330 is below every float, 1e330 above
 
 
 def load_spec(path) -> Spec:
@@ -186,7 +188,13 @@ def load_spec(path) -> Spec:
     except DuplicateKey as exc:
         raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice "
                              f"(JSON keeps only the last, silently)") from None
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
+    except ValueError as exc:
+        if kind == "TOML" and not isinstance(exc, tomllib.TOMLDecodeError):    # Python's limit on int digits
+            limit = sys.get_int_max_str_digits()
+            long = re.search(r"\d{%d}" % limit, text)
+            line = f" on line {text.count(chr(10), 0, long.start()) + 1}" if long else ""
+            raise ChainruleError(f"{path}: expected numbers of at most {limit} digits, found a longer whole "
+                                 f"number{line}") from None
         raise ChainruleError(f"{path}: not valid {kind} ({exc})") from None
     except RecursionError:
         raise ChainruleError(f"{path}: expected lists and tables nested at most {MAX_DEPTH} deep, found "
@@ -432,11 +440,25 @@ class _Reader:
         claims = []
         neurons = {n for layer in spec.layers for n in layer.pre_activation_names + layer.activation_names}
         for name, value in raw.items():
-            written = as_written(value)
+            written = self.printed(as_written(value), f"claims.{name}")
             if spec.error_sign == "negative" and is_error_term(name, spec.loss_name, neurons):
                 written = written.copy_negate()
             claims.append(Claim(name, self.number(written, f"claims.{name}"), written))
         return claims
+
+    def printed(self, written: Decimal, path: str) -> Decimal:
+        """A claim's printed digits, checked to lie within 10^±``MAX_PRINTED_EXPONENT``: the unit of the last digit
+        is what the audit compares within, and for ``0e-999999999`` or ``1e999999999`` no float or decimal context
+        holds it. (NaN and infinities are left to ``number``, which names them.)"""
+        if not written.is_finite():
+            return written
+        exponent = written.as_tuple().exponent
+        top = written.adjusted() if written else exponent
+        if -MAX_PRINTED_EXPONENT <= exponent and top <= MAX_PRINTED_EXPONENT:
+            return written
+        text = str(written)
+        self.fail(path, f"a number printed within 10^-{MAX_PRINTED_EXPONENT} to 10^{MAX_PRINTED_EXPONENT}",
+                  text if len(text) <= 40 else text[:20] + "..." + text[-12:])
 
 
 def derived_names(spec: Spec) -> set[str]:

@@ -6,6 +6,8 @@ Feedback never shows the key unless asked (``answers=True``, for after the deadl
 where the first slip is and the formula to check, not the right numbers.
 """
 
+import unicodedata
+
 from ..escape import html_text, markdown_text
 from ..explain.audit import carried_into
 from ..explain.notation import format_number, unicode_name
@@ -17,11 +19,17 @@ WORDS = {"agrees": "right", "carried": "carried (right working from your earlier
          "degenerate": "carried, but your earlier slip made this step trivial"}
 
 
+def plain(text: str) -> str:
+    """User text (a file's name, a note quoting a line) with every control character shown as its escape: a
+    feedback file may be read with ``cat``, and an escape sequence in a file name would act on the terminal."""
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in str(text))
+
+
 def _lines(r: Result, answers: bool = False) -> dict:
     """The feedback's parts as plain text (each renderer escapes them)."""
-    notes = [note[:1].upper() + note[1:] for note in r.notes]
+    notes = [plain(note[:1].upper() + note[1:]) for note in r.notes]
     if r.problem:
-        return {"mark": f"Not graded: {r.problem}", "slip": notes, "rows": []}
+        return {"mark": plain(f"Not graded: {r.problem}"), "slip": notes, "rows": []}
     d = r.derivation
     sup = d.spec.superscript
     slip = d.first_slip()
@@ -58,7 +66,7 @@ def _lines(r: Result, answers: bool = False) -> dict:
 
 
 def _who(r: Result) -> str:
-    return f"{r.name} ({r.student})" if r.name else r.student
+    return plain(f"{r.name} ({r.student})" if r.name else r.student)
 
 
 def feedback_markdown(r: Result, answers: bool = False) -> str:

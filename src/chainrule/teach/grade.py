@@ -143,6 +143,11 @@ def load_task(path, rubric=None, roster=None, id_column=None, name_column=None) 
         specs = {"": load_spec(path)}
     if asked is None and "" in specs and specs[""].claims:       # a spec's own claims name what is asked
         asked = {updated_name(c.name): 1.0 for c in specs[""].claims}
+    known = _known_names(next(iter(specs.values())))
+    for name in asked or {}:
+        if name not in known:
+            raise ChainruleError(f"{path}: questions: expected quantities of the exercise's network, found "
+                                 f"{name[:40]!r}{nearest(name, known)}")
     points = dict(asked) if asked else None
     if rubric is not None:
         points = read_rubric(rubric, next(iter(specs.values())), points)
@@ -179,6 +184,9 @@ def _questions(document, source: str) -> dict[str, float]:
         raise ChainruleError(f"{source}: questions: expected a list of {{name = ..., points = ...}} tables")
     points = {}
     for number, q in enumerate(questions, 1):
+        if updated_name(q["name"]) in points:
+            raise ChainruleError(f"{source}: questions[{number}].name: expected each quantity asked once, found "
+                                 f"{q['name'][:40]!r} again")
         value = q.get("points", 1)
         if not isinstance(value, (int, Decimal)) or isinstance(value, bool) or not 0 <= value <= 1000:
             raise ChainruleError(f"{source}: questions[{number}].points: expected points from 0 to 1000, found "
@@ -236,7 +244,10 @@ def _parse_table(path: Path, what: str):
     except RecursionError:
         raise ChainruleError(f"{path}: expected a flat table of quantity name = points, found tables nested too "
                              f"deeply to read") from None
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
+    except ValueError as exc:
+        if kind == "TOML" and not isinstance(exc, tomllib.TOMLDecodeError):    # Python's limit on int digits
+            raise ChainruleError(f"{path}: expected points as numbers of a few digits, found a whole number too "
+                                 f"long to read") from None
         raise ChainruleError(f"{path}: not valid {kind} ({str(exc)[:200]})") from None
 
 
@@ -385,12 +396,13 @@ def grade(task: Task, paths, carried_credit: bool = True, degenerate_credit: boo
     replaced: dict[str, list[Submission]] = {}
     for path, hint in files:
         submission = read_submission(path, names, hint)
-        held = latest.get(submission.student)
+        key = submission.student or f"\0{submission.path}"        # a file that gave no id stands alone
+        held = latest.get(key)
         if held is not None:
             newer = (submission.modified, str(submission.path)) > (held.modified, str(held.path))
             submission, older = (submission, held) if newer else (held, submission)
-            replaced.setdefault(submission.student, []).append(older)
-        latest[submission.student] = submission
+            replaced.setdefault(key, []).append(older)
+        latest[key] = submission
     by_name = {s.id: s.name for s in task.students}
     results = []
     graded = _grade_many(task, list(latest.values()), carried_credit, degenerate_credit)

@@ -14,6 +14,7 @@ carriage return) gets a leading ``'``: student names, ids, file names and the as
 import csv
 import io
 import math
+import unicodedata
 from fractions import Fraction
 
 from ..errors import ChainruleError
@@ -31,7 +32,9 @@ CANVAS_STUDENT_COLUMNS = ("Student", "LastName", "FirstName", "ID", "SIS User ID
 
 
 def spreadsheet_cell(text: str) -> str:
-    """``text`` as a cell no spreadsheet will run as a formula."""
+    """``text`` as a cell no spreadsheet will run as a formula, and with no control character a terminal would act
+    on (an escape sequence in a file's name is written as ``\\x1b``; tabs and line breaks are kept, quoted)."""
+    text = "".join(ascii(c)[1:-1] if unicodedata.category(c) == "Cc" and c not in "\t\n\r" else c for c in text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -57,22 +60,25 @@ def graded(result) -> bool:
 
 
 def _by_id(results) -> dict:
-    by_id = {r.student: r for r in results}
-    assert len(by_id) == len(results), "one result per student id"          # grade() keeps the newest per id
+    by_id = {r.student: r for r in results if r.student}
+    assert len(by_id) == sum(bool(r.student) for r in results), "one result per student id"   # grade(): the newest
     return by_id
 
 
 def class_rows(results, students: list[Student]) -> list[tuple[Student, object, list[str]]]:
     """(student, result or None, notes) in roster order, then graded ids not on the roster (sorted, noted "not
-    on the roster"); without a roster, every result sorted by id."""
+    on the roster"); without a roster, every result sorted by id. Submissions that gave no id (their problem says
+    why) come last, one row each, in the order of their files."""
     by_id = _by_id(results)
+    unknown = [(Student("", r.name), r, []) for r in sorted((r for r in results if not r.student),
+                                                           key=lambda r: r.source)]
     if not students:
-        return [(Student(r.student, r.name), r, []) for _, r in sorted(by_id.items())]
+        return [(Student(r.student, r.name), r, []) for _, r in sorted(by_id.items())] + unknown
     on_roster = {s.id for s in students}
     rows = [(s, by_id.get(s.id), [] if s.id in by_id else ["no submission"]) for s in students]
     rows += [(Student(r.student, r.name), r, ["not on the roster"])
              for student, r in sorted(by_id.items()) if student not in on_roster]
-    return rows
+    return rows + unknown
 
 
 def question_names(results, points) -> list[str]:
@@ -116,7 +122,7 @@ def gradebook_csv(results, points: dict[str, float] | None, students: list[Stude
 
 def _check_assignment(assignment: str) -> str:
     text = assignment.strip() if isinstance(assignment, str) else ""
-    if not text or len(text) > MAX_ASSIGNMENT or any(ord(c) < 32 or c == "\x7f" for c in text):
+    if not text or len(text) > MAX_ASSIGNMENT or any(unicodedata.category(c) == "Cc" for c in text):   # C0, C1
         raise ChainruleError(f"assignment: expected the grade column's name, one line of 1 to {MAX_ASSIGNMENT} "
                              f"characters, found {assignment!r}")
     return text
@@ -139,7 +145,7 @@ def lms_rows(results, students: list[Student], key) -> tuple[list[tuple[str, Stu
         if r is None or notes:
             out.append(f"{student.id}: {notes[0]}")
         elif not graded(r):
-            out.append(f"{student.id}: not graded ({r.problem})")
+            out.append(f"{student.id or r.source}: not graded ({r.problem})")
         elif not key(student):
             out.append(f"{student.id}: no email address in the roster")
         elif key(student) in seen:

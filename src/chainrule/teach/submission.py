@@ -388,7 +388,12 @@ def _table(text: str, kind: str):
             document = tomllib.loads(text, parse_float=_Raw)
     except json.JSONDecodeError as exc:
         raise _Refused(f"line {exc.lineno}: not valid JSON ({exc.msg}): {_line_of(text, exc.lineno)}") from None
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError):    # an integer of thousands of digits: Python's limit
+            long = re.search(r"\d{1000}", text)
+            line = text.count("\n", 0, long.start()) + 1 if long else 0
+            raise _Refused(f"line {line}: expected a number of at most {MAX_DIGITS} digits, found one of "
+                           f"thousands") from None
         message = str(exc)
         found = re.search(r"at line (\d+)", message)
         line = int(found.group(1)) if found else 0
@@ -668,11 +673,16 @@ def submissions_in(paths) -> tuple[list[tuple[Path, str | None]], list[str]]:
         else:
             notes.append(f"{shown(path)}: skipped: {_kind(info.st_mode)}, not a submission file")
         if len(found) > MAX_SUBMISSIONS:
-            raise ChainruleError(f"expected at most {MAX_SUBMISSIONS} submission files, found more")
+            raise _too_many(path)
     if not found:
         raise ChainruleError(f"{', '.join(shown(p) for p in paths)}: expected submission files, found none"
                              + (f" ({len(notes)} skipped: {'; '.join(notes[:3])})" if notes else ""))
     return found, notes
+
+
+def _too_many(path: Path) -> ChainruleError:
+    return ChainruleError(f"{shown(path)}: expected at most {MAX_SUBMISSIONS} submission files, found more; grade "
+                          f"the class in parts")
 
 
 def _add(path: Path, hint, found: list, seen: set) -> None:
@@ -725,7 +735,7 @@ def _folder(folder: Path, found: list, notes: list, seen: set, looked: list) -> 
         else:
             notes.append(f"{shown(path)}: skipped: {_entry_kind(entry)}, not read")
         if len(found) > MAX_SUBMISSIONS:
-            raise ChainruleError(f"expected at most {MAX_SUBMISSIONS} submission files, found more")
+            raise _too_many(folder)
 
 
 def _entry_kind(entry: os.DirEntry) -> str:
