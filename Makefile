@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MATHJAX := $(VENV)/mathjax/tex-svg.js
 
 .PHONY: demo test bench accuracy clean system-tools
 
@@ -25,16 +26,29 @@ demo: $(STAMP)
 
 # Parallel workers (pytest-xdist), one per core up to 4; each test file stays on one worker, so its module and
 # session fixtures (a browser, the hostile corpus's runs) are made once, except the files tests/conftest.py spreads.
-test: $(STAMP) system-tools
+test: $(STAMP) system-tools $(MATHJAX)
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
-# The HTML test drives Debian's Chromium; the LaTeX test compiles with pdflatex. Installed here when missing and
-# this is a root shell with apt (as in CI); elsewhere those tests say they were skipped and why.
+# The Numbas test opens a compiled exam offline, with MathJax 4 beside it: the npm registry's package (its package/
+# folder), fetched once into the virtual environment. Without npm or the registry, that test says it was skipped.
+$(MATHJAX): | $(BIN)/python system-tools
+	@if command -v npm >/dev/null; then \
+	  work=$$(mktemp -d); \
+	  if (cd $$work && npm pack --silent mathjax@4 >/dev/null && tar -xzf mathjax-*.tgz); then \
+	    rm -rf $(VENV)/mathjax && mv $$work/package $(VENV)/mathjax; \
+	  else echo "could not fetch MathJax 4 from the npm registry (the Numbas browser test will be skipped)"; fi; \
+	  rm -rf $$work; \
+	else echo "npm is not installed (the Numbas browser test will be skipped)"; fi
+
+# The HTML test drives Debian's Chromium; the LaTeX test compiles with pdflatex; npm fetches MathJax for the Numbas
+# test. Installed here when missing and this is a root shell with apt (as in CI); elsewhere those tests say they
+# were skipped and why.
 system-tools:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	command -v pdflatex >/dev/null || missing="$$missing texlive-latex-base"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing for the browser and LaTeX tests"; \

@@ -14,7 +14,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8"
 SECTION = README[README.index("## For teachers"):README.index("## Check the gradients")]
 
 STUDENT = ["answers.txt", "questions.html", "questions.md", "questions.tex"]
-TEACHER = ["exercise.json", "key.html", "key.md", "key.tex", "moodle.xml"]
+TEACHER = ["exercise.json", "key.html", "key.md", "key.tex", "moodle-cloze.xml", "moodle.xml"]
 
 
 def files(folder: Path) -> list[str]:
@@ -67,12 +67,18 @@ def test_the_walkthrough_runs_as_written_and_prints_what_it_shows(tmp_path):
     assert files(work / "class" / "students") == [f"{s}/{n}" for s in students for n in STUDENT]
     assert files(work / "class" / "teacher") == sorted(
         [f"keys/{s}.{x}" for s in students for x in ("html", "md", "tex")]
-        + ["key.md", "moodle.xml", "roster.csv", "variants.json"])
+        + ["key.md", "moodle-cloze.xml", "moodle.xml", "roster.csv", "variants.json"])
     for name in STUDENT + TEACHER + ["class/students/ID/", "class/teacher/", "keys/ID.md", "roster.csv",
                                      "ex/student/", "ex/teacher/"]:
         assert f"`{name}`" in SECTION, name
     assert "**Name:** Alice Smith **ID:** alice" in (work / "class" / "students" / "alice" / "questions.md").read_text()
     assert files(work / "ex") == [f"student/{n}" for n in STUDENT] + [f"teacher/{n}" for n in TEACHER]
+    # the LMS section's command: every package it names is in teacher/, and nothing of them reached student/
+    lms = files(work / "lms" / "teacher")
+    for name in ("numbas/exercise.exam", "canvas-qti.zip", "gradescope/autograder.zip", "moodle-cloze.xml"):
+        assert name in lms and f"`teacher/{name}`" in SECTION, name
+    assert any(n.startswith("prairielearn/") and n.endswith("/server.py") for n in lms)
+    assert files(work / "lms" / "student") == STUDENT
     handed_out = " ".join((work / "class" / "students" / "alice" / n).read_text() for n in STUDENT)
     key = json.loads((work / "class" / "teacher" / "variants.json").read_text())
     assert key["secret"] not in handed_out and "-1.030" not in handed_out      # neither the secret nor an answer

@@ -172,7 +172,8 @@ def test_the_class_folders(tmp_path):
     assert files == sorted([f"students/{s}/{n}" for s in ("zoë", "s2")
                             for n in ("answers.txt", "questions.html", "questions.md", "questions.tex")]
                            + [f"teacher/keys/{s}.{x}" for s in ("zoë", "s2") for x in ("md", "tex", "html")]
-                           + ["teacher/key.md", "teacher/moodle.xml", "teacher/roster.csv", "teacher/variants.json"])
+                           + ["teacher/key.md", "teacher/moodle-cloze.xml", "teacher/moodle.xml", "teacher/roster.csv",
+                              "teacher/variants.json"])
     assert sorted(tree(tmp_path / "class")) == files
     document = json.loads((tmp_path / "class" / "teacher" / "variants.json").read_text())
     assert list(document) == ["format", "version", "secret", "students", "variants"]
@@ -191,7 +192,7 @@ def test_the_class_folders(tmp_path):
                 assert found[path.parent.name].answer_text(name) not in text, (path, name)
     quiz = ET.fromstring((tmp_path / "class" / "teacher" / "moodle.xml").read_text())
     categories = [q.find("category/text").text for q in quiz.findall("question") if q.get("type") == "category"]
-    assert categories == [f"$course$/{found['zoë'].spec.title[:60]}/{s}" for s in ("zoë", "s2")]
+    assert categories == [f"$course$/{found['zoë'].spec.title}/{s}" for s in ("zoë", "s2")]
     assert len(quiz.findall("question")) == 2 + 2 * len(found["zoë"].asked)
     rows = list(csv.reader(io.StringIO((tmp_path / "class" / "teacher" / "roster.csv").read_text())))
     assert rows == [["id", "name", "email"], ["zoë", "Zoë Martin", "zoe@uni.example"],

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,11 +136,9 @@ def test_blank_answers(text):
     assert read_number(text) == (None, "blank")
 
 
-def test_extreme_numbers_are_refused_quickly():
-    start = time.perf_counter()
+def test_extreme_numbers_are_refused_never_converted():
     for text in ["1e-999999999", "1e999999999999999999", "9" * 100_000, "1" * 40 + "e" + "9" * 50]:
         assert read_number(text)[0] is None
-    assert time.perf_counter() - start < 0.5
 
 
 @settings(max_examples=200, deadline=None)
@@ -298,9 +295,8 @@ def test_tables_that_are_not_flat_or_do_not_parse(tmp_path, name, text, found):
     ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000), ("deep2.toml", "a = " + "{b=" * 50_000 + "1" + "}" * 50_000),
 ])
 def test_nesting_bombs_are_refused_before_the_parser(tmp_path, name, bomb):
-    start = time.perf_counter()
     s = read(tmp_path, name, bomb)
-    assert "expected a" in s.problem and time.perf_counter() - start < 1
+    assert "expected a" in s.problem
 
 
 def test_brackets_inside_strings_are_not_nesting(tmp_path):
@@ -330,10 +326,9 @@ def test_ids_of_any_script(tmp_path, line, student):
     ("i.txt", "id = two words\n", "found 'two words'"),
 ])
 def test_an_invalid_id_is_a_problem_naming_the_file_and_what_was_found(tmp_path, name, text, found):
-    start = time.perf_counter()
     s = read(tmp_path, name, text)
     assert s.problem.startswith(f"{tmp_path / name}: id (line 1): expected a student id") and found in s.problem
-    assert "\x1b" not in s.problem and s.values == {} and time.perf_counter() - start < 0.5
+    assert "\x1b" not in s.problem and s.values == {}
 
 
 def test_a_64_digit_number_is_an_id(tmp_path):
@@ -509,18 +504,15 @@ def test_large_files_are_still_listed(tmp_path):
     assert "at most 1 MiB" in read_submission(found[0][0], NAMES).problem
 
 
-# ---- speed ----
+# ---- a class at once (its speed: benchmarks/grade_speed.py) ----
 
-def test_a_thousand_submissions_read_in_well_under_a_second(tmp_path):
+def test_a_thousand_submissions_are_all_read(tmp_path):
     lines = "\n".join(f"{unicode_name(n)} = {0.1 * i:.4f}" for i, n in enumerate(sorted(KNOWN - GIVEN)))
     for i in range(1000):
         write(tmp_path / "subs", f"s{i:04d}.txt", f"id = s{i}\n{lines}\n")
-    start = time.perf_counter()
     found, _ = submissions_in([tmp_path / "subs"])
     read_all = [read_submission(path, NAMES, hint) for path, hint in found]
-    elapsed = time.perf_counter() - start
     assert len(read_all) == 1000 and all(len(s.values) == len(ASKED) for s in read_all)
-    assert elapsed < 2.5, f"{elapsed:.2f} s for 1000 submissions"
 
 
 def test_the_patterns_are_exported():

@@ -371,11 +371,11 @@ def _exercise(args) -> int:
         from .teach.sheets import write_exercise
 
         exercise = make_exercise(seed=0 if args.seed is None else args.seed, **options)
-        write_exercise(exercise, args.out, args.force)
+        write_exercise(exercise, args.out, args.force, *_exports(args))
         out = Path(args.out)
         print(printable(f"wrote {len(exercise.asked)} questions in {out}: hand out {out / 'student'} (questions.md, "
                         f".tex, .html and answers.txt); keep {out / 'teacher'} (exercise.json, key.md, .tex, "
-                        f".html and moodle.xml)"))
+                        f".html, moodle.xml and moodle-cloze.xml{_exported(args)})"))
         return 0
     from .teach.roster import read_roster
     from .teach.variants import check_secret, kept_secret, new_secret, variants, write_variants
@@ -387,14 +387,32 @@ def _exercise(args) -> int:
     students = read_roster(args.roster, args.id_column, args.name_column)
     kept = kept_secret(args.out) if args.force and given is None else None
     secret = given or kept or new_secret()
-    write_variants(variants(students, secret, **options), students, args.out, secret, args.force)
+    write_variants(variants(students, secret, **options), students, args.out, secret, args.force, *_exports(args))
     out = Path(args.out)
     print(printable(f"wrote {len(students)} variants in {out}: hand out {out / 'students'}/ID to each student "
                     f"(questions.md, .tex, .html and answers.txt); keep {out / 'teacher'} (variants.json with the "
-                    f"class secret, keys/ID.md, .tex, .html, key.md, moodle.xml and roster.csv)"
+                    f"class secret, keys/ID.md, .tex, .html, key.md, moodle.xml, moodle-cloze.xml and roster.csv"
+                    f"{_exported(args)})"
                     + (f"; the class secret kept in {out / 'teacher' / 'variants.json'} was used again" if kept
                        else "")))
     return 0
+
+
+def _exports(args) -> tuple[list[str], dict]:
+    """The LMS writers asked for (``--numbas``, ``--canvas``, ``--gradescope``, ``--prairielearn``) and their
+    options."""
+    wanted = [name for name in ("numbas", "canvas", "gradescope", "prairielearn") if getattr(args, name)]
+    if args.numbas_source and not args.numbas:
+        raise ChainruleError("--numbas-source: expected with --numbas (it compiles the Numbas exam's SCORM package)")
+    options = {"numbas": {"numbas": args.numbas_source} if args.numbas_source else {},
+               "gradescope": {"wheel": args.gradescope_wheel, "visibility": args.gradescope_visibility}}
+    return wanted, options
+
+
+def _exported(args) -> str:
+    wanted = _exports(args)[0]
+    return "; " + ", ".join(f"{name}/" if name in ("numbas", "gradescope", "prairielearn") else "canvas-qti.zip"
+                            for name in wanted) if wanted else ""
 
 
 def _grade(args) -> int:
@@ -684,6 +702,21 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--secret", metavar="HEX", help="the class secret the variants are drawn from (64 hex "
                           "digits, as teacher/variants.json keeps it): the same class again, byte for byte "
                           "(default: a new one; with --force, the one kept in DIR)")
+    lms = exercise.add_argument_group("where the class works (teacher/ always holds moodle.xml and moodle-cloze.xml)")
+    lms.add_argument("--numbas", action="store_true", help="also write teacher/numbas/: a Numbas exam (per student "
+                     "with --roster) whose parts are marked with error carried forward")
+    lms.add_argument("--numbas-source", type=_path, metavar="DIR", help="Numbas's source folder: with --numbas, also "
+                     "compile teacher/numbas/exercise-scorm.zip, a SCORM package for Moodle, Canvas or Blackboard")
+    lms.add_argument("--canvas", action="store_true", help="also write teacher/canvas-qti.zip, a Canvas quiz of "
+                     "numerical questions (one quiz per student with --roster)")
+    lms.add_argument("--gradescope", action="store_true", help="also write teacher/gradescope/autograder.zip: "
+                     "chainrule's grader as a Gradescope autograder, marking with error carried forward")
+    lms.add_argument("--gradescope-wheel", type=_path, metavar="WHEEL", help="a chainrule wheel to put in the "
+                     "autograder (installed in place of the package registry's)")
+    lms.add_argument("--gradescope-visibility", choices=["visible", "after_due_date", "after_published"],
+                     default="visible", help="when students see the autograder's results")
+    lms.add_argument("--prairielearn", action="store_true", help="also write teacher/prairielearn/QID/: a "
+                     "PrairieLearn question that draws each student's numbers and marks with error carried forward")
     exercise.add_argument("--out", type=_path, required=True, metavar="DIR", help="the folder to write")
     exercise.add_argument("--force", action="store_true", help="replace the exercise's folders in DIR (student/ and "
                           "teacher/, or students/ and teacher/), each whole")

@@ -13,14 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..atomicfile import running, write_text_atomic
+from ..atomicfile import running, write_atomic, write_text_atomic
 from ..errors import ChainruleError
 
 WORK_PREFIX = ".chainrule-"
 
 
 def write_folder(folder, files: dict[str, object], force: bool = False) -> list[Path]:
-    """Write ``files`` (a path inside ``folder`` such as ``teacher/key.md`` -> its text, or a function giving it,
+    """Write ``files`` (a path inside ``folder`` such as ``teacher/key.md`` -> its text or bytes, or a function giving it,
     called once, in order) into ``folder``. Returns the paths written, as they lie once in place."""
     folder = Path(folder)
     tops = list(dict.fromkeys(Path(name).parts[0] for name in files))
@@ -36,7 +36,11 @@ def write_folder(folder, files: dict[str, object], force: bool = False) -> list[
         for name, text in files.items():
             target = work / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(target, text() if callable(text) else text)
+            data = text() if callable(text) else text
+            if isinstance(data, bytes):             # a package (zip) beside the text files
+                write_atomic(target, lambda handle, data=data: handle.write(data))
+            else:
+                write_text_atomic(target, data)
         _check(folder, tops, force)          # again: something may have appeared while the files were rendered
         for top in tops:
             _swap(folder / top, work / top, work / f"{top}.replaced")

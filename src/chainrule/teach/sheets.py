@@ -10,7 +10,6 @@ quantity marked, after a table of the answers.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from ..escape import html_text, latex_text, markdown_text
@@ -254,45 +253,11 @@ def network_diagram(ex: Exercise) -> str:
 
 
 def moodle_xml(ex: Exercise, category: str | None = None) -> str:
-    """A Moodle quiz (Moodle XML): one numerical question per asked quantity, the answer rounded as in the key,
-    with a tolerance of one unit of its last digit."""
-    return moodle_quiz([(category, ex)])
+    """Moved to ``teach.moodle`` (imported when called, since it builds on this module's helpers); kept here for
+    existing imports."""
+    from .moodle import moodle_xml as write
 
-
-def moodle_quiz(exercises: list[tuple[str | None, Exercise]]) -> str:
-    """One Moodle XML file of several exercises, each in its own question category (a roster: one per student)."""
-    quiz = ET.Element("quiz")
-    for category, ex in exercises:
-        if category:
-            question = ET.SubElement(quiz, "question", type="category")
-            ET.SubElement(ET.SubElement(question, "category"), "text").text = f"$course$/{category}"
-        _moodle_questions(quiz, ex)
-    ET.indent(quiz)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
-
-
-def _moodle_questions(quiz: ET.Element, ex: Exercise) -> None:
-    sup = ex.spec.superscript
-    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex))
-    setting = " ".join(_conventions(ex))
-    for number, name in enumerate(ex.asked, 1):
-        question = ET.SubElement(quiz, "question", type="numerical")
-        ET.SubElement(ET.SubElement(question, "name"), "text").text = f"{number:02d} {name}"
-        text = (f"<p>{html_text(ex.spec.title)}</p><p>{html_text(setting)}</p><p>Given: {html_text(given)}</p>"
-                f"<p>Compute <b>{html_text(unicode_name(name, sup))}</b> to {ex.precision.describe()}.</p>")
-        ET.SubElement(ET.SubElement(question, "questiontext", format="html"), "text").text = text
-        ET.SubElement(ET.SubElement(question, "generalfeedback", format="html"), "text").text = ""
-        ET.SubElement(question, "defaultgrade").text = "1"
-        ET.SubElement(question, "penalty").text = "0.3333333"
-        ET.SubElement(question, "hidden").text = "0"
-        answer = ET.SubElement(question, "answer", fraction="100", format="moodle_auto_format")
-        ET.SubElement(answer, "text").text = ex.answer_text(name)
-        ET.SubElement(answer, "tolerance").text = format(ex.precision.unit(ex.derivation.values[name]), "f")
-        ET.SubElement(ET.SubElement(answer, "feedback", format="html"), "text").text = ""
-        ET.SubElement(question, "unitgradingtype").text = "0"
-        ET.SubElement(question, "unitpenalty").text = "0.1000000"
-        ET.SubElement(question, "showunits").text = "3"
-        ET.SubElement(question, "unitsleft").text = "0"
+    return write(ex, category)
 
 
 SHEETS = {"md": question_markdown, "tex": question_latex, "html": question_html}
@@ -311,7 +276,7 @@ def key_files(ex: Exercise, student: Student | None = None, stem: str = "key") -
             for suffix, sheet in SHEETS.items()}
 
 
-def write_exercise(ex: Exercise, folder, force: bool = False) -> list:
+def write_exercise(ex: Exercise, folder, force: bool = False, exports=(), options: dict | None = None) -> list:
     """Write one exercise in ``folder``: ``student/`` (the question sheets and ``answers.txt``, to hand out) and
     ``teacher/`` (``exercise.json``, the keys and ``moodle.xml``). Every file is rendered and written before any is
     put in place; existing folders are replaced only with ``force``. Returns the paths written."""
@@ -323,5 +288,7 @@ def write_exercise(ex: Exercise, folder, force: bool = False) -> list:
     files = {f"student/{name}": make for name, make in student_files(ex).items()}
     files["teacher/exercise.json"] = lambda: json.dumps(exercise_document(ex), indent=2, ensure_ascii=False) + "\n"
     files |= {f"teacher/{name}": make for name, make in key_files(ex).items()}
-    files["teacher/moodle.xml"] = lambda: moodle_xml(ex, category=ex.spec.title[:60].replace("/", "-"))
+    from .exports import export_files
+
+    files |= {f"teacher/{name}": data for name, data in export_files(ex, exports, options).items()}
     return write_folder(folder, files, force)

@@ -25,7 +25,7 @@ from ..textfiles import MiB, read_text
 from .exercise import Exercise, exercise_document, make_exercise
 from .folder import write_folder
 from .roster import VARIANTS_FORMAT, Student
-from .sheets import key_files, moodle_quiz, student_files
+from .sheets import key_files, student_files
 
 VERSION = 2
 SECRET = re.compile(r"[0-9a-f]{64}")
@@ -80,7 +80,7 @@ def variants_document(found: dict[str, Exercise], students: list[Student], secre
 
 
 def write_variants(found: dict[str, Exercise], students: list[Student], folder, secret: str,
-                   force: bool = False) -> list[Path]:
+                   force: bool = False, exports=(), options: dict | None = None) -> list[Path]:
     """Write the class in ``folder``: ``students/ID/`` and ``teacher/`` (see the module's docstring). Every file is
     written before any is put in place; existing folders are replaced only with ``force``."""
     files = {}
@@ -93,8 +93,9 @@ def write_variants(found: dict[str, Exercise], students: list[Student], folder, 
         files |= {f"teacher/{name}": make for name, make in
                   key_files(found[student.id], student, stem=f"keys/{student.id}").items()}
     files["teacher/key.md"] = lambda: variants_key(found, students)
-    title = next(iter(found.values())).spec.title[:60].replace("/", "-")
-    files["teacher/moodle.xml"] = lambda: moodle_quiz([(f"{title}/{s.id}", found[s.id]) for s in students])
+    from .exports import class_export_files
+
+    files |= {f"teacher/{name}": data for name, data in class_export_files(found, students, exports, options).items()}
     files["teacher/roster.csv"] = lambda: roster_csv(students)
     return write_folder(folder, files, force)
 
