@@ -35,6 +35,7 @@ RELATIVE_STEP = 1e-7
 # Those central differences carry float64's rounding divided by the step, about 1e-9 of each slope: the rounding an
 # input carries forward is widened by ten times that, so a number exactly at the edge (a tie) is not lost to it.
 SLOPE_SLACK = 1e-8
+EPSILON = float(np.finfo(np.float64).eps)
 
 
 @dataclass
@@ -267,7 +268,10 @@ def _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitiv
             if q != i and q in plus:
                 slope = (plus[q] - minus[q]) / (2 * step)
                 if abs(slope) * size[i] > RELATIVE_SENSITIVITY * size[q]:
-                    sensitivity[q][i] = slope
+                    # the difference of two rounded outputs over a small step: its rounding, a few ulps of the output
+                    # over the step, is added to the slope's size, so a number exactly at the edge (a tie) agrees
+                    rounding = 4 * EPSILON * max(abs(plus[q]), abs(minus[q])) / (2 * step)
+                    sensitivity[q][i] = math.copysign(abs(slope) + rounding, slope)
     return sensitivity
 
 
