@@ -83,3 +83,20 @@ def test_the_softmax_check_catches_shifted_exponentials(monkeypatch):
     monkeypatch.setattr(Recorder, "exponentiate", shifted)
     errors = softmax_exponential_errors()
     assert errors["e^z / sum"] < TOLERANCE and errors["d ln sum / dz"] > 1e-2
+
+
+def test_every_loss_derivative_explain_shows_matches_finite_differences(monkeypatch):
+    """dL/dŷ as each loss's backward gives it (what explain shows as dL/dyhat1), sum of squared errors included;
+    a sum of squared errors that forgot its factor 2 is caught."""
+    from chainrule.gradcheck import check_loss_derivatives
+    from chainrule.losses import UNFUSED, SumSquaredError
+
+    errors = check_loss_derivatives()
+    assert set(UNFUSED) <= set(errors) and "sum_squared_error" in errors
+    assert max(errors.values()) < TOLERANCE, errors
+
+    class HalfForgotten(SumSquaredError):
+        def backward(self, scale=1.0):
+            return self.diff * (scale / len(self.diff))          # the 1/2's derivative, without the 1/2
+    monkeypatch.setitem(UNFUSED, "sum_squared_error", HalfForgotten)
+    assert check_loss_derivatives()["sum_squared_error"] > 0.1

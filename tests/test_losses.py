@@ -7,10 +7,11 @@ import pytest
 
 from chainrule.errors import ChainruleError
 from chainrule.losses import (ExpPoissonDeviance, HalfSquaredError, MeanSquaredError, SigmoidBinaryCrossEntropy,
-                              SoftmaxCrossEntropy, output_head)
+                              SoftmaxCrossEntropy, SumSquaredError, output_head)
 from conftest import numeric_grad
 
-LOSSES = [SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, HalfSquaredError, MeanSquaredError, ExpPoissonDeviance]
+LOSSES = [SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, HalfSquaredError, MeanSquaredError, ExpPoissonDeviance,
+          SumSquaredError]
 
 
 def targets_for(loss, rng, n, k):
@@ -43,6 +44,38 @@ def test_values_by_hand():
     assert MeanSquaredError().forward(o, t) == pytest.approx((0.74**2 + 0.22**2) / 2, rel=1e-12)
     bce = SigmoidBinaryCrossEntropy().forward(np.array([[0.0, 2.0]]), np.array([[1.0, 0.0]]))
     assert bce == pytest.approx(-math.log(0.5) - math.log(1 - 1 / (1 + math.exp(-2))), rel=1e-12)
+
+
+def test_sum_squared_error_over_a_batch_of_two_by_hand():
+    """Sum over the outputs, no 1/2, mean over the batch; dL/do = 2 (o - t) / N. Worked with ``math`` alone."""
+    o, t = np.array([[0.75, 0.77], [0.2, -0.4]]), np.array([[0.01, 0.99], [1.0, 0.5]])
+    l1 = math.fsum([(0.75 - 0.01) ** 2, (0.77 - 0.99) ** 2])     # 0.74^2 + 0.22^2 = 0.596
+    l2 = math.fsum([(0.2 - 1.0) ** 2, (-0.4 - 0.5) ** 2])        # 0.8^2 + 0.9^2 = 1.45
+    assert (l1, l2) == (pytest.approx(0.596, rel=1e-12), pytest.approx(1.45, rel=1e-12))
+    loss = SumSquaredError()
+    assert loss.forward(o, t) == pytest.approx((l1 + l2) / 2, rel=1e-12)
+    np.testing.assert_allclose(loss.per_example(o, t), [l1, l2], rtol=1e-12)
+    loss.forward(o, t)
+    by_hand = [[2 * (0.75 - 0.01) / 2, 2 * (0.77 - 0.99) / 2], [2 * (0.2 - 1.0) / 2, 2 * (-0.4 - 0.5) / 2]]
+    np.testing.assert_allclose(loss.backward(), by_hand, rtol=1e-12)
+    np.testing.assert_allclose(loss.backward(scale=2.0), np.multiply(by_hand, 2), rtol=1e-12)   # the batch's sum
+    # twice the half squared error, gradient and all
+    half = HalfSquaredError()
+    assert loss.forward(o, t) == pytest.approx(2 * half.forward(o, t), rel=1e-12)
+    half.forward(o, t)
+    np.testing.assert_allclose(loss.backward(), 2 * half.backward(), rtol=1e-12)
+
+
+def test_sum_squared_error_pairs_with_every_output_and_is_saved(tmp_path):
+    import chainrule as cr
+    from chainrule.losses import PAIRINGS
+
+    assert all((out, "sum_squared_error") in PAIRINGS for out in ("identity", "sigmoid", "tanh", "softmax"))
+    layers, loss = output_head("sigmoid", "sum_squared_error")
+    assert len(layers) == 1 and isinstance(loss, SumSquaredError)
+    net = cr.mlp([3, 4, 2], output="identity", loss="sum_squared_error", seed=0)
+    net.save(tmp_path / "s.npz")
+    assert isinstance(cr.load(tmp_path / "s.npz").loss_fn, SumSquaredError)
 
 
 def test_batch_mean():

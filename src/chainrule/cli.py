@@ -53,7 +53,7 @@ def _gradcheck(args) -> int:
     from dataclasses import replace
 
     from .explain.checks import batch_step_errors, connection_errors, softmax_exponential_errors
-    from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, random_cases
+    from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, check_loss_derivatives, random_cases
 
     sizes = [args.inputs] + [args.hidden] * args.depth + [args.outputs]
     cases = [("seed article (3-2-2, sigmoid hidden, softmax + cross_entropy)", *build_network_for(seed_article())),
@@ -72,6 +72,7 @@ def _gradcheck(args) -> int:
     batch = load_spec(example_path("batch_homework"))
     explained = [
         ("local derivatives da/dz (as explain shows a claimed da1/dz1)", check_local_derivatives(seed=args.seed)),
+        ("each loss's dL/dyhat (as explain shows it)", check_loss_derivatives(seed=args.seed)),
         ("batch_homework step as explain shows it: each example's gradients and the batch's mean",
          batch_step_errors(batch)),
         ("the same batch step with reduction = \"sum\"", batch_step_errors(replace(batch, reduction="sum"))),
@@ -666,7 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--output", choices=["softmax", "sigmoid", "identity", "tanh"], default="softmax",
                           help="output activation")
     exercise.add_argument("--loss", choices=["cross_entropy", "binary_cross_entropy", "half_squared_error",
-                                             "mean_squared_error"],
+                                             "sum_squared_error", "mean_squared_error"],
                           help="the loss (default: cross_entropy for softmax, binary_cross_entropy for sigmoid, "
                           "half_squared_error otherwise)")
     exercise.add_argument("--title", help="the exercise's title on every sheet, before the network's description "

@@ -73,6 +73,28 @@ def check_local_derivatives(eps: float = 1e-6, seed: int = 0) -> dict[str, float
     return errors
 
 
+def check_loss_derivatives(eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
+    """Each loss that compares a layer's outputs with targets, by its spec name: its gradient dL/dŷ as its own
+    ``backward`` gives it (what ``explain`` shows as ``dL/dyhat1``), against central differences of its ``forward``,
+    on a batch of outputs ``o: (N, K)`` away from the targets (absolute error's kink avoided)."""
+    from .losses import ON_PROBABILITIES, UNFUSED
+
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0.2, 0.8, size=(3, 4))                                  # (N, K), probabilities for the BCE
+    o = np.clip(y + rng.choice([-1.0, 1.0], size=y.shape) * rng.uniform(0.05, 0.15, size=y.shape), 0.01, 0.99)
+    errors = {}
+    for name, make in {**UNFUSED, **{f"{k} (on probabilities)": v for k, v in ON_PROBABILITIES.items()}}.items():
+        loss = make()
+        numeric = np.zeros_like(o)
+        for index in np.ndindex(o.shape):
+            step = np.zeros_like(o)
+            step[index] = eps
+            numeric[index] = (loss.forward(o + step, y) - loss.forward(o - step, y)) / (2 * eps)
+        loss.forward(o, y)
+        errors[name] = relative_error(loss.backward(), numeric)
+    return errors
+
+
 def random_targets(output: str, loss: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     if loss == "cross_entropy":
         return np.eye(k)[rng.integers(0, k, size=n)]

@@ -139,6 +139,24 @@ class HalfSquaredError(Loss):
         return self.diff * (scale / len(self.diff))
 
 
+class SumSquaredError(Loss):
+    """E = (1/N) sum_n sum_k (o_nk - t_nk)^2: each example's sum of squared errors over its outputs, without the
+    1/2 that HalfSquaredError carries (so dE/do = 2 (o - t)); the batch is averaged as every loss here averages it
+    (an explained spec's ``reduction = "sum"`` adds the examples' instead)."""
+
+    name = "sum_squared_error"
+
+    def forward(self, z, y):
+        return float(self.per_example(z, y).sum() / len(z))
+
+    def per_example(self, z, y):
+        self.yhat, self.diff = z, z - y               # (N, K); the output layer already applied its activation
+        return (self.diff ** 2).sum(axis=1)
+
+    def backward(self, scale=1.0):
+        return self.diff * (2.0 * scale / len(self.diff))
+
+
 class MeanSquaredError(Loss):
     """L = (1/(N K)) sum_n sum_k (y_nk - o_nk)^2: the mean over every output of every example."""
 
@@ -280,7 +298,7 @@ FUSED = {("softmax", "cross_entropy"): SoftmaxCrossEntropy,
          ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy,
          ("exp", "poisson"): ExpPoissonDeviance}
 UNFUSED = {"half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError,
-           "absolute_error": AbsoluteError, "huber": Huber}
+           "absolute_error": AbsoluteError, "huber": Huber, "sum_squared_error": SumSquaredError}
 PAIRINGS = list(FUSED) + [(out, loss) for out in ("identity", "sigmoid", "tanh", "softmax") for loss in UNFUSED]
 DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mean_squared_error",
                 "exp": "poisson"}

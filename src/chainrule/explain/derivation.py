@@ -367,9 +367,10 @@ class _Layout:
             "binary_cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}} + (1 − {{{y}}})·ln(1 − {{{o}}})",
             "half_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
             "mean_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
+            "sum_squared_error": lambda y, o: f"({{{o}}} − {{{y}}})²",      # Σ (ŷ − y)², no ½
         }[self.spec.loss]
         wrap = {"cross_entropy": "−({})", "binary_cross_entropy": "−({})", "half_squared_error": "½[{}]",
-                "mean_squared_error": f"(1/{len(out)})[{{}}]"}[self.spec.loss]
+                "mean_squared_error": f"(1/{len(out)})[{{}}]", "sum_squared_error": "{}"}[self.spec.loss]
         template = wrap.format(" + ".join(terms(y, o) for y, o in zip(targets, out, strict=True)))
         steps = []
         shares = [share_name(self.L, o) for o in self.spec.layers[-1].activation_names]
@@ -391,6 +392,7 @@ class _Layout:
         else:                                # the loss's own derivative, then back through the output activation
             k_out = len(layer.activation_names)
             derivative = {"half_squared_error": "({o} − {y})", "mean_squared_error": f"(2/{k_out})·({{o}} − {{y}})",
+                          "sum_squared_error": "2·({o} − {y})",
                           "cross_entropy": "−{y}/{o}", "binary_cross_entropy": "({o} − {y})/({o}·(1 − {o}))"}
             steps = [self.step(self.d(o0), derivative[self.spec.loss].format(o=f"{{{o}}}", y=f"{{{y}}}"),
                                "loss_grad", k)
@@ -537,10 +539,11 @@ def share_name(loss_name: str, output: str) -> str:
 def loss_share(spec: Spec, recorder: Recorder, k: int) -> float:
     """Output ``k``'s share of a recorded pass's loss: the engine's loss on that output alone (a mean squared error's
     share is its term over the K outputs, as the loss averages them)."""
-    from ..losses import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, MeanSquaredError
+    from ..losses import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, MeanSquaredError, SumSquaredError
 
     loss = {"cross_entropy": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy,
-            "half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError}[spec.loss]()
+            "half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError,
+            "sum_squared_error": SumSquaredError}[spec.loss]()
     share = loss.forward(recorder.predictions[:1, k:k + 1], recorder.targets[:1, k:k + 1])
     return share / recorder.targets.shape[1] if spec.loss == "mean_squared_error" else share
 

@@ -11,7 +11,8 @@ from .notation import format_number, unicode_name
 
 _PLACEHOLDER = re.compile(r"\{(-?)([^{}]+)\}")
 LOSS_WORDS = {"cross_entropy": "cross-entropy", "binary_cross_entropy": "binary cross-entropy",
-              "half_squared_error": "half squared error", "mean_squared_error": "mean squared error"}
+              "half_squared_error": "half squared error", "mean_squared_error": "mean squared error",
+              "sum_squared_error": "sum of squared errors"}
 
 
 def symbolic(template: str, superscript) -> str:

@@ -30,7 +30,7 @@ from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
 from .printed_digits import as_text, as_written, last_digit_unit
 
-LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error")
+LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error", "sum_squared_error")
 
 
 @dataclass
