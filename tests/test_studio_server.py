@@ -60,6 +60,14 @@ def test_page_and_assets_are_local(client):
     assert script.count(".innerHTML") == 1 and '$("#derivation").innerHTML = data.html;' in script   # rendered there
 
 
+def test_the_icon_a_browser_asks_for_is_served(client):
+    """Browsers request /favicon.ico on every load; a 404 there is a console error on every page."""
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content == STATIC.joinpath("favicon.svg").read_bytes() and icon.content.startswith(b"<svg")
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
+
+
 def test_examples_and_unknown_names(client, seed):
     assert client.get("/api/examples").json()["examples"] == ["batch_homework", "relu_student", "seed_article",
                                                               "step_by_step_sigmoid"]

@@ -405,7 +405,10 @@ def create_app(allowed_hosts=("127.0.0.1", "localhost", "[::1]")) -> Starlette:
         ("/api/train/{job}/explain", "POST"): lambda doc, params: jobs.get(params["job"]).explain(
             integer(doc, "index", 0, 0, 10**9)),
     }
-    routes = [Route("/", index)]
+    def favicon(request):        # browsers ask for /favicon.ico whatever the page links: answer it, not a 404
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    routes = [Route("/", index), Route("/favicon.ico", favicon)]
     routes += [Route(path, api(handler, method), methods=[method]) for (path, method), handler in handlers.items()]
     routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)), Middleware(SecurityHeaders)]
