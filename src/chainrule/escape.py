@@ -6,6 +6,7 @@ file; ``<script>`` must not run; ``[link](x)`` must not become a link.
 """
 
 import re
+import unicodedata
 from html import escape as _html_escape
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -58,4 +59,14 @@ def html_text(text: str) -> str:
     return _html_escape(text, quote=True)
 
 
-__all__ = ["html_text", "latex_text", "markdown_text"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")    # what a spreadsheet reads as the start of a formula
+
+
+def spreadsheet_cell(text: str) -> str:
+    """``text`` as a cell no spreadsheet will run as a formula, and with no control character a terminal would act
+    on (an escape sequence in a file's name is written as ``\\x1b``; tabs and line breaks are kept, quoted)."""
+    text = "".join(ascii(c)[1:-1] if unicodedata.category(c) == "Cc" and c not in "\t\n\r" else c for c in text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+__all__ = ["html_text", "latex_text", "markdown_text", "spreadsheet_cell"]

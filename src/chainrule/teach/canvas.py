@@ -34,11 +34,9 @@ it. Canvas also cannot count digits: an answer with too few digits is marked by 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import xml.etree.ElementTree as ET
-import zipfile
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -46,6 +44,7 @@ from ..escape import html_text
 from ..explain.audit import FLOAT_SLACK
 from ..explain.notation import format_number, unicode_name
 from .exercise import Exercise
+from .packages import zip_bytes
 from .precision import Precision, shortest
 from .sheets import _conventions, _given
 
@@ -56,7 +55,6 @@ PACKAGE = "canvas-qti.zip"
 QTI = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 MANIFEST = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
 POINTS = Decimal(1)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # the earliest time a zip entry can hold: the same exercise, the same bytes
 # The significant digits of a computed value that count: rounding to them moves it by at most 5e-14 of itself, under
 # the audit's FLOAT_SLACK (1e-13 of it), so float64's noise goes and the ranges stay inside the audit's.
 SETTLED = round(-math.log10(FLOAT_SLACK)) + 1
@@ -84,7 +82,7 @@ def package(quizzes: list[tuple[Exercise, Student | None]]) -> bytes:
         entries[f"{ident}/{ident}.xml"] = _xml(assessment(ex, ident, student))
     assert len(set(idents)) == len(idents), "two quizzes of one package share an identifier"
     entries["imsmanifest.xml"] = _xml(manifest(idents))
-    return _zip(entries)
+    return zip_bytes({path: (data, 0o644) for path, data in entries.items()})
 
 
 def plain(number: Decimal) -> str:
@@ -201,12 +199,3 @@ def _xml(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False) \
         + b"\n"
 
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(entries):
-            info = zipfile.ZipInfo(path, date_time=ZIP_TIME)
-            info.compress_type, info.create_system, info.external_attr = zipfile.ZIP_DEFLATED, 3, 0o644 << 16
-            archive.writestr(info, entries[path], compresslevel=9)
-    return buffer.getvalue()

@@ -29,7 +29,7 @@ from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT
-from .precision import POLICIES, Precision
+from .precision import POLICIES, Precision, unit_of
 from .roster import VARIANTS_FORMAT, Student
 from .submission import Names, Submission, read_submission, submissions_in
 
@@ -342,7 +342,7 @@ def _accept_complements(d: Derivation, spec: Spec) -> None:
 
 def _half(check) -> float:
     """Half a unit of the last digit of a checked number as written."""
-    return 0.5 * float(Decimal(1).scaleb(Decimal(check.claimed_text).as_tuple().exponent))
+    return 0.5 * float(unit_of(Decimal(check.claimed_text)))
 
 
 def _degenerate(spec: Spec, check, precision: Precision | None) -> str:
@@ -353,16 +353,10 @@ def _degenerate(spec: Spec, check, precision: Precision | None) -> str:
     if abs(check.from_claims) < unit / 2 <= abs(check.computed):
         return f"your earlier numbers make {name} 0, which needs no working"
     if name.endswith("'"):
-        start = _start_values(spec).get(name[:-1])
+        start = _truth(spec).values.get(name[:-1])           # the parameter before the step
         if start is not None and abs(check.from_claims - start) < unit / 2 <= abs(check.computed - start):
             return f"your earlier numbers leave {name[:-1]} unchanged by the update"
     return ""
-
-
-def _start_values(spec: Spec) -> dict[str, float]:
-    return {p: float(v) for layer in spec.layers for p, v in zip(
-        [w for row in layer.weight_names for w in row] + layer.bias_names,
-        [*layer.weights.reshape(-1), *layer.bias], strict=True)}
 
 
 _TRUTH: dict[int, tuple[Spec, Derivation, set]] = {}   # the spec is kept so that its id is not reused

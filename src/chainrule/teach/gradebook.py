@@ -18,9 +18,9 @@ import unicodedata
 from fractions import Fraction
 
 from ..errors import ChainruleError
+from ..escape import spreadsheet_cell
 from .roster import Student
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MATCHES = {"moodle": ("id", "email"), "canvas": ("sis", "canvas")}
 MAX_ASSIGNMENT = 255                     # Moodle's limit on a grade item's name
 # Canvas's importer skips a column whose header contains one of these (its NON_ASSIGNMENT_COLUMN_HEADERS) or
@@ -31,11 +31,6 @@ CANVAS_STUDENT_COLUMNS = ("Student", "LastName", "FirstName", "ID", "SIS User ID
                           "Integration ID", "Root Account")
 
 
-def spreadsheet_cell(text: str) -> str:
-    """``text`` as a cell no spreadsheet will run as a formula, and with no control character a terminal would act
-    on (an escape sequence in a file's name is written as ``\\x1b``; tabs and line breaks are kept, quoted)."""
-    text = "".join(ascii(c)[1:-1] if unicodedata.category(c) == "Cc" and c not in "\t\n\r" else c for c in text)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def number_text(value: float) -> str:

@@ -20,12 +20,10 @@ are read as data and never run, and no output quotes a right value. For a class 
 travels without its secret, and each submission is marked against the variant its ``id`` line names.
 """
 
-import io
 import json
 import os
 import stat
 import sys
-import zipfile
 from pathlib import Path
 
 from .. import __version__
@@ -39,6 +37,7 @@ from ..textfiles import MiB, read_text
 from .exercise import Exercise, exercise_document
 from .feedback import WORDS, feedback_markdown
 from .grade import Mark, Result, Task, grade_submission, load_task
+from .packages import zip_bytes
 from .roster import Student
 from .submission import SUBMISSION_SUFFIXES, Submission, quote, read_submission, shown
 
@@ -50,7 +49,6 @@ ANSWERS_STEM = "answers"           # the sheet's answers.txt, in any format read
 MAX_ENTRIES = 1000                 # entries looked at in the submission folder (a repository may be handed in)
 MAX_DEPTH = 3                      # folders below /autograder/submission that are looked in
 MAX_METADATA = 16 * MiB            # submission_metadata.json holds the previous submission's results
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)   # every entry's time: the same exercise gives the same bytes
 
 
 # ---- the autograder zip ----
@@ -91,16 +89,7 @@ def autograder_zip(task_files: dict[str, str], wheel=None, visibility: str = "vi
             raise ChainruleError(f"{shown(wheel)}: expected a chainrule wheel (chainrule-VERSION-...-.whl), found "
                                  f"{'no such file' if not wheel.exists() else 'another file'}")
         entries[wheel.name] = (wheel.read_bytes(), 0o644)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in sorted(entries):
-            data, mode = entries[name]
-            info = zipfile.ZipInfo(name, ZIP_TIME)
-            info.create_system = 3                                 # Unix: unzip restores the modes below
-            info.external_attr = (stat.S_IFREG | mode) << 16
-            info.compress_type = zipfile.ZIP_STORED if name.endswith(".whl") else zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return buffer.getvalue()
+    return zip_bytes({name: (data, stat.S_IFREG | mode) for name, (data, mode) in entries.items()})
 
 
 def setup_script() -> str:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ChainruleError
-from ..escape import markdown_text
+from ..escape import markdown_text, spreadsheet_cell
 from ..textfiles import MiB, read_text
 from .exercise import Exercise, exercise_document, make_exercise
 from .folder import write_folder
@@ -120,9 +120,6 @@ def roster_csv(students: list[Student]) -> str:
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(["id", "name", "email"])
     for s in students:
-        writer.writerow([_cell(s.id), _cell(s.name), _cell(s.email)])
+        writer.writerow([spreadsheet_cell(s.id), spreadsheet_cell(s.name), spreadsheet_cell(s.email)])
     return handle.getvalue()
 
-
-def _cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
