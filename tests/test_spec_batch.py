@@ -108,7 +108,7 @@ def test_class_index_targets_are_one_hot_rows():
     ({"reduction": "median"}, 'reduction: expected one of "mean", "sum", found the string "median"'),
     ({"weight_layout": "rows"}, 'weight_layout: expected one of "neuron_major", "input_major"'),
     ({"rounding": "floor"}, 'rounding: expected one of "round", "truncate"'),
-    ({"claims": {"z1[x]": 1}}, "claims key: expected a quantity name such as z1, dL/dw5, w5+ or z1[2]"),
+    ({"claims": {"z1[x]": 1}}, "claims key: expected a quantity name such as z1, dL/dw5, w5+, z1[2] (example 2 of a batch) or w5+@2"),
     ({"reduktion": "sum"}, 'reduktion: unknown field; did you mean "reduction"?'),
 ])
 def test_bad_batch_fields_are_refused_naming_the_field(spec, message):

@@ -21,6 +21,9 @@ def _explain(args) -> int:
         spec = _spec_for_model(args)
     else:
         spec = load_spec(args.spec if args.spec else example_path(args.example or "seed_article"))
+    if args.input_gradients:
+        from dataclasses import replace
+        spec = replace(spec, input_gradients=True)
     text = RENDERERS[args.format](derive(spec, args.lr, steps=args.steps, show_step=args.show_step))
     if args.out:
         from .atomicfile import write_text_atomic
@@ -52,7 +55,7 @@ def _gradcheck(args) -> int:
     from .explain import build_network_for, example_path, load_spec, seed_article
     from dataclasses import replace
 
-    from .explain.checks import batch_step_errors, connection_errors, softmax_exponential_errors
+    from .explain.checks import batch_step_errors, connection_errors, input_gradient_errors, softmax_exponential_errors
     from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, check_loss_derivatives, random_cases
 
     sizes = [args.inputs] + [args.hidden] * args.depth + [args.outputs]
@@ -81,6 +84,9 @@ def _gradcheck(args) -> int:
          | {f"batch {k}": v for k, v in connection_errors(batch).items()}),
         ("softmax e^z and denominator (as explain shows claimed exp_z3, sum_exp)",
          softmax_exponential_errors(seed=args.seed)),
+        ("gradients at the inputs dL/dx1 (seed article; batch_homework, each example; as --input-gradients shows)",
+         {f"seed {k}": v for k, v in input_gradient_errors(seed_article()).items()}
+         | {f"batch {k}": v for k, v in input_gradient_errors(batch).items()}),
     ]
     for label, errors in explained:
         worst = max(worst, *errors.values())
@@ -91,17 +97,20 @@ def _gradcheck(args) -> int:
 
 
 DEFAULT_EPOCHS = 30
-DEFAULT_LR = {"adam": 1e-2, "sgd": 0.05}     # what works on every bundled data set at the default epochs (tested)
+DEFAULT_LR = {"adam": 1e-2, "rmsprop": 1e-2, "sgd": 0.05}     # what works on every bundled data set at the default epochs (tested)
 
 
 def _optimizer(args):
-    from .optimizers import SGD, Adam, CosineDecay, StepDecay
+    from .optimizers import SGD, Adam, CosineDecay, RMSprop, StepDecay
 
     schedule = None
     if args.schedule == "cosine":
         schedule = CosineDecay(args.epochs)
     elif args.schedule == "step":
         schedule = StepDecay(args.step_size, args.gamma)
+    if args.optimizer == "rmsprop":
+        return RMSprop(lr=args.lr if args.lr is not None else DEFAULT_LR["rmsprop"], weight_decay=args.weight_decay,
+                       schedule=schedule)
     if args.optimizer == "adam":
         return Adam(lr=args.lr if args.lr is not None else DEFAULT_LR["adam"], weight_decay=args.weight_decay,
                     schedule=schedule)
@@ -117,9 +126,9 @@ def _train(args) -> int:
 
     if args.resume and not args.checkpoint:
         raise ChainruleError("--resume: continues from the checkpoint in --checkpoint DIR; give --checkpoint")
-    if args.optimizer == "adam" and (args.momentum or args.nesterov):
-        raise ChainruleError("--momentum/--nesterov: these are SGD's; Adam keeps its own moment estimates "
-                             "(use --optimizer sgd, or drop them)")
+    if args.optimizer != "sgd" and (args.momentum or args.nesterov):
+        raise ChainruleError(f"--momentum/--nesterov: these are SGD's; --optimizer {args.optimizer} keeps its own "
+                             "moving averages (use --optimizer sgd, or drop them)")
     if args.early_stopping is not None and not args.validation_split:
         raise ChainruleError("--early-stopping: watches the validation loss; give --validation-split too")
     _check_new_output(args.out, args.force, "--out")
@@ -566,13 +575,16 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--format", choices=["text", "markdown", "latex", "html", "json"], default="text",
                          help="output format")
     explain.add_argument("--out", type=_path, help="write to this file instead of standard output")
+    explain.add_argument("--input-gradients", action="store_true", help="also show the error carried back to the "
+                         "inputs, dL/dx1, ... (a claimed one is shown without this flag)")
     explain.set_defaults(run=_explain)
 
     grad = command("gradcheck", help="check every backprop gradient against finite differences",
                    description="Compare backprop with central finite differences in float64 for the seed article's "
                    "network, the batch example and random networks of every activation and output/loss pairing, "
                    "and what explain shows beyond them: local derivatives, a batch step's per-example and batch "
-                   "gradients, the error per connection, a softmax's e^z and denominator. Exits 1 if any "
+                   "gradients, the error per connection, a softmax's e^z and denominator, the gradients at the "
+                   "inputs. Exits 1 if any "
                    "relative error exceeds the tolerance.")
     grad.add_argument("--inputs", type=_type("n", low=1, high=1000, integer=True, what="1 to 1000"), default=4,
                       help="input width of the random networks")
@@ -598,7 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=PROBABILITY, default=0.0, help="dropout rate after each hidden layer")
     train.add_argument("--epochs", type=COUNT, default=DEFAULT_EPOCHS, help="passes over the training data")
     train.add_argument("--batch-size", type=BATCH, default=32, help="examples per gradient step")
-    train.add_argument("--optimizer", choices=["sgd", "adam"], default="adam", help="the update rule")
+    train.add_argument("--optimizer", choices=["sgd", "rmsprop", "adam"], default="adam",
+                       help="the update rule")
     train.add_argument("--lr", type=RATE, help=f"learning rate (default: {DEFAULT_LR['adam']:g} for adam, "
                        f"{DEFAULT_LR['sgd']:g} for sgd)")
     train.add_argument("--momentum", type=PROBABILITY, default=0.0, help="SGD momentum")
@@ -667,9 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--output", choices=["softmax", "sigmoid", "identity", "tanh"], default="softmax",
                           help="output activation")
     exercise.add_argument("--loss", choices=["cross_entropy", "binary_cross_entropy", "half_squared_error",
-                                             "sum_squared_error", "mean_squared_error"],
+                                             "sum_squared_error", "mean_squared_error", "output"],
                           help="the loss (default: cross_entropy for softmax, binary_cross_entropy for sigmoid, "
-                          "half_squared_error otherwise)")
+                          "half_squared_error otherwise; output: the network's output itself, no targets)")
     exercise.add_argument("--title", help="the exercise's title on every sheet, before the network's description "
                           "(default: Exercise)")
     exercise.add_argument("--seed", type=SEED, help="seed of a single exercise's numbers, kept only in "

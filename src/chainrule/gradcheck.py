@@ -46,6 +46,23 @@ def numeric_gradients(network: Network, x, y, eps: float = 1e-6) -> dict[str, np
     return result
 
 
+def numeric_input_gradients(network: Network, x, y, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of the loss in each input entry: ``(N, D)``, the shape of ``x``. The loss is the batch's
+    mean, so pass one example's row for the gradient of that example's own loss (what ``explain`` shows as
+    ``dL/dx1``)."""
+    x = np.array(x, dtype=np.float64)                          # a copy: the caller's inputs are not nudged
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        kept = x[index]
+        x[index] = kept + eps
+        plus = network.loss(x, y)
+        x[index] = kept - eps
+        minus = network.loss(x, y)
+        x[index] = kept
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
 def check_gradients(network: Network, x, y, eps: float = 1e-6) -> dict[str, float]:
     """The relative error of backprop against finite differences, per parameter array of a float64 network."""
     if network.dtype != np.float64:

@@ -157,6 +157,26 @@ class SumSquaredError(Loss):
         return self.diff * (2.0 * scale / len(self.diff))
 
 
+class OutputObjective(Loss):
+    """L = (1/N) sum_n sum_k o_nk: the network's output itself is what is differentiated, as when a worked example
+    calls ``o.backward()`` on a neuron's output o (micrograd), so that do/do = 1 starts the backward pass.
+
+    No target enters it: ``y: (N, K)`` is taken only because every loss takes it, and is never read. With K outputs
+    the objective is their sum; over a batch, the mean (an explained spec's ``reduction = "sum"`` adds them)."""
+
+    name = "output"
+
+    def forward(self, z, y):
+        return float(self.per_example(z, y).sum() / len(z))
+
+    def per_example(self, z, y):
+        self.yhat = z                                 # (N, K); the output layer already applied its activation
+        return z.sum(axis=1)
+
+    def backward(self, scale=1.0):
+        return np.full_like(self.yhat, scale / len(self.yhat))     # dL/do = 1, scaled as the batch is
+
+
 class MeanSquaredError(Loss):
     """L = (1/(N K)) sum_n sum_k (y_nk - o_nk)^2: the mean over every output of every example."""
 
@@ -298,8 +318,10 @@ FUSED = {("softmax", "cross_entropy"): SoftmaxCrossEntropy,
          ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy,
          ("exp", "poisson"): ExpPoissonDeviance}
 UNFUSED = {"half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError,
-           "absolute_error": AbsoluteError, "huber": Huber, "sum_squared_error": SumSquaredError}
+           "absolute_error": AbsoluteError, "huber": Huber, "sum_squared_error": SumSquaredError,
+           "output": OutputObjective}
 PAIRINGS = list(FUSED) + [(out, loss) for out in ("identity", "sigmoid", "tanh", "softmax") for loss in UNFUSED]
+PAIRINGS.append(("relu", "output"))     # a ReLU neuron's output as the objective (micrograd's Neuron); no target
 DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mean_squared_error",
                 "exp": "poisson"}
 

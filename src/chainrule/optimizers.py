@@ -1,7 +1,10 @@
 """Optimizers own their state and one formula each; the base class does the bookkeeping.
 
 ``step(params, grads)`` updates the arrays of ``params`` in place from ``grads``, both keyed by the network's
-parameter names. Pass a subset of the names to leave the rest frozen (some worked examples keep biases fixed).
+parameter names. Each optimizer's formula is two halves: ``advance`` moves its state (a velocity, moment
+estimates) with the new gradient, ``apply`` moves the parameter from that state. Between them an ``observer``, when
+one is set, sees the state the step is about to use: the explainer records it there, and an author's printed
+velocity or moment can be put in its place, so the update shown is the engine's own from the numbers printed. Pass a subset of the names to leave the rest frozen (some worked examples keep biases fixed).
 Gradients are only read, never changed: the registry keeps the true dL/dw for anyone who looks.
 A schedule, if given, sets the learning rate at the start of each epoch from the base rate.
 """
@@ -28,6 +31,11 @@ def _check_rate(name: str, value, low: float = 0.0, high: float = math.inf, low_
 
 
 class Optimizer:
+    #: (parameter name, parameter, gradient, state) -> None, called between ``advance`` and ``apply``; None in training
+    observer = None
+    #: the state each step keeps per parameter, by name, as the explainer names it (``v`` for ``v_w5``)
+    STATE_NAMES: dict[str, str] = {}
+
     def __init__(self, lr: float, weight_decay: float = 0.0, schedule=None):
         self.base_lr = self.lr = _check_rate("learning rate", lr, low_open=True)
         self.weight_decay = _check_rate("weight_decay", weight_decay)
@@ -51,9 +59,20 @@ class Optimizer:
                 decayed = state.setdefault("decayed", np.empty_like(param))
                 np.multiply(param, param.dtype.type(self.weight_decay), out=decayed)
                 grad = np.add(decayed, grad, out=decayed)
-            self.update(param, grad, state)
+            self.advance(param, grad, state)
+            if self.observer is not None:
+                self.observer(name, param, grad, state)
+            self.apply(param, grad, state)
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        """One parameter's whole step."""
+        self.advance(param, grad, state)
+        self.apply(param, grad, state)
+
+    def advance(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        """Move the state kept for ``param`` with its new gradient (nothing, for plain gradient descent)."""
+
+    def apply(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError
 
     def loss_scale(self) -> float | None:
@@ -87,19 +106,27 @@ class SGD(Optimizer):
             raise ChainruleError("Invalid nesterov=True: Nesterov momentum needs momentum > 0, found momentum=0")
         self.nesterov = bool(nesterov)
 
-    def update(self, param, grad, state):
+    @property
+    def STATE_NAMES(self):
+        return {"velocity": "v"} if self.momentum else {}
+
+    def advance(self, param, grad, state):
+        if self.momentum:                                  # v <- momentum v + g
+            velocity = self._velocity(param, state, param.dtype.type(1))
+            velocity *= param.dtype.type(self.momentum)
+            velocity += grad
+
+    def apply(self, param, grad, state):
         lr = param.dtype.type(self.lr)
         if not self.momentum:
             param -= np.multiply(grad, lr, out=state["scratch"])
             return
-        velocity = self._velocity(param, state, param.dtype.type(1))
-        velocity *= param.dtype.type(self.momentum)
-        velocity += grad
-        if self.nesterov:
+        velocity = state["velocity"]
+        if self.nesterov:                                  # w <- w - lr (g + momentum v)
             step = np.multiply(velocity, param.dtype.type(self.momentum), out=state["scratch"])
             step += grad
             step *= lr
-        else:
+        else:                                              # w <- w - lr v
             step = np.multiply(velocity, lr, out=state["scratch"])
         param -= step
 
@@ -163,21 +190,25 @@ class SGDVelocityOfSteps(SGD):
     ``SGD`` itself; when the rate changes (a schedule), the change reaches the new gradients only, where ``SGD``
     rescales the whole velocity."""
 
-    def update(self, param, grad, state):
+    def advance(self, param, grad, state):
         if not self.momentum:
-            return super().update(param, grad, state)
+            return
         t = param.dtype.type
         velocity = state.get("velocity")
         if velocity is None:
             velocity = state["velocity"] = np.zeros_like(param)
-        step = np.multiply(grad, t(self.lr), out=state["scratch"])         # lr g
         velocity *= t(self.momentum)
-        velocity += step
-        if self.nesterov:
-            param -= step
-            param -= np.multiply(velocity, t(self.momentum), out=state["scratch"])
-        else:
-            param -= velocity
+        velocity += np.multiply(grad, t(self.lr), out=state["scratch"])   # v <- momentum v + lr g
+
+    def apply(self, param, grad, state):
+        if not self.momentum:
+            return super().apply(param, grad, state)
+        t = param.dtype.type
+        if self.nesterov:                                   # w <- w - (lr g + momentum v)
+            param -= np.multiply(grad, t(self.lr), out=state["scratch"])
+            param -= np.multiply(state["velocity"], t(self.momentum), out=state["scratch"])
+        else:                                               # w <- w - v
+            param -= state["velocity"]
 
     def loss_scale(self):
         # SGD's prescaled step keeps the velocity in the units of one rate (see SGD._velocity); steps need update()
@@ -202,7 +233,9 @@ class Adam(Optimizer):
         self.beta2 = _check_rate("beta2", betas[1], high=1.0)
         self.eps = _check_rate("eps", eps, low_open=True)
 
-    def update(self, param, grad, state):
+    STATE_NAMES = {"m": "m", "v": "v"}
+
+    def advance(self, param, grad, state):
         t = param.dtype.type
         if "m" not in state:
             state["m"], state["v"] = np.zeros_like(param), np.zeros_like(param)
@@ -213,8 +246,22 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=scratch)
         scratch *= t(1 - self.beta2)
         v += scratch                                       # v <- b2 v + (1 - b2) g^2
+
+    def corrections(self) -> tuple[float, float]:
+        """The bias corrections of this step, 1 - b1^t and 1 - b2^t (t counts steps from 1)."""
+        return 1 - self.beta1 ** self.steps, 1 - self.beta2 ** self.steps
+
+    def corrected(self, state: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The bias-corrected moments m_hat = m / (1 - b1^t) and v_hat = v / (1 - b2^t), which ``apply`` folds into
+        its rate rather than forming: new arrays, for an explanation to show."""
+        correction1, correction2 = self.corrections()
+        return state["m"] / correction1, state["v"] / correction2
+
+    def apply(self, param, grad, state):
+        t = param.dtype.type
+        m, v, scratch = state["m"], state["v"], state["scratch"]
         # w <- w - lr_t m / (sqrt(v) + eps_t): the bias corrections folded into lr_t and eps_t
-        correction1, correction2 = 1 - self.beta1 ** self.steps, 1 - self.beta2 ** self.steps
+        correction1, correction2 = self.corrections()
         lr_t = self.lr * math.sqrt(correction2) / correction1
         np.sqrt(v, out=scratch)
         scratch += t(self.epsilon_added(correction2))
@@ -235,6 +282,38 @@ class AdamEpsilonHat(Adam):
 
     def epsilon_added(self, correction2):
         return self.eps
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e): a moving average of the squared gradient scales each step,
+    ``s <- rho s + (1 - rho) g^2`` and ``w <- w - lr g / (sqrt(s) + eps)``, eps beside the root as in PyTorch and
+    Keras."""
+
+    STATE_NAMES = {"s": "s"}
+
+    def __init__(self, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8, weight_decay: float = 0.0,
+                 schedule=None):
+        super().__init__(lr, weight_decay, schedule)
+        self.rho = _check_rate("rho", rho, high=1.0)
+        self.eps = _check_rate("eps", eps, low_open=True)
+
+    def advance(self, param, grad, state):
+        t = param.dtype.type
+        if "s" not in state:
+            state["s"] = np.zeros_like(param)
+        s, scratch = state["s"], state["scratch"]
+        s *= t(self.rho)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= t(1 - self.rho)
+        s += scratch                                       # s <- rho s + (1 - rho) g^2
+
+    def apply(self, param, grad, state):
+        t, scratch = param.dtype.type, state["scratch"]
+        np.sqrt(state["s"], out=scratch)
+        scratch += t(self.eps)
+        np.divide(grad, scratch, out=scratch)
+        scratch *= t(self.lr)
+        param -= scratch                                   # w <- w - lr g / (sqrt(s) + eps)
 
 
 class StepDecay:

@@ -7,6 +7,7 @@ the network: it chooses the spec, reads the derivation and arranges output.
 
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
@@ -16,14 +17,14 @@ import numpy as np
 from ..errors import ChainruleError
 from .derivation import Derivation, derive, step_count
 from .render import describe_network
-from .spec import Spec, load_spec, parse_spec
+from .spec import NO_TARGETS, Spec, load_spec, parse_spec
 
 #: file suffix -> renderer name, for ``Explanation.save``
 SUFFIXES = {".txt": "text", ".md": "markdown", ".tex": "latex", ".html": "html", ".htm": "html", ".json": "json"}
 
 
 def explain(source=None, x=None, y=None, *, lr: float | None = None, steps: int = 1, show_step: int | None = None,
-            claims=None, index: int = 0, title: str | None = None) -> "Explanation":
+            claims=None, index: int = 0, title: str | None = None, input_gradients: bool = False) -> "Explanation":
     """Explain one gradient-descent step, every number shown.
 
     **Arguments**
@@ -36,12 +37,18 @@ def explain(source=None, x=None, y=None, *, lr: float | None = None, steps: int 
     - ``steps``: how many updates to run (the losses of all are kept); ``show_step``: which to derive (default 1).
     - ``claims``: an author's printed numbers to audit, ``{"z1": 0.43, ...}`` (replacing the spec's own); a value
       given as a string keeps its printed places (``"0.500"``).
+    - ``input_gradients``: also show the error carried back to the inputs, ``dL/dx1``, ... (as the spec's own
+      ``input_gradients = true`` does; a claimed one is shown without it).
 
     **Returns** an ``Explanation``.
     """
+    if not isinstance(input_gradients, bool):
+        raise ChainruleError(f"input_gradients: expected True or False, found {input_gradients!r:.60}")
     spec = resolve_spec(source, x, y, lr=lr, index=index, title=title)
     if claims is not None:
         spec = with_claims(spec, claims)
+    if input_gradients:
+        spec = replace(spec, input_gradients=True)
     return Explanation(spec, lr, steps=steps, show_step=1 if show_step is None else show_step)
 
 
@@ -168,10 +175,16 @@ def spec_to_raw(spec: Spec) -> dict:
         layers.append(item)
     raw = {"title": spec.title,
            "inputs": dict(zip(spec.input_names, spec.inputs.tolist(), strict=True)),
-           "targets": dict(zip(spec.target_names, spec.targets.tolist(), strict=True)),
+           "targets": dict(zip(spec.target_names, spec.targets.tolist(), strict=True)) if spec.target_names else {},
            "layers": layers, "loss": spec.loss, "loss_name": spec.loss_name, "learning_rate": spec.learning_rate,
            "update_order": spec.update_order, "update_biases": spec.update_biases, "notes": list(spec.notes),
            "claims_source": spec.claims_source, "notation": {"superscript": list(spec.superscript)}}
+    if spec.loss in NO_TARGETS:          # the output itself is the loss: a spec gives it no targets
+        del raw["targets"]
+    if spec.citation:
+        raw["source"] = spec.citation
+    if spec.input_gradients:
+        raw["input_gradients"] = True
     return raw
 
 
@@ -186,9 +199,17 @@ def spec_json(spec: Spec) -> str:
     marks = {}
     if spec.claims:
         raw["claims"] = {}
-        for c in spec.claims:        # a printed "0.500" stays 0.500: JSON numbers written as printed
-            marks[f"\x00{len(marks)}"] = str(c.written)
-            raw["claims"][c.name] = f"\x00{len(marks) - 1}"
+        for name in dict.fromkeys(c.name for c in spec.claims):
+            printings = [c for c in spec.claims if c.name == name]     # one quantity printed more than once
+            numbers = []
+            for c in printings:      # a printed "0.500" stays 0.500: JSON numbers written as printed
+                marks[f"\x00{len(marks)}"] = str(c.written)
+                numbers.append(f"\x00{len(marks) - 1}")
+            value = numbers[0] if len(numbers) == 1 else numbers
+            if printings[0].printed_at is not None:      # the precision the numbers were declared printed at
+                kind, digits = printings[0].printed_at
+                value = {"value" if len(numbers) == 1 else "values": value, f"printed_{kind}": digits}
+            raw["claims"][name] = value
     text = json.dumps(raw, indent=2, ensure_ascii=False)
     for mark, number in marks.items():
         text = text.replace(json.dumps(mark), number)

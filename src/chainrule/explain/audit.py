@@ -21,8 +21,11 @@ from decimal import Decimal
 
 import numpy as np
 
+import copy
+
 from .recorder import ClampingRecorder
 from .spec import Spec, build_network, claims_connections
+from .step_names import at_step, canonical, last_step, split_step
 
 # float64 rounding in the computed value and in reading the printed one, relative to their size. Half a unit of the
 # last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/50000 of it for up
@@ -55,32 +58,111 @@ class ClaimCheck:
 
 
 def updated_name(name: str) -> str:
-    return name[:-1] + "'" if name.endswith("+") else name
+    """A claim's name as the derivation keys it (``w5+`` is ``w5'``, ``z1@1`` is ``z1``; see ``step_names``)."""
+    return canonical(name)
 
 
 def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple],
                 network=None, wanted=None) -> dict:
-    """Every quantity of one step computed by the engine with the printed numbers fed in where they occur.
-    ``network``: a ``_Unfused`` to reuse (its parameters are reset to the spec's first), else one is built.
-    ``wanted``: the names to read back (default: every one; the audit reads only the printed ones).
+    """Every quantity of the steps the printed numbers name, computed by the engine with the printed numbers fed in
+    where they occur: a printed input, target or starting parameter from the start (``with_givens``), every other
+    printed number as its step's pass reaches it, and each step starting from the parameters and optimizer state
+    the author's step before left. ``network``: a ``_Unfused`` of ``spec`` to reuse for the first step, else one is
+    built. ``wanted``: the names to read back (default: every one; the audit reads only the printed ones).
 
-    Returns name -> value, each value as computed *before* its own printed number replaced it."""
-    from .derivation import gradient_step, updated_values
+    Returns name -> value (``z1@2`` for step 2), each as computed *before* its own printed number replaced it."""
+    current, optimizer, values = with_givens(spec, printed), None, {}
+    for step in range(1, last_step(printed) + 1):
+        mine = {split_step(name)[0]: value for name, value in printed.items() if split_step(name)[1] == step}
+        mine_wanted = None if wanted is None else {split_step(n)[0] for n in wanted if split_step(n)[1] == step}
+        if current.batch_size:
+            got, optimizer = _batch_author_pass(current, learning_rate, mine, places, optimizer=optimizer)
+        else:
+            reuse = network if current is spec else None
+            got, optimizer = _one_step(current, learning_rate, mine, places, reuse, mine_wanted, optimizer)
+        values |= {at_step(name, step): value for name, value in got.items()}
+        current = with_parameters(current, {name: mine.get(name + "'", got.get(name + "'")) for name in
+                                            parameter_names(spec)})
+    return values
 
-    if spec.batch_size:
-        return _batch_author_pass(spec, learning_rate, printed, places)
+
+def _one_step(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple], network,
+              wanted, optimizer) -> tuple[dict, object]:
+    """One step of one example with its printed numbers fed in (see ``author_pass``); the optimizer goes on."""
+    from .derivation import gradient_step, new_optimizer, updated_values
+
     network, where = (network or _Unfused(spec)).reset()
-    recorder = ClampingRecorder({places[name]: value for name, value in printed.items() if name in places},
+    optimizer = optimizer or new_optimizer(spec, learning_rate, network, where)
+    recorder = ClampingRecorder({places[name]: value for name, value in printed.items()
+                                 if name in places and places[name][0] != "given"},
                                 connections=claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
-    gradient_step(network, spec, learning_rate, recorder)
+    gradient_step(network, spec, optimizer, recorder)
     values = {name: read(spec, recorder, place) for name, place in places.items()
               if place[0] not in AFTER_STEP and (wanted is None or name in wanted)}
     values |= updated_values(spec, where, network, recorder)
-    return with_changes(spec, values, printed)
+    return with_changes(spec, values, printed), optimizer
 
 
-AFTER_STEP = ("change", "updated")    # places of what the update makes: read from the parameters, not the pass
+def parameter_names(spec: Spec) -> list[str]:
+    return [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] + layer.bias_names]
+
+
+def with_parameters(spec: Spec, parameters: dict[str, float]) -> Spec:
+    """A copy of ``spec`` whose parameters start where ``parameters`` (name -> value) say: the next step's."""
+    spec = copy.copy(spec)
+    spec.layers = [copy.copy(layer) for layer in spec.layers]
+    for layer in spec.layers:
+        layer.weights = np.array([[parameters[w] for w in row] for row in layer.weight_names], dtype=float)
+        if layer.bias_names:
+            layer.bias = np.array([parameters[b] for b in layer.bias_names], dtype=float)
+    return spec
+
+
+def given_places(spec: Spec) -> dict[str, tuple]:
+    """The givens a printed number can stand in for, fed in from the start: the inputs and targets (each example's
+    in a batch), the parameters, and the optimizer's state before the first step (``v_w5@0``)."""
+    from .derivation import given_values, starting_state
+
+    names = dict.fromkeys(given_values(spec)) | dict.fromkeys(parameter_names(spec))
+    names |= dict.fromkeys(starting_state(spec, dict(enumerate(parameter_names(spec)))))
+    return {name: ("given",) for name in names}
+
+
+def with_givens(spec: Spec, printed: dict[str, float]) -> Spec:
+    """``spec`` with the printed givens in place of its own: the author's pass computes with the inputs, targets,
+    starting parameters and optimizer state as printed (the spec itself when none is printed)."""
+    givens = given_places(spec)
+    mine = {name: value for name, value in printed.items() if name in givens}
+    if not mine:
+        return spec
+    spec = with_parameters(spec, {p: mine.get(p, v) for p, v in zip(parameter_names(spec), _starting(spec),
+                                                                      strict=True)})
+    spec.optimizer = copy.deepcopy(spec.optimizer)
+    for name, value in mine.items():
+        if name.endswith("@0"):
+            spec.optimizer.state[name[:-2]] = value
+    if spec.batch_size:
+        spec.examples_x, spec.examples_y = spec.examples_x.copy(), spec.examples_y.copy()
+        examples = [(f"[{n + 1}]", spec.examples_x[n], spec.examples_y[n]) for n in range(spec.batch_size)]
+    else:
+        spec.inputs, spec.targets = spec.inputs.copy(), spec.targets.copy()
+        examples = [("", spec.inputs, spec.targets)]
+    for suffix, x, y in examples:
+        for i, name in enumerate(spec.input_names):
+            x[i] = mine.get(name + suffix, x[i])
+        for k, name in enumerate(spec.target_names):
+            y[k] = mine.get(name + suffix, y[k])
+    if spec.batch_size:
+        spec.inputs, spec.targets = spec.examples_x[0], spec.examples_y[0]
+    return spec
+
+
+def _starting(spec: Spec) -> list[float]:
+    return [float(v) for layer in spec.layers for v in (*layer.weights.reshape(-1), *layer.bias)]
+
+
+AFTER_STEP = ("change", "updated", "given")   # places read from the parameters or the spec, not the pass
 
 
 def read(spec: Spec, recorder, place: tuple) -> float:
@@ -94,10 +176,8 @@ def read(spec: Spec, recorder, place: tuple) -> float:
 
 def with_changes(spec: Spec, values: dict[str, float], printed: dict[str, float]) -> dict[str, float]:
     """The weight changes Δw the step made, and each updated value carried from a printed change: w′ = w + Δw,
-    the update as an author who prints Δw writes it."""
-    start = {p: c for layer in spec.layers for p, c in zip(
-        [w for row in layer.weight_names for w in row] + layer.bias_names,
-        [float(v) for v in (*layer.weights.reshape(-1), *layer.bias)], strict=True)}
+    the update as an author who prints Δw writes it (``spec``'s parameters are those the step started from)."""
+    start = dict(zip(parameter_names(spec), _starting(spec), strict=True))
     for name in printed:
         if name.startswith("Delta_") and name[len("Delta_"):] in start:
             parameter = name[len("Delta_"):]
@@ -127,21 +207,32 @@ def places_of(spec: Spec) -> dict[str, tuple]:
 
     network, where = build_network(spec, fused=False)
     if spec.batch_size:
-        return _batch_places(spec, network, where) | {name: ("batch", place) for name, place in
-                                                      _step_places(spec, where).items()}
+        return given_places(spec) | _batch_places(spec, network, where) | {
+            name: ("batch", place) for name, place in (_step_places(spec, where) | state_places(spec, where)).items()}
     recorder = Recorder(claims_connections(spec))
     network.loss(spec.inputs[None, :], spec.targets[None, :], recorder=recorder)
     network.backward(recorder=recorder)
-    return layout_places(spec, where, recorder) | _step_places(spec, where)
+    return given_places(spec) | layout_places(spec, where, recorder) | _step_places(spec, where) | \
+        state_places(spec, where)
+
+
+def state_places(spec: Spec, where) -> dict[str, tuple]:
+    """Where the optimizer's state of each parameter is recorded as its update uses it: ``v_w5`` at
+    ``("state", "0.weight", "v", flat)``."""
+    from .derivation import _parameter_names
+    from .optimizer_spec import state_name
+
+    return {state_name(letter, name): ("state", key, letter, flat) for (key, flat), name in
+            _parameter_names(spec, where).items() for letter in spec.optimizer.letters}
 
 
 def _step_places(spec: Spec, where) -> dict[str, tuple]:
-    """Each parameter's change Δw; in a sequential update also its updated value, with which the error below is
-    carried (in a simultaneous update an updated value feeds nothing)."""
+    """Each parameter's change Δw; also its updated value where that feeds something: in a sequential update the
+    error below is carried with it, and a later step starts from it (in one simultaneous step it feeds nothing)."""
     from .derivation import parameter_places
 
-    return {name: place for name, place in parameter_places(spec, where).items()
-            if place[0] == "change" or spec.update_order == "sequential"}
+    feeds = spec.update_order == "sequential" or last_step(c.name for c in spec.claims) > 1
+    return {name: place for name, place in parameter_places(spec, where).items() if place[0] == "change" or feeds}
 
 
 # A batch: each example's quantities are held by a pass of that example alone, ("example", n, place); the batch's
@@ -163,7 +254,7 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
 
 
 def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple],
-                       worked=None):
+                       worked=None, optimizer=None):
     """The author pass of a batch: each example's pass with its printed numbers fed in, then the batch pass fed the
     same numbers in each example's row (an error scaled by the batch's weight of that example, 1/N for a mean, as
     the engine's mean loss scales it) and the batch's own printed gradients. A printed gradient or loss of one
@@ -175,10 +266,14 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
     taking the round before's update, so that the update of every layer above is the author's when it is used.
     ``worked(updated)``, for an author who rounds every intermediate of a sequential update, gives each round's
     per-example numbers as that author has them (the round before's update given), fed in as printed; the batch
-    pass then rounds each layer's gradients before its update and its updated parameters after."""
-    from .derivation import _Layout, _parameter_names, example_pass, gradient_step, set_parameters, updated_values
+    pass then rounds each layer's gradients before its update and its updated parameters after.
+    ``optimizer``: the one the step before used (its state goes on), else the spec's. Returns the values and the
+    optimizer."""
+    from .derivation import (_Layout, _parameter_names, example_pass, gradient_step, new_optimizer, set_parameters,
+                             updated_values)
 
     network, where = build_network(spec, fused=False)
+    optimizer = optimizer or new_optimizer(spec, learning_rate, network, where)
     start = {key: param.copy() for key, param in network.named_parameters().items()}
     weight = 1.0 if spec.reduction == "sum" else 1.0 / spec.batch_size
     updated = None
@@ -210,21 +305,32 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
         recorder = ClampingRecorder(batch, rows, additions, claims_connections(spec),
                                     rounds=None if worked is None else spec.carries_rounded)
         values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder) + loss_moved
-        gradient_step(network, spec, learning_rate, recorder)
+        gradient_step(network, spec, optimizer, recorder)
         updated = {key: param.copy() for key, param in network.named_parameters().items()}
     for (key, flat), name in _parameter_names(spec, where).items():
         dense, kind = key.split(".")
         values[f"d{spec.loss_name}/d{name}"] = recorder.read(("param_grad", int(dense), kind, flat))
+    values |= {name: recorder.read(place[1]) for name, place in places.items()
+               if place[0] == "batch" and place[1][0] == "state"}
     values |= updated_values(spec, where, network, recorder)
-    return with_changes(spec, values, printed)
+    return with_changes(spec, values, printed), optimizer
 
 
 def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list[str]) -> list[ClaimCheck]:
-    """Verdicts for the spec's claims, in the order the pass computes them."""
-    claims = {updated_name(c.name): c for c in spec.claims}
+    """Verdicts for the spec's claims, in the order the pass computes them. A quantity printed several times is
+    judged once per printing, each on its own digits; its most precise printing is the one fed into the author's
+    pass and the one later numbers are carried from."""
+    parameters = set(parameter_names(spec))
+    printings: dict[str, list] = {}
+    for claim in spec.claims:
+        printings.setdefault(canonical(claim.name, parameters), []).append(claim)
+    claims = {name: min(group, key=lambda c: c.unit) for name, group in printings.items()}   # the most precise
     printed = {name: c.value for name, c in claims.items()}
-    # a rounded number lies within half a unit of its last digit of the value; a truncated one within a whole unit
-    half = {name: c.unit if spec.rounding == "truncate" else c.half_unit for name, c in claims.items()}
+
+    def half_of(c):
+        # a rounded number lies within half a unit of its last digit of the value; a truncated one within a unit
+        return c.unit if spec.rounding == "truncate" else c.half_unit
+    half = {name: half_of(c) for name, c in claims.items()}
     size = {name: max(abs(c.value), c.unit) for name, c in claims.items()}   # a printed 0.00 is as big as its unit
     places = places_of(spec)
     unfused = _Unfused(spec)
@@ -233,25 +339,30 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     with np.errstate(all="ignore"):      # a printed number far off (1e9) may overflow: its slopes are not finite
         sensitivity = _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity)
     carried_rounding = rounded_pass(spec, learning_rate, places) if spec.carries_rounded is not None else {}
-    checks = {}
+    checks, results = {}, []
     for name in causal_order(printed, sensitivity, order):
-        claim, upstream, correct = claims[name], sensitivity[name], truth[name]
+        upstream, correct = sensitivity[name], truth[name]
         # How far the author's inputs really were from the truth: a printed number that agrees was off by exactly
         # its own deviation (0 for an exact one); a wrong one could stand for anything within its last place.
         right = {i: abs(printed[i] - truth[i]) for i in upstream if i in checks and checks[i].agrees}
         wrong = [i for i in upstream if i in checks and not checks[i].agrees]
-        tolerance = half[name] + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * e for i, e in right.items())
-        carry_tolerance = tolerance + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * half[i] for i in wrong)
+        carried = (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * e for i, e in right.items())
         from_claims = base.get(name, correct)
-        if within(claim.written, correct, tolerance) or (
-                name in carried_rounding and within(claim.written, carried_rounding[name], half[name])):
-            verdict = "agrees"      # right, or right as the author's declared rounding of every intermediate gives it
-        elif wrong and within(claim.written, from_claims, carry_tolerance):
-            verdict = "carried"
-        else:
-            verdict = "slip"
-        checks[name] = ClaimCheck(claim.name, claim.value, correct, claim.text, verdict, from_claims, tolerance, wrong)
-    return list(checks.values())
+        for claim in printings[name]:
+            tolerance = half_of(claim) + carried
+            carry_tolerance = tolerance + (1 + SLOPE_SLACK) * sum(abs(upstream[i]) * half[i] for i in wrong)
+            if within(claim.written, correct, tolerance) or (
+                    name in carried_rounding and within(claim.written, carried_rounding[name], half_of(claim))):
+                verdict = "agrees"   # right, or right as the author's declared rounding of every intermediate gives it
+            elif wrong and within(claim.written, from_claims, carry_tolerance):
+                verdict = "carried"
+            else:
+                verdict = "slip"
+            check = ClaimCheck(claim.name, claim.value, correct, claim.text, verdict, from_claims, tolerance, wrong)
+            results.append(check)
+            if claim is claims[name]:
+                checks[name] = check
+    return results
 
 
 def _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity) -> dict[str, dict]:
@@ -292,7 +403,7 @@ def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> 
     """Every quantity of the step as an author computes it who rounds each one to ``spec.carries_rounded`` decimals
     and computes on with the rounded value (each from the rounded ones before it): the engine's pass with a
     recorder that rounds as the pass goes."""
-    from .derivation import gradient_step, updated_values
+    from .derivation import gradient_step, new_optimizer, updated_values
     from .recorder import RoundingRecorder
 
     if spec.batch_size:
@@ -300,7 +411,7 @@ def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> 
     network, where = build_network(spec, fused=False)
     recorder = RoundingRecorder(spec.carries_rounded, claims_connections(spec))
     network.loss(spec.X, spec.Y, recorder=recorder)
-    gradient_step(network, spec, learning_rate, recorder)
+    gradient_step(network, spec, new_optimizer(spec, learning_rate, network, where), recorder)
     values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
     return values | updated_values(spec, where, network, recorder)
 
@@ -331,12 +442,12 @@ def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tupl
                         if name in places and places[name][2][0] in ROUNDED}
         return printed
     if spec.update_order == "sequential":     # each layer's rounded update is used below it: worked round by round
-        return _batch_author_pass(spec, learning_rate, {}, places, worked)
+        return _batch_author_pass(spec, learning_rate, {}, places, worked)[0]
     printed = worked(None)
-    first = _batch_author_pass(spec, learning_rate, printed, places)
+    first = _batch_author_pass(spec, learning_rate, printed, places)[0]
     gradients = {name: rounded(first[name], spec.carries_rounded) for name, place in places.items()
                  if place[0] == "batch" and place[1][0] == "param_grad"}
-    return _batch_author_pass(spec, learning_rate, printed | gradients, places)
+    return _batch_author_pass(spec, learning_rate, printed | gradients, places)[0]
 
 
 def rounded(value: float, places: int) -> float:

@@ -1,6 +1,6 @@
 """Gradient checks of what ``explain`` shows beyond the network's own parameter gradients (``chainrule gradcheck``):
-a batch step's per-example and batch gradients, the error reaching a hidden neuron through each connection, and a
-softmax's e^z and denominator. Each is compared with central differences in float64, as ``chainrule.gradcheck``
+a batch step's per-example and batch gradients, the error reaching a hidden neuron through each connection, a
+softmax's e^z and denominator, and the gradients at the inputs. Each is compared with central differences in float64, as ``chainrule.gradcheck``
 compares backprop; every function returns a relative error per group (``gradcheck.relative_error``).
 """
 
@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import numpy as np
 
-from ..gradcheck import relative_error
+from ..gradcheck import numeric_input_gradients, relative_error
 from .derivation import _parameter_names, connection_name, derive
-from .spec import Claim, Spec, build_network, example_name
+from .spec import Claim, Spec, build_network, example_name, input_gradient_names
 
 
 def _central(f, eps: float) -> float:
@@ -77,6 +77,24 @@ def connection_errors(spec: Spec, values: dict[str, float] | None = None, eps: f
                                                                                 spec.X[rows], spec.Y[rows]), eps)
                                 for i, j in pairs])
             errors[f"layer {number + 1}" + (f", example {n}" if n else "")] = relative_error(shown, numeric)
+    return errors
+
+
+def input_gradient_errors(spec: Spec, values: dict[str, float] | None = None, eps: float = 1e-6) -> dict[str, float]:
+    """The gradients of the loss at the inputs as the derivation shows them (``values``: derived here by default,
+    with ``input_gradients`` on): ``dL/dx1``, ..., in a batch each example's ``dL/dx1[n]`` (the gradient of that
+    example's own loss), against central differences of that loss in each input; one relative error per example.
+    The step is taken as a simultaneous update: a sequential one carries the error with the first layer's updated
+    weights, as its author does, which no difference of the loss gives."""
+    spec = replace(spec, update_order="simultaneous", input_gradients=True, claims=[])
+    values = derive(spec).values if values is None else values
+    network, _ = build_network(spec)
+    errors = {}
+    for n in range(1, spec.batch_size + 1) if spec.batch_size else [0]:
+        rows = slice(n - 1, n) if n else slice(0, 1)
+        shown = np.array([values[example_name(name, n) if n else name] for name in input_gradient_names(spec)])
+        numeric = numeric_input_gradients(network, spec.X[rows], spec.Y[rows], eps)[0]
+        errors[f"example {n}" if n else "example"] = relative_error(shown, numeric)
     return errors
 
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 
 from ..errors import ChainruleError
 from ..schema import describe, nearest
-from ..optimizers import GradientDescent
-from .audit import ClaimCheck, audit, updated_name
+from .audit import ClaimCheck, audit
+from .optimizer_spec import STATE_KEYS, make_optimizer, state_name
+from .optimizer_steps import rule_title, state_templates, step_term
+from .step_names import at_step, canonical, qualified, split_step
 from .recorder import Recorder
-from .spec import Spec, SpecLayer, build_network, claims_connections, example_name
+from .spec import (Spec, SpecLayer, build_network, claims_connections, example_name, input_gradient_names,
+                   shows_input_gradients)
 
 FORWARD = {
     "sigmoid": "σ({z}) = 1/(1 + e^({-z}))",
@@ -83,56 +86,113 @@ class Derivation:
 
 
 def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1) -> Derivation:
-    """Run ``steps`` real gradient-descent steps on the spec's example and lay out every number of step
-    ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table."""
+    """Run ``steps`` real steps of the spec's optimizer on the spec's example and lay out every number of step
+    ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table.
+
+    Claims on later steps (``w5+@2``, ``L@3``) run at least as many steps and lay out every step from the first to
+    the last claimed, each in full, its quantities named for their step (``z1@2``): the audit follows the author
+    from one step into the next."""
     eta = spec.learning_rate if learning_rate is None else float(learning_rate)
     show_step, steps = step_count(show_step, "show_step"), step_count(steps, "steps")
+    claimed = claimed_steps(spec)
+    if show_step == 1 and claimed > 1:
+        steps = max(steps, claimed)
     if show_step > steps:
         raise ChainruleError(f"--show-step: expected a step between 1 and {steps}, found {show_step}")
+    shown = list(range(1, claimed + 1)) if show_step == 1 and claimed > 1 else [show_step]
     network, where = build_network(spec)
     names = _parameter_names(spec, where)                      # (param key, flat index) -> quantity name
     params = network.named_parameters()
-    losses = []
+    optimizer = new_optimizer(spec, eta, network, where)
+    constants = {"eta": eta, **spec.optimizer.settings, **given_values(spec)}
+    values = dict(constants) | starting_state(spec, names)
+    losses, sections, first_updated = [], [], None
+    trained_names: set[str] = set()
     for step in range(1, steps + 1):
-        recorder = Recorder(claims_connections(spec)) if step == show_step else None
+        recorder = Recorder(claims_connections(spec)) if step in shown else None
         sequential_batch = spec.batch_size and spec.update_order == "sequential"
         if recorder is not None:
-            values = {"eta": eta, **given_values(spec)}
-            values |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+            mine = dict(constants)
+            mine |= {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+            if spec.optimizer.name == "adam":
+                mine["t"] = float(optimizer.steps + 1)      # the step count of this step's bias correction
             before = {key: param.copy() for key, param in params.items()}
             if not sequential_batch:     # a batch: each example on its own first
-                examples = example_sections(spec, network, where, values)
+                examples = example_sections(spec, network, where, mine)
         losses.append(spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder))
-        trained = gradient_step(network, spec, eta, recorder)
-        if recorder is not None:
-            shown = recorder
-            updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
-            if sequential_batch:         # each example's error carried below a layer with the batch's update of it
-                after = {key: param.copy() for key, param in params.items()}
-                examples = example_sections(spec, network, where, values, start=before, updated=after)
+        trained = gradient_step(network, spec, optimizer, recorder)
+        trained_names = {name for (key, _), name in names.items() if key in trained}
+        if recorder is None:
+            continue
+        updated = {name: float(params[key].reshape(-1)[i]) for (key, i), name in names.items()}
+        first_updated = first_updated or updated
+        if sequential_batch:         # each example's error carried below a layer with the batch's update of it
+            after = {key: param.copy() for key, param in params.items()}
+            examples = example_sections(spec, network, where, mine, start=before, updated=after)
+        if spec.batch_size:
+            mine_sections = examples + [_batch_section(spec, where, recorder, mine)]
+        else:
+            layout = _Layout(spec, where, recorder, mine)
+            mine_sections = layout.forward() + [layout.loss()] + layout.backward()
+        mine_sections.append(_update(spec, updated, trained_names, mine, recorder, where, step))
+        if len(shown) > 1:
+            mine_sections, mine = at_later_step(mine_sections, mine, step, constants)
+        sections += mine_sections
+        values |= mine
     losses.append(spec.loss_scale * network.loss(spec.X, spec.Y))
 
-    trained_names = {name for (key, _), name in names.items() if key in trained}
-    layout = _Layout(spec, where, shown, values)
-    if spec.batch_size:
-        sections = examples + [_batch_section(spec, where, shown, values)]
-    else:
-        sections = layout.forward() + [layout.loss()] + layout.backward()
-    sections.append(_update(spec, updated, trained_names, values))
-    overflowed = next((n for n, v in {**values, **updated}.items() if not np.isfinite(v)), None)
+    overflowed = next((n for n, v in {**values, **first_updated}.items() if not np.isfinite(v)), None)
     if overflowed is not None or not np.all(np.isfinite(losses)):
         raise ChainruleError(f"{spec.source}: the step overflows float64 ({overflowed or 'the loss'} is not finite): "
                              f"expected inputs, weights and a learning rate small enough to compute with")
-    derivation = Derivation(spec, eta, values, sections, updated, trained_names, losses=losses, step=show_step)
-    unknown = [c.name for c in spec.claims if updated_name(c.name) not in values]
+    derivation = Derivation(spec, eta, values, sections, first_updated, trained_names, losses=losses,
+                            step=show_step)
+    parameters = {name for name in names.values()}
+    unknown = [c.name for c in spec.claims if canonical(c.name, parameters) not in values]
     if unknown:
         known = ", ".join(sorted(values, key=natural_key)[:12])
-        hint = nearest(updated_name(unknown[0]), values)
+        hint = nearest(canonical(unknown[0], parameters), values)
         raise ChainruleError(f"{spec.source}: claims.{unknown[0]}: expected the name of a quantity of this network "
                              f"(such as {known}, ...), found none called \"{unknown[0]}\"{hint}")
-    if show_step == 1 and spec.claims:        # printed numbers describe the first step
+    if show_step == 1 and spec.claims:        # printed numbers describe the first steps
         derivation.claims = audit(spec, eta, values, derivation.order)
     return derivation
+
+
+def claimed_steps(spec: Spec) -> int:
+    """The latest step the spec's claims name (1 when none names a later one), at most ``MAX_STEPS``."""
+    latest = max(((split_step(c.name)[1], c.name) for c in spec.claims), default=(1, ""))
+    if latest[0] > MAX_STEPS or latest[0] < 1:
+        raise ChainruleError(f"{spec.source}: claims.{latest[1]}: expected a step from 1 to {MAX_STEPS} after @, "
+                             f"found {latest[0]}")
+    return latest[0]
+
+
+def at_later_step(sections: list[Section], values: dict[str, float], step: int, constants) -> tuple[list, dict]:
+    """One step's sections and values named for their step: titles begin "Step k", and from step 2 on every
+    quantity is ``name@k`` (the learning rate, settings, inputs and targets stay as they are)."""
+    def name(n):
+        return n if n in constants or step == 1 else at_step(n, step)
+    for section in sections:
+        section.title = f"Step {step}: {section.title}"
+        for one in section.steps:
+            one.name, one.template = name(one.name), qualified(one.template, step, constants)
+    return sections, {name(n): v for n, v in values.items()}
+
+
+def new_optimizer(spec: Spec, eta: float, network, where):
+    """The engine's optimizer the spec names, with its settings and starting state, for ``network``."""
+    entries: dict[str, list] = {}
+    for (key, flat), name in _parameter_names(spec, where).items():
+        entries.setdefault(key, []).append((flat, name))
+    return make_optimizer(spec.optimizer, eta, entries, network.named_parameters())
+
+
+def starting_state(spec: Spec, names) -> dict[str, float]:
+    """The optimizer's state before the first step, by name (``v_w5@0``): as the spec gives it, else 0."""
+    letters = STATE_KEYS[spec.optimizer.name]
+    return {at_step(state_name(letter, name), 0): spec.optimizer.state.get(state_name(letter, name), 0.0)
+            for letter in letters for name in names.values()}
 
 
 def step_count(value, name: str) -> int:
@@ -147,35 +207,44 @@ def step_count(value, name: str) -> int:
     return int(value)
 
 
-def gradient_step(network, spec: Spec, eta: float, recorder=None) -> set[str]:
-    """Backward pass and one gradient-descent update, simultaneous or sequential as the spec says; returns the
-    names of the parameter arrays it changed (biases stay fixed when the spec says so)."""
+def gradient_step(network, spec: Spec, optimizer, recorder=None) -> set[str]:
+    """Backward pass and one step of ``optimizer`` (the engine's, see ``new_optimizer``), simultaneous or
+    sequential as the spec says; returns the names of the parameter arrays it changed (biases stay fixed when the
+    spec says so). A recorder sees the optimizer's state as each update is about to use it."""
     params = network.named_parameters()
     trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
-    optimizer = GradientDescent(eta)
-    if spec.update_order == "sequential":
-        def update_layer(index, layer):
-            mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
-            if recorder is not None:
-                recorder.before_update(index, layer)
-            optimizer.step(mine, network.named_gradients())
-            if recorder is not None:
-                recorder.after_update(index, layer)
-        network.backward(recorder=recorder, after_params=update_layer, scale=spec.loss_scale)
-    else:
-        network.backward(recorder=recorder, scale=spec.loss_scale)
-        optimizer.step(trainable, network.named_gradients())
+    if recorder is not None:
+        optimizer.observer = lambda key, param, grad, state: recorder.optimizer_state(optimizer, key, param, grad,
+                                                                                      state)
+    try:
+        if spec.update_order == "sequential":
+            def update_layer(index, layer):
+                mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
+                if recorder is not None:
+                    recorder.before_update(index, layer)
+                optimizer.step(mine, network.named_gradients())
+                if recorder is not None:
+                    recorder.after_update(index, layer)
+            network.backward(recorder=recorder, after_params=update_layer, scale=spec.loss_scale)
+        else:
+            network.backward(recorder=recorder, scale=spec.loss_scale)
+            optimizer.step(trainable, network.named_gradients())
+    finally:
+        optimizer.observer = None
     return set(trainable)
 
 
 def given_values(spec: Spec) -> dict[str, float]:
-    """The inputs and targets by name; in a batch, each example's as ``x1[1]``, ``x1[2]``, ..."""
+    """The inputs and targets by name; in a batch, each example's as ``x1[1]``, ``x1[2]``, ... (a loss of the
+    output itself has no target names: the zeros standing in for its targets are not given)."""
     if not spec.batch_size:
-        return dict(zip(spec.input_names + spec.target_names, [*spec.inputs, *spec.targets], strict=True))
+        targets = [*spec.targets] if spec.target_names else []
+        return dict(zip(spec.input_names + spec.target_names, [*spec.inputs, *targets], strict=True))
     values = {}
     for n, (x, y) in enumerate(zip(spec.X, spec.Y, strict=True), start=1):
         values |= {example_name(name, n): float(v) for name, v in zip(spec.input_names, x, strict=True)}
-        values |= {example_name(name, n): float(v) for name, v in zip(spec.target_names, y, strict=True)}
+        values |= {example_name(name, n): float(v) for name, v in zip(spec.target_names, y if spec.target_names
+                                                                      else [], strict=True)}
     return values
 
 
@@ -359,18 +428,24 @@ class _Layout:
                   for j, (a, e) in enumerate(zip(layer.activation_names, exps, strict=True))]
         return steps
 
+    def targets(self) -> list[str | None]:
+        """Each output's target name (None for every output of a loss that is the output itself)."""
+        return [self.q(t) for t in self.spec.target_names] or [None] * len(self.spec.layers[-1].activation_names)
+
     def loss(self) -> Section:
         out = [self.q(o) for o in self.spec.layers[-1].activation_names]
-        targets = [self.q(t) for t in self.spec.target_names]
+        targets = self.targets()
         terms = {
             "cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}}",
             "binary_cross_entropy": lambda y, o: f"{{{y}}}·ln {{{o}}} + (1 − {{{y}}})·ln(1 − {{{o}}})",
             "half_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
             "mean_squared_error": lambda y, o: f"({{{y}}} − {{{o}}})²",
             "sum_squared_error": lambda y, o: f"({{{o}}} − {{{y}}})²",      # Σ (ŷ − y)², no ½
+            "output": lambda y, o: f"{{{o}}}",                              # L = ŷ (summed over the outputs)
         }[self.spec.loss]
         wrap = {"cross_entropy": "−({})", "binary_cross_entropy": "−({})", "half_squared_error": "½[{}]",
-                "mean_squared_error": f"(1/{len(out)})[{{}}]", "sum_squared_error": "{}"}[self.spec.loss]
+                "mean_squared_error": f"(1/{len(out)})[{{}}]", "sum_squared_error": "{}",
+                "output": "{}"}[self.spec.loss]
         template = wrap.format(" + ".join(terms(y, o) for y, o in zip(targets, out, strict=True)))
         steps = []
         shares = [share_name(self.L, o) for o in self.spec.layers[-1].activation_names]
@@ -385,14 +460,14 @@ class _Layout:
         last = len(self.spec.layers) - 1
         layer = self.spec.layers[last]
         names = list(zip([self.q(z) for z in layer.pre_activation_names], [self.q(a) for a in layer.activation_names],
-                         [self.q(t) for t in self.spec.target_names], strict=True))
+                         self.targets(), strict=True))
         if self.where[last][1] is None:      # fused output: dL/dz = yhat - y
             steps = [self.step(self.d(z0), f"{{{o}}} − {{{y}}}", "loss_grad", k)
                      for k, ((z, o, y), z0) in enumerate(zip(names, layer.pre_activation_names, strict=True))]
         else:                                # the loss's own derivative, then back through the output activation
             k_out = len(layer.activation_names)
             derivative = {"half_squared_error": "({o} − {y})", "mean_squared_error": f"(2/{k_out})·({{o}} − {{y}})",
-                          "sum_squared_error": "2·({o} − {y})",
+                          "sum_squared_error": "2·({o} − {y})", "output": "1",      # dL/dŷ = dŷ/dŷ = 1
                           "cross_entropy": "−{y}/{o}", "binary_cross_entropy": "({o} − {y})/({o}·(1 − {o}))"}
             steps = [self.step(self.d(o0), derivative[self.spec.loss].format(o=f"{{{o}}}", y=f"{{{y}}}"),
                                "loss_grad", k)
@@ -407,6 +482,9 @@ class _Layout:
                 word = ACTIVATION_WORDS[self.spec.layers[number - 1].activation]
                 sections.append(Section(f"{self.title}Backward pass, error carried back through layer {number} "
                                         f"({word})", steps, "carried_back", number))
+        if shows_input_gradients(self.spec):     # asked for or claimed: the first layer carries it to the inputs
+            sections.append(Section(f"{self.title}Backward pass, error carried back to the inputs",
+                                    self.carried_back(0), "input_gradients", 0))
         return sections
 
     def through_activation(self, number: int) -> list[Step]:
@@ -493,7 +571,8 @@ def _activation_template(layer: SpecLayer, j: int, q=lambda name: name) -> str:
 def optional_names(spec: Spec) -> set[str]:
     """Quantities shown only when claimed: local derivatives da/dz (elementwise activations the loss does not fuse
     with), each output's share of the loss, each updated parameter's change Δw, a softmax output's e^z and
-    denominator, and the error reaching a hidden neuron through each of its connections."""
+    denominator, the error reaching a hidden neuron through each of its connections, and the error carried back to
+    each input (``dL/dx1``, and through each connection ``dL/dx1_via_z1``: also shown on request)."""
     _, where = build_network(spec)
     examples = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
     names = set()
@@ -508,7 +587,9 @@ def optional_names(spec: Spec) -> set[str]:
     for layer, below in zip(spec.layers[1:], spec.layers, strict=False):
         names |= {connection_name(spec.loss_name, a, z) + sfx for a in below.activation_names
                   for z in layer.pre_activation_names for sfx in examples}
-    return names
+    inputs = input_gradient_names(spec) + [connection_name(spec.loss_name, x, z) for x in spec.input_names
+                                           for z in spec.layers[0].pre_activation_names]
+    return names | {name + sfx for name in inputs for sfx in examples}
 
 
 def exp_name(z: str) -> str:
@@ -539,11 +620,12 @@ def share_name(loss_name: str, output: str) -> str:
 def loss_share(spec: Spec, recorder: Recorder, k: int) -> float:
     """Output ``k``'s share of a recorded pass's loss: the engine's loss on that output alone (a mean squared error's
     share is its term over the K outputs, as the loss averages them)."""
-    from ..losses import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, MeanSquaredError, SumSquaredError
+    from ..losses import (BinaryCrossEntropy, CrossEntropy, HalfSquaredError, MeanSquaredError, OutputObjective,
+                          SumSquaredError)
 
     loss = {"cross_entropy": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy,
             "half_squared_error": HalfSquaredError, "mean_squared_error": MeanSquaredError,
-            "sum_squared_error": SumSquaredError}[spec.loss]()
+            "sum_squared_error": SumSquaredError, "output": OutputObjective}[spec.loss]()
     share = loss.forward(recorder.predictions[:1, k:k + 1], recorder.targets[:1, k:k + 1])
     return share / recorder.targets.shape[1] if spec.loss == "mean_squared_error" else share
 
@@ -553,20 +635,34 @@ def change_name(parameter: str) -> str:
     return f"Delta_{parameter}"
 
 
-def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: dict[str, float]) -> Section:
+def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: dict[str, float], recorder,
+            where, step: int = 1) -> Section:
+    """The update of every parameter by the spec's optimizer: the state it moves (a velocity, moments), each as
+    formula, numbers and the engine's value, then the parameter after the step (and its change Δw, when claimed)."""
+    settings = spec.optimizer
+    keys = {name: key for (key, flat), name in _parameter_names(spec, where).items()}
+    flats = {name: flat for (key, flat), name in _parameter_names(spec, where).items()}
     steps = []
     order = reversed(spec.layers) if spec.update_order == "sequential" else spec.layers
     for layer in order:
         for name in sorted((w for row in layer.weight_names for w in row), key=natural_key) + layer.bias_names:
-            template = f"{{{name}}} − {{eta}}·{{d{spec.loss_name}/d{name}}}" if name in trained else f"{{{name}}}"
-            change = change_name(name)
-            if name in trained and any(c.name == change for c in spec.claims):   # the weight change, when claimed
-                values[change] = updated[name] - values[name]        # what the optimizer's step moved it by
-                steps.append(Step(change, f"−{{eta}}·{{d{spec.loss_name}/d{name}}}", values[change]))
-                template = f"{{{name}}} + {{{change}}}"
+            gradient = f"d{spec.loss_name}/d{name}"
+            template = f"{{{name}}}"
+            if name in trained:
+                for state, formula in state_templates(settings, name, gradient, step):
+                    values[state] = recorder.read(("state", keys[name], state.split("_", 1)[0], flats[name]))
+                    steps.append(Step(state, formula, values[state], ("state", keys[name], state.split("_", 1)[0],
+                                                                      flats[name])))
+                term = step_term(settings, name, gradient)
+                template = f"{{{name}}} − {term}"
+                change = change_name(name)
+                if any(split_step(c.name)[0] == change for c in spec.claims):   # the weight change, when claimed
+                    values[change] = updated[name] - values[name]        # what the optimizer's step moved it by
+                    steps.append(Step(change, f"−{term}", values[change]))
+                    template = f"{{{name}}} + {{{change}}}"
             values[f"{name}'"] = updated[name]
             steps.append(Step(f"{name}'", template, updated[name]))
-    title = f"Update, w′ = w − η·∂{spec.loss_name}/∂w"
+    title = rule_title(settings, spec.loss_name)
     if spec.update_order == "sequential":
         title += " (sequential: each layer as soon as its gradients are known, output layer first)"
     return Section(title, steps, "update")

@@ -1,7 +1,7 @@
 """Formula templates as LaTeX: the same templates the text renderer prints, turned into typeset mathematics.
 
 A template is a small language of its own (see derivation.py): ``{name}`` placeholders, numbers, the words ln, tanh,
-max, sigma, and the operators + − · / ^ ² ½. Parsing it into groups lets ``a/b`` become a fraction of its two
+max, sigma, and the operators + − · / ^ ² ½ √. Parsing it into groups lets ``a/b`` become a fraction of its two
 operands and ``e^(x)`` a superscript, without any knowledge of what the formula computes.
 """
 
@@ -14,13 +14,19 @@ _WORDS = {"σ": r"\sigma", "ln": r"\ln", "tanh": r"\tanh", "max": r"\max", "e": 
 _SYMBOLS = {"·": r"\cdot", "−": "-", "½": r"\tfrac{1}{2}", ">": ">", "=": "=", "+": "+", ",": ",\\,"}
 _INDEXED = re.compile(r"^([A-Za-z]+?)(\d+)$")
 _HATS = {"yhat": r"\hat{y}", "ohat": r"\hat{o}", "that": r"\hat{t}"}
+_GREEK = {"eta": r"\eta", "mu": r"\mu", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "rho": r"\rho",
+          "eps": r"\varepsilon"}
+_STATE = re.compile(r"^(mhat|vhat|m|v|s)_(.+)$")     # an optimizer's state of a parameter: v_w5, mhat_w5
 
 
 def latex_name(name: str, superscript=()) -> str:
     """``z1`` -> z^{(1)} or z_{1}; ``yhat2`` -> \\hat{y}_{2}; ``dL/dw7`` -> \\frac{\\partial L}{\\partial w_{7}};
     ``net_h1`` -> \\mathrm{net}_{h1}; a trailing ' or + marks the updated value."""
-    if name == "eta":
-        return r"\eta"
+    if name in _GREEK:
+        return _GREEK[name]
+    if "@" in name:                             # w5'@2: as step 2 left it; v_w5@0: before the first step
+        base, step = name.rsplit("@", 1)
+        return f"{{{latex_name(base, superscript)}}}^{{(t={step})}}"
     if name.startswith("Delta_"):              # Delta_w5: the change of w5 in the step
         return r"\Delta " + latex_name(name[len("Delta_"):], superscript)
     if name.endswith("]") and "[" in name:      # z1[2]: z1 of example 2 of a batch
@@ -38,6 +44,10 @@ def latex_name(name: str, superscript=()) -> str:
     if name.startswith("d") and "/d" in name:
         top, bottom = name[1:].split("/d", 1)
         return rf"\frac{{\partial {latex_name(top, superscript)}}}{{\partial {latex_name(bottom, superscript)}}}"
+    state = _STATE.match(name)
+    if state:
+        letter = rf"\hat{{{state[1][0]}}}" if state[1].endswith("hat") else state[1]
+        return f"{letter}_{{{latex_name(state[2], superscript)}}}"
     if "_" in name:
         head, tail = name.split("_", 1)
         return rf"\mathrm{{{head}}}_{{{tail}}}"
@@ -83,6 +93,10 @@ def _render(items, atom, template) -> str:
         if item == "^" and out and i + 1 < len(items):
             base = out.pop()[0]
             out.append((f"{base}^{{{_operand(items[i + 1], atom, template)[1]}}}",) * 2)
+            i += 2
+            continue
+        if item == "√" and i + 1 < len(items):
+            out.append((rf"\sqrt{{{_operand(items[i + 1], atom, template)[1]}}}",) * 2)
             i += 2
             continue
         if item == "²" and out:

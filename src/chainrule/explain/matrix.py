@@ -52,6 +52,9 @@ def matrix_lines(d: Derivation, section: Section) -> list[str]:
             if layer.bias_names:
                 lines.append(f"b⁽{tag}⁾′ = {vector([d.updated[n] for n in layer.bias_names])}")
         return lines
+    if section.kind == "loss" and spec.loss == "output":
+        return [f"{L} = {format_number(v[L])}  (the network's output itself, summed over its "
+                f"{len(spec.layers[-1].activation_names)} outputs; no targets)"]
     if section.kind == "loss":
         return [f"{L} = {format_number(v[L])}  ({spec.loss.replace('_', ' ')} over {len(spec.target_names)} outputs, "
                 f"targets {targets_text(spec, v)})"]
@@ -84,4 +87,6 @@ def matrix_lines(d: Derivation, section: Section) -> list[str]:
                 f"   ({len(below.activation_names)})",
                 f"δ⁽{tag_below}⁾ = ∂{L}/∂a⁽{tag_below}⁾ ⊙ {below.activation}′(z⁽{tag_below}⁾) = "
                 f"{vector([v[f'd{L}/d{n}'] for n in below.pre_activation_names])}"]
+    if section.kind == "input_gradients":
+        return [f"∂{L}/∂x = W⁽{tag}⁾ᵀ·δ⁽{tag}⁾ = {vector([v[f'd{L}/d{n}'] for n in spec.input_names])}   ({n_in})"]
     return []

@@ -33,6 +33,8 @@ class Recorder:
         self.sums: dict[int | None, np.ndarray] = {}
         self.connections: dict[int, np.ndarray] = {}     # dense layer -> (N, D_out, D_in) its error per connection
         self.updated: dict[int, dict[str, np.ndarray]] = {}   # sequential: each layer's parameters as updated
+        # (parameter array key, letter) -> the optimizer's state as the update used it: v, m, v, s, mhat, vhat
+        self.states: dict[tuple[str, str], np.ndarray] = {}
 
     def forward(self, index, layer, x, out):
         self.outputs[index] = np.array(out, copy=True)
@@ -71,13 +73,18 @@ class Recorder:
     def after_update(self, index, layer):
         """A sequential update has just changed the layer's parameters; the error below is carried with them."""
 
+    def optimizer_state(self, optimizer, key: str, param, grad, state: dict) -> None:
+        """The optimizer's state for the parameter array ``key`` as its step is about to use it (the optimizer's
+        ``observer``): copies, by the letter the explanation names them with, Adam's bias-corrected moments too."""
+        self.states.update(state_arrays(optimizer, key, state))
+
     def read(self, where: tuple) -> float:
         """One recorded number of the first example, by place: ``("out", layer, j)`` a layer's output,
         ``("grad", layer, j)`` dL/d(its input), ``("local", layer, j)`` an activation's da/dz,
         ``("param_grad", layer, name, flat index)``, ``("yhat", k)`` and ``("loss_grad", k)`` at the loss,
         ``("loss",)``, ``("exp", softmax, k)`` e^(z_k) and ``("sum_exp", softmax, 0)`` their sum (softmax: the
         layer's index, None when fused into the loss), ``("via", dense, j, i)`` the error reaching input i of a
-        dense layer through its output j."""
+        dense layer through its output j, ``("state", "0.weight", "v", flat index)`` an optimizer's state."""
         kind, *rest = where
         if kind == "loss":
             return float(self.loss_value)
@@ -85,6 +92,8 @@ class Recorder:
             return float(self.connections[rest[0]][0, rest[1], rest[2]])
         if kind == "param_grad":
             return float(self.param_grads[rest[0]][rest[1]].reshape(-1)[rest[-1]])
+        if kind == "state":
+            return float(self.states[rest[0], rest[1]].reshape(-1)[rest[2]])
         if kind == "yhat":
             return float(self.predictions[0, rest[-1]])
         if kind == "loss_grad":
@@ -92,6 +101,16 @@ class Recorder:
         array = {"out": self.outputs, "grad": self.grad_inputs, "local": self.local, "exp": self.exps,
                  "sum_exp": self.sums}[kind][rest[0]]
         return float(array[0, rest[-1]])
+
+
+def state_arrays(optimizer, key: str, state: dict) -> dict[tuple[str, str], np.ndarray]:
+    """Copies of an optimizer's state for one parameter array, keyed ``(key, letter)``: the engine's own entries by
+    the letters of ``STATE_NAMES``, and Adam's ``mhat``/``vhat`` from its own ``corrected``."""
+    arrays = {(key, letter): np.array(state[entry], copy=True) for entry, letter in optimizer.STATE_NAMES.items()}
+    if hasattr(optimizer, "corrected"):
+        m_hat, v_hat = optimizer.corrected(state)
+        arrays[key, "mhat"], arrays[key, "vhat"] = m_hat, v_hat
+    return arrays
 
 
 def round_as_printed(array: np.ndarray, places: int) -> np.ndarray:
@@ -176,6 +195,26 @@ class ClampingRecorder(Recorder):
         for row, where, value in self.at.get(("loss_grad",), ()):
             grad[row, where[1]] = value
 
+    def optimizer_state(self, optimizer, key, param, grad, state):
+        """Records the state, then puts printed values in its place before the update uses it: a printed velocity
+        or moment as it is, a printed bias-corrected moment (m̂ = m/(1 − β₁ᵗ)) as the moment it stands for, after
+        the corrected moments were recorded from the printed moments."""
+        printed = self.at.get(("state", key), ())
+        super().optimizer_state(optimizer, key, param, grad, state)
+        if not printed:
+            return
+        entry = {letter: entry for entry, letter in optimizer.STATE_NAMES.items()}
+        for _, (_, _, letter, flat), value in printed:
+            if letter in entry:
+                state[entry[letter]].reshape(-1)[flat] = value
+        if hasattr(optimizer, "corrected"):
+            hats = state_arrays(optimizer, key, state)
+            self.states[key, "mhat"], self.states[key, "vhat"] = hats[key, "mhat"], hats[key, "vhat"]
+            corrections = dict(zip(("mhat", "vhat"), optimizer.corrections(), strict=True))
+            for _, (_, _, letter, flat), value in printed:
+                if letter in corrections:
+                    state[entry[letter[0]]].reshape(-1)[flat] = value * corrections[letter]
+
     def _settle_param_grads(self, index, layer) -> dict[str, np.ndarray] | None:
         """The layer's parameter gradients with the additions made, recorded, then the printed ones put in place;
         None when nothing is to be done to them (they are recorded as they are)."""
@@ -248,6 +287,17 @@ class RoundingRecorder(Recorder):
     def loss_backward(self, loss_fn, grad):
         super().loss_backward(loss_fn, grad)
         round_as_printed(grad, self.places)
+
+    def optimizer_state(self, optimizer, key, param, grad, state):
+        """The state as computed, recorded, then rounded for the update (a bias-corrected moment too: the moment is
+        set to the rounded one times its correction)."""
+        super().optimizer_state(optimizer, key, param, grad, state)
+        for entry in optimizer.STATE_NAMES:
+            round_as_printed(state[entry], self.places)
+        if hasattr(optimizer, "corrected"):
+            for letter, correction in zip(("m", "v"), optimizer.corrections(), strict=True):
+                hat = round_as_printed(np.array(self.states[key, letter + "hat"], copy=True), self.places)
+                state[letter][...] = hat * correction
 
     def before_update(self, index, layer):
         """A sequential update: its gradients are rounded before it uses them, and so are the weights it leaves,

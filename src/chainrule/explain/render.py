@@ -12,7 +12,7 @@ from .notation import format_number, unicode_name
 _PLACEHOLDER = re.compile(r"\{(-?)([^{}]+)\}")
 LOSS_WORDS = {"cross_entropy": "cross-entropy", "binary_cross_entropy": "binary cross-entropy",
               "half_squared_error": "half squared error", "mean_squared_error": "mean squared error",
-              "sum_squared_error": "sum of squared errors"}
+              "sum_squared_error": "sum of squared errors", "output": "the output itself"}
 
 
 def symbolic(template: str, superscript) -> str:
@@ -73,6 +73,12 @@ def notes(d: Derivation) -> list[str]:
             lines.append(f"{unicode_name(layer.bias_names[0], spec.superscript)} is one bias parameter shared by the {len(layer.pre_activation_names)} "
                          f"neurons of layer {number}; chainrule keeps it as one parameter, so its gradient is the "
                          f"sum of the layer's ∂{spec.loss_name}/∂z over those neurons.")
+    if spec.loss == "output":
+        outputs = spec.layers[-1].activation_names
+        what = "output itself" if len(outputs) == 1 else f"sum of its {len(outputs)} outputs"
+        lines.append(f"The loss {spec.loss_name} is the network's {what} (as when backward() is called on a "
+                     f"neuron's output): no target enters it, and the backward pass starts from "
+                     f"∂{spec.loss_name}/∂{unicode_name(outputs[0], spec.superscript)} = 1.")
     if not spec.update_biases:
         lines.append("Biases are kept fixed: the update changes weights only.")
     if spec.weight_layout == "input_major":
@@ -106,6 +112,8 @@ def render_text(d: Derivation) -> str:
     checks = claim_lookup(d)
     out = [f"chainrule explain: {spec.title}" if spec.title else "chainrule explain", "",
            "Network: " + describe_network(d)]
+    if spec.citation:
+        out[1:1] = [f"Source: {spec.citation}"]
     if lines := notes(d):
         out += ["", "Notes:"] + [f"  - {line}" for line in lines]
     if len(d.losses) > 2:
@@ -209,6 +217,7 @@ def render_json(d: Derivation) -> str:
     quantities = {name: value for name, value in d.values.items() if not name.endswith("'")}
     document = {
         "title": d.spec.title,
+        "source": d.spec.citation,
         "network": describe_network(d),
         "notes": notes(d),
         "learning_rate": d.learning_rate,

@@ -64,6 +64,8 @@ def render_html(d: Derivation) -> str:
     checks = claim_lookup(d)
     title = escape(spec.title or "chainrule explain")
     body = [f"<h1>{title}</h1>", f'<p class="network">{escape(describe_network(d))}</p>']
+    if spec.citation:        # as text, not a link: the page is self-contained and reaches no other address
+        body.insert(1, f'<p class="source">Source: {_nowrap(escape(spec.citation))}</p>')
     if d.claims:
         has_slip = any(c.verdict == "slip" for c in d.claims)
         lines = audit_summary(d, name=lambda n: f"\x00{n}\x01")

@@ -37,6 +37,8 @@ def render_markdown(d: Derivation) -> str:
     mark = {"agrees": "✅", "slip": "❌", "carried": "⚠️"}
     out = [f"# {markdown_text(spec.title or 'chainrule explain')}", "",
            f"**Network:** {describe_network(d)}", ""]
+    if spec.citation:
+        out[2:2] = [f"**Source:** {markdown_text(spec.citation)}", ""]
     if lines := notes(d):
         out += ["**Notes**", ""] + [f"- {markdown_text(line)}" for line in lines] + [""]
     if d.claims:
@@ -81,6 +83,8 @@ def render_latex(d: Derivation) -> str:
            r"\allowdisplaybreaks", r"\setlength{\textwidth}{16cm}", r"\setlength{\oddsidemargin}{0cm}",
            r"\title{" + tex_text(spec.title or "chainrule explain") + "}", r"\date{}", r"\begin{document}",
            r"\maketitle", r"\noindent\textbf{Network:} " + tex_text(describe_network(d)) + r"\par"]
+    if spec.citation:
+        out.insert(-1, r"\noindent\textbf{Source:} " + tex_text(spec.citation) + r"\par")
     if lines := notes(d):
         out += [r"\paragraph{Notes}", r"\begin{itemize}"] + [r"\item " + tex_text(line) for line in lines]
         out += [r"\end{itemize}"]

@@ -7,7 +7,9 @@ that a claim remembers how many places its author printed (``0.426`` was rounded
 Input-major weights (``weight_layout = "input_major"``: ``z = x W``, one column per neuron, as frameworks write it)
 are transposed to the textbook layout as they are read. A batch (``inputs`` a list of examples) keeps every
 example in ``examples_x``/``examples_y``; ``inputs``/``targets`` then hold the first example, which fixes the widths.
-A class index as a target (``targets = 2``, counted from 0) is the one-hot row of that class.
+A class index as a target (``targets = 2``, counted from 0) is the one-hot row of that class. Under
+``loss = "output"`` (the output itself is the objective) a spec gives no targets; zeros of the outputs' width stand
+in for them, so that the engine's pass takes its usual ``(N, K)`` targets, which that loss never reads.
 """
 
 import json
@@ -28,9 +30,12 @@ from ..textfiles import MiB, read_text
 from ..layers import Dense
 from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
+from .optimizer_spec import OPTIMIZER, OptimizerSettings, read_optimizer, state_name
 from .printed_digits import as_text, as_written, last_digit_unit
 
-LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error", "sum_squared_error")
+LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error", "sum_squared_error",
+          "output")
+NO_TARGETS = ("output",)      # losses that read no target: the objective is the network's output itself
 
 
 @dataclass
@@ -47,15 +52,22 @@ class SpecLayer:
 
 @dataclass
 class Claim:
-    """A number an author printed for a quantity, kept as written: it was rounded to its last printed digit."""
+    """A number an author printed for a quantity, kept as written: it was rounded to its last printed digit.
+
+    One quantity printed several times (two cells, two precisions) is several claims of the same name, each with its
+    own digits. ``asked_unit``, when set, is the unit of the last digit the number stands for in place of the one
+    its text shows: a grader's (the digit the answer was asked to give), or the spec's declaration of the precision
+    it was printed at (``printed_decimals``/``printed_significant``, kept in ``printed_at``), for a printer that
+    drops trailing zeros (NumPy prints 1.0 as ``1.`` under 8 decimals: its last digit is worth 1e-8, not 1)."""
     name: str
     value: float
     written: Decimal               # the digits as printed (``printed_digits``)
-    asked_unit: Decimal | None = None   # a grader's: the last digit the answer was asked to give, in place of its own
+    asked_unit: Decimal | None = None   # the last digit's unit, asked for or declared, in place of the text's own
+    printed_at: tuple[str, int] | None = None   # as declared: ("decimals", 8) or ("significant", 8)
 
     @property
     def unit(self) -> float:
-        """What one unit of the last printed digit is worth (or of the digit asked for, when a grader set one)."""
+        """What one unit of the last printed digit is worth (or of the digit asked for or declared, when set)."""
         return float(self.asked_unit) if self.asked_unit is not None else last_digit_unit(self.written)
 
     @property
@@ -93,6 +105,9 @@ class Spec:
     rounding: str = "round"        # how the claims' printed digits were cut: "round" or "truncate"
     carries_rounded: int | None = None   # the author rounds every intermediate to this many places and computes on
     error_sign: str = "gradient"   # "negative": the author's error terms are δ = −∂L/∂z (error t − y)
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)   # the update rule of every step
+    citation: str = ""             # where the example comes from (the spec's ``source``: a URL or a citation)
+    input_gradients: bool = False  # show dL/dx1, ... (also shown when one is claimed: see shows_input_gradients)
 
     @property
     def batch_size(self) -> int:
@@ -142,8 +157,22 @@ LAYER = Table({
     "pre_activation_names": NAMES,
     "activation_names": NAMES,
 }, required=("weights", "activation"), what="a table with weights, bias, activation")
-CLAIM_NAME = Text(max_length=90, pattern=r"[A-Za-z0-9_/'+]+(\[[0-9]{1,3}\])?",
-                  grammar="a quantity name such as z1, dL/dw5, w5+ or z1[2] (example 2 of a batch)")
+PRINTED_DECIMALS = Number(low=0, high=30, integer=True,
+                          expected="a number of decimal places from 0 to 30 (the precision the numbers were printed "
+                                   "at, trailing zeros dropped)")
+PRINTED_SIGNIFICANT = Number(low=1, high=17, integer=True,
+                             expected="a number of significant digits from 1 to 17 (the precision the numbers were "
+                                      "printed at, trailing zeros dropped)")
+MAX_PRINTINGS = 8               # printings of one quantity a claim may list
+PRINTINGS = ListOf(NUMBER, max_items=MAX_PRINTINGS,
+                   what=f"a list of printed numbers of one quantity (at most {MAX_PRINTINGS})")
+CLAIM = AnyOf(NUMBER, PRINTINGS, Table({"value": NUMBER, "values": PRINTINGS, "printed_decimals": PRINTED_DECIMALS,
+                                        "printed_significant": PRINTED_SIGNIFICANT}),
+              what="a printed number, a list of printings of it, or a table such as { value = -1.0, "
+                   "printed_decimals = 8 }")
+CLAIM_NAME = Text(max_length=90, pattern=r"[A-Za-z0-9_/'+]+(\[[0-9]{1,3}\])?(@[0-9]{1,4})?",
+                  grammar="a quantity name such as z1, dL/dw5, w5+, z1[2] (example 2 of a batch) or w5+@2 (w5 "
+                          "as step 2 left it)")
 SPEC = Table({
     "title": Text(max_length=300),
     "inputs": AnyOf(NUMBERS, MapOf(NAME, NUMBER), EXAMPLES,
@@ -163,14 +192,21 @@ SPEC = Table({
     "loss_name": NAME,
     "learning_rate": Number(low=0, high=1e6, open_low=True, expected="a positive learning rate of at most 1e6"),
     "update_order": Choice(("simultaneous", "sequential")),
+    "optimizer": OPTIMIZER,
     "update_biases": Boolean(),
-    "claims": MapOf(CLAIM_NAME, NUMBER, min_items=0, what="a table of quantity name = printed number"),
+    "claims": MapOf(CLAIM_NAME, CLAIM, min_items=0, what="a table of quantity name = printed number"),
+    "printed_decimals": PRINTED_DECIMALS,
+    "printed_significant": PRINTED_SIGNIFICANT,
+    "source": Text(max_length=1000, min_length=1, pattern=r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]+",
+                   grammar="a URL or a citation: one line of text without control characters"),
+    "target_names": NAMES,
+    "input_gradients": Boolean(),
     "claims_source": Text(max_length=40, pattern=r"[A-Za-z][A-Za-z '-]*",
                           grammar="a word or two for who printed the claims, such as author, article or student"),
     "notes": ListOf(Text(max_length=2000), min_items=0, max_items=50),
     "notation": Table({"superscript": ListOf(Text(max_length=20, pattern=r"[A-Za-z]+",
                                                   grammar="a name family (letters only), such as z"), min_items=0)}),
-}, required=("inputs", "targets", "layers", "loss"), what="a table/object with inputs, targets, layers, loss")
+}, required=("inputs", "layers", "loss"), what="a table/object with inputs, targets, layers, loss")
 MAX_SPEC_BYTES = 4 * MiB
 MAX_PRINTED_EXPONENT = 330      # a claim's last printed digit: 1e-330 is below every float, 1e330 above
 
@@ -266,23 +302,7 @@ class _Reader:
         width = len(layers[-1].pre_activation_names)
         loss = raw["loss"]
         output_head(layers[-1].activation, loss)   # rejects a pairing the engine does not offer
-        target_prefix = "t" if loss == "half_squared_error" else "y"
-        raw_targets = raw["targets"]
-        if batch:
-            if not isinstance(raw_targets, list) or len(raw_targets) != len(examples):
-                self.fail("targets", f"a list of {len(examples)} targets, one per example of inputs",
-                          describe(raw_targets))
-            per_example = [(item, f"targets[{n}]") for n, item in enumerate(raw_targets)]
-        else:
-            per_example = [(raw_targets, "targets")]
-        target_names, targets = None, []
-        for item, path in per_example:
-            names, values = self.target(item, path, width, target_prefix, loss, layers[-1].activation)
-            if target_names is not None and names != target_names:
-                self.fail(path, f"the target names of the first example ({', '.join(target_names)})",
-                          ", ".join(names))
-            target_names = names
-            targets.append(values)
+        target_names, targets = self.targets(raw, batch, len(examples), width, loss, layers[-1].activation)
         if "reduction" in raw and not batch:
             self.fail("reduction", "inputs given as a list of examples (a batch) for a reduction to apply",
                       "one example")
@@ -297,11 +317,53 @@ class _Reader:
                     carries_rounded=int(raw["carries_rounded"]) if "carries_rounded" in raw else None)
         if batch:
             spec.examples_x, spec.examples_y = np.array(rows, dtype=float), np.array(targets, dtype=float)
+        spec.citation, spec.input_gradients = raw.get("source", ""), raw.get("input_gradients", False)
+        self.printed_at = self.precision(raw, "")
         self.check_unique_names(spec)
         self.check_superscript(spec)
         spec.error_sign = raw.get("error_sign", "gradient")
+        self.optimizer(raw.get("optimizer"), spec)
         spec.claims = self.claims(raw.get("claims", {}), spec)
         return spec
+
+    def targets(self, raw, batch: bool, count: int, width: int, loss: str, output: str):
+        """The targets, one row per example, and their names: ``target_names`` when given, else a table's own or
+        y1..yK (t1..tK for the half squared error). A loss that is the output itself takes no targets (one given is
+        refused, not ignored: it would say the author compared the outputs with something): zeros stand in."""
+        if loss in NO_TARGETS:
+            for key in ("targets", "target_names"):
+                if key in raw:
+                    self.fail(key, f'no {key} with loss = "{loss}" (the objective is the network\'s output itself, '
+                              "which no target enters)", describe(raw[key]))
+            return [], [[0.0] * width for _ in range(count)]
+        if "targets" not in raw:
+            self.fail("targets", f'this field to be present (loss = "{loss}" compares the outputs with targets; '
+                      'only loss = "output" takes none)', "nothing")
+        raw_targets = raw["targets"]
+        if batch:
+            if not isinstance(raw_targets, list) or len(raw_targets) != count:
+                self.fail("targets", f"a list of {count} targets, one per example of inputs", describe(raw_targets))
+            per_example = [(item, f"targets[{n}]") for n, item in enumerate(raw_targets)]
+        else:
+            per_example = [(raw_targets, "targets")]
+        prefix = "t" if loss == "half_squared_error" else "y"
+        target_names, targets = None, []
+        for item, path in per_example:
+            names, values = self.target(item, path, width, prefix, loss, output)
+            if target_names is not None and names != target_names:
+                self.fail(path, f"the target names of the first example ({', '.join(target_names)})",
+                          ", ".join(names))
+            target_names = names
+            targets.append(values)
+        given = raw.get("target_names")
+        if given is None:
+            return target_names, targets
+        if len(given) != width:
+            self.fail("target_names", f"{width} names, one per output neuron", f"{len(given)} names")
+        if isinstance(per_example[0][0], dict) and list(given) != target_names:
+            self.fail("target_names", f"the names the targets table gives ({', '.join(target_names)}), or no "
+                      "target_names", ", ".join(given))
+        return list(given), targets
 
     def example(self, item, path: str, names: list[str], prefix: str) -> list[float]:
         """One more example of a batch: the same names (or as many numbers) as the first."""
@@ -401,6 +463,23 @@ class _Reader:
         counts["b"] += len(bias)
         return layer
 
+    def optimizer(self, raw, spec: Spec) -> None:
+        """The update rule, its settings and starting state; its settings' names (``mu``, ``beta1``, ...) and its
+        state's (``v_w5``) are then chainrule's, as ``eta`` is."""
+        parameters = [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] +
+                      layer.bias_names]
+        spec.optimizer = read_optimizer(raw, parameters, self.fail)
+        if spec.optimizer.name != "gradient_descent" and spec.update_order == "sequential":
+            self.fail("update_order", f'"simultaneous" with optimizer {spec.optimizer.name} (a sequential update is '
+                      "plain gradient descent's, layer by layer)", '"sequential"')
+        taken = set(spec.optimizer.settings) | ({"t"} if spec.optimizer.name == "adam" else set())
+        taken |= {state_name(letter, p) for letter in spec.optimizer.letters for p in parameters}
+        clash = next((n for n in names_of(spec) if n in taken), None)
+        if clash is not None:
+            self.fail("names", f"names other than those chainrule gives the optimizer's settings and state "
+                      f"({', '.join(sorted(spec.optimizer.settings) or ['t'])}, {state_name(spec.optimizer.letters[0], parameters[0])}, ...)",
+                      f'"{clash}"')
+
     def check_superscript(self, spec: Spec) -> None:
         """``notation.superscript`` names families of indexed names (``z`` for z1, z2, ...) that the spec has."""
         names = [n for layer in spec.layers for n in [w for row in layer.weight_names for w in row] +
@@ -439,12 +518,45 @@ class _Reader:
         error t − y) is turned into chainrule's ∂L/∂z here, at the edge, digits and all."""
         claims = []
         neurons = {n for layer in spec.layers for n in layer.pre_activation_names + layer.activation_names}
+        neurons |= set(spec.input_names)      # dL/dx1: the error carried back to an input
         for name, value in raw.items():
-            written = self.printed(as_written(value), f"claims.{name}")
-            if spec.error_sign == "negative" and is_error_term(name, spec.loss_name, neurons):
-                written = written.copy_negate()
-            claims.append(Claim(name, self.number(written, f"claims.{name}"), written))
+            for written, printed_at in self.printings(value, f"claims.{name}"):
+                unit = printed_unit(written, printed_at)
+                if spec.error_sign == "negative" and is_error_term(name, spec.loss_name, neurons):
+                    written = written.copy_negate()
+                claims.append(Claim(name, self.number(written, f"claims.{name}"), written, unit, printed_at))
         return claims
+
+    def precision(self, table, path: str) -> tuple[str, int] | None:
+        """A declared printing precision, ``printed_decimals = N`` or ``printed_significant = N`` (one, not both)."""
+        given = [key for key in ("printed_decimals", "printed_significant") if key in table]
+        if len(given) > 1:
+            where = f"{path}." if path else ""
+            self.fail(f"{where}printed_significant", "either printed_decimals or printed_significant, not both "
+                      "(the numbers were printed at one precision)", f"printed_decimals = "
+                      f"{describe(table['printed_decimals'])} as well")
+        return (given[0].removeprefix("printed_"), int(table[given[0]])) if given else None
+
+    def printings(self, value, path: str) -> list[tuple[Decimal, tuple[str, int] | None]]:
+        """Each printing of one quantity, as written, with the precision it was declared printed at (the claim's
+        own, else the spec's): a number, a list of numbers, or a table with ``value`` or ``values`` and optionally
+        ``printed_decimals`` or ``printed_significant``."""
+        printed_at = getattr(self, "printed_at", None)
+        if isinstance(value, dict):
+            if ("value" in value) == ("values" in value):
+                self.fail(path, "a table with value (one printing) or values (a list of printings)",
+                          "both" if "value" in value else describe(value))
+            printed_at = self.precision(value, path) or printed_at
+            value = value.get("values", [value.get("value")])
+        numbers = value if isinstance(value, list) else [value]
+        result = []
+        for k, number in enumerate(numbers):
+            where = f"{path}[{k}]" if isinstance(value, list) and len(numbers) > 1 else path
+            written = self.printed(as_written(number), where)
+            if printed_at is not None and written.is_finite():
+                check_printed_at(written, printed_at, lambda expected, found: self.fail(where, expected, found))
+            result.append((written, printed_at))
+        return result
 
     def printed(self, written: Decimal, path: str) -> Decimal:
         """A claim's printed digits, checked to lie within 10^±``MAX_PRINTED_EXPONENT``: the unit of the last digit
@@ -459,6 +571,34 @@ class _Reader:
         text = str(written)
         self.fail(path, f"a number printed within 10^-{MAX_PRINTED_EXPONENT} to 10^{MAX_PRINTED_EXPONENT}",
                   text if len(text) <= 40 else text[:20] + "..." + text[-12:])
+
+
+def printed_unit(written: Decimal, printed_at: tuple[str, int] | None) -> Decimal | None:
+    """The unit of the last digit a number printed at ``printed_at`` stands for (None: the text's own): 10^-N for N
+    decimals; for N significant digits, 10^(e - N + 1) where 10^e is the number's leading digit (a printed 0 keeps
+    its own: a printer of significant digits writes 0 only for 0 itself)."""
+    if printed_at is None or not written.is_finite():
+        return None
+    kind, digits = printed_at
+    if kind == "decimals":
+        return Decimal(1).scaleb(-digits)
+    return Decimal(1).scaleb(written.adjusted() - digits + 1) if written else None
+
+
+def check_printed_at(written: Decimal, printed_at: tuple[str, int], fail) -> None:
+    """A number declared printed at ``printed_at`` cannot show more digits than that precision gives."""
+    kind, digits = printed_at
+    shown = -written.as_tuple().exponent if kind == "decimals" else len(written.normalize().as_tuple().digits)
+    if shown > digits and written:
+        fail(f"a number of at most {digits} {'decimal places' if kind == 'decimals' else 'significant digits'} "
+             f"(printed_{kind} = {digits})", f"{as_text(written)}, with {shown}")
+
+
+def names_of(spec: Spec) -> list[str]:
+    """Every name the spec gives: parameters, neurons, inputs, targets and the loss."""
+    return [n for layer in spec.layers for n in [w for row in layer.weight_names for w in row] + layer.bias_names +
+            layer.pre_activation_names + layer.activation_names] + spec.input_names + spec.target_names + \
+        [spec.loss_name]
 
 
 def derived_names(spec: Spec) -> set[str]:
@@ -476,6 +616,18 @@ def derived_names(spec: Spec) -> set[str]:
 def claims_connections(spec: Spec) -> bool:
     """Whether the spec claims an error per connection (``dL/da1_via_z3``): only then do its passes record them."""
     return any("_via_" in claim.name for claim in spec.claims)
+
+
+def input_gradient_names(spec: Spec) -> list[str]:
+    """The gradients of the loss at the inputs, ``dL/dx1``, ... (an example's carry ``[n]`` after them)."""
+    return [f"d{spec.loss_name}/d{x}" for x in spec.input_names]
+
+
+def shows_input_gradients(spec: Spec) -> bool:
+    """Whether the step shows dL/dx1, ...: when the spec asks (``input_gradients``) or claims one (of any example,
+    or through one connection, ``dL/dx1_via_z1``). Only then does the first layer carry the error to the inputs."""
+    wanted = set(input_gradient_names(spec))
+    return spec.input_gradients or any(re.split(r"\[|@|_via_", c.name)[0] in wanted for c in spec.claims)
 
 
 def is_error_term(name: str, loss_name: str, neurons) -> bool:
@@ -508,4 +660,6 @@ def build_network(spec: Spec, fused: bool = True) -> tuple[Network, list[tuple[i
         head, loss = [ACTIVATIONS[spec.layers[-1].activation]()], ON_PROBABILITIES[spec.loss]()
     layers += head
     where.append((len(layers) - 1 - len(head), len(layers) - 1 if head else None))
-    return Network(layers, loss), where
+    network = Network(layers, loss)
+    layers[0].needs_input_grad = shows_input_gradients(spec)    # the engine skips dL/dx unless it is shown
+    return network, where

@@ -20,7 +20,7 @@ from ..schema import nearest
 from ..explain import derive, parse_spec
 from ..explain.audit import ClaimCheck
 from ..explain.derivation import Derivation
-from ..explain.spec import LOSSES, Claim, Spec
+from ..explain.spec import LOSSES, NO_TARGETS, Claim, Spec
 from .precision import POLICIES, Precision
 
 FORMAT = "chainrule-exercise"
@@ -114,7 +114,7 @@ def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softm
     _check_options(shape, hidden, output, loss, batch, precision, policy, update_order, ask, title)
     rng = np.random.default_rng(seed)
     heading = f"{title or 'Exercise'}: a {'-'.join(map(str, shape))} network, {hidden} hidden, {output} output, " \
-              f"{loss.replace('_', ' ')}"
+              f"{'the output as the loss' if loss == 'output' else loss.replace('_', ' ')}"
     for _ in range(draws_allowed(shape, batch)):
         document = _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, update_biases,
                          weight_layout, heading)
@@ -195,6 +195,8 @@ def _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, upda
                 "update_order": update_order, "update_biases": update_biases, "weight_layout": weight_layout}
     if batch > 1:
         document["reduction"] = reduction
+    if loss in NO_TARGETS:          # the output itself is the loss: no targets to give
+        del document["targets"]
     return document
 
 
