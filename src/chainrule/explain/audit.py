@@ -368,8 +368,9 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
 def _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity) -> dict[str, dict]:
     """How each printed number moves each other one in the author's pass: central differences, relative steps."""
     for i in printed:
-        if i not in places or places[i][0] in ("loss", "share"):   # fed into nothing: they move no other number
-            continue
+        place = places.get(split_step(i)[0])          # a step's quantity is held where step 1's is
+        if place is None or place[0] in ("loss", "share") or (place[0] == "batch" and place[1][0] == "loss"):
+            continue                                  # fed into nothing: they move no other number
         step = RELATIVE_STEP * size[i]          # relative, so a tiny input is not pushed across a kink such as ReLU's
         if step < np.finfo(np.float64).tiny:    # a subnormal printed number: no step can be taken in float64
             continue
@@ -464,6 +465,7 @@ def within(claimed: Decimal, value: float, tolerance: float) -> bool:
     rather than falling to float noise in the subtraction."""
     if not (math.isfinite(value) and math.isfinite(tolerance) and math.isfinite(float(claimed))):
         return False
+    value, tolerance = float(value), float(tolerance)      # a given is a NumPy number: its repr is not a decimal
     value_text = Decimal(repr(float(value)))
     slack = Decimal(repr(FLOAT_SLACK * max(abs(float(claimed)), abs(value))))
     return abs(claimed - value_text) <= Decimal(repr(float(tolerance))) + slack
