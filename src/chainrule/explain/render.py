@@ -109,7 +109,7 @@ def notes(d: Derivation) -> list[str]:
 
 def render_text(d: Derivation) -> str:
     spec, sup = d.spec, d.spec.superscript
-    checks = claim_lookup(d)
+    checks = printings(d)
     out = [f"chainrule explain: {spec.title}" if spec.title else "chainrule explain", "",
            "Network: " + describe_network(d)]
     if spec.citation:
@@ -141,7 +141,8 @@ def render_text(d: Derivation) -> str:
             if numbers != result:
                 lines.append(f"{pad} = {result}")
             if step.name in checks:
-                lines[-1] = f"{lines[-1]:<60}  {claim_mark(checks[step.name], spec.claims_source)}"
+                marks = "; ".join(claim_mark(check, spec.claims_source) for check in checks[step.name])
+                lines[-1] = f"{lines[-1]:<60}  {marks}"
             out += ["  " + line for line in lines]
     if d.claims:
         out += ["", "Audit:"] + ["  " + line for line in audit_summary(d)]
@@ -192,10 +193,23 @@ def shown(value: float, check: ClaimCheck, number=format_number) -> str:
     return f"{value:.{places}f}"
 
 
-def claim_lookup(d: Derivation) -> dict:
-    """Claims by the name of the step that computes them (updated values as ``w5'``)."""
-    from .audit import updated_name
-    return {updated_name(c.name): c for c in d.claims}
+def printings(d: Derivation) -> dict[str, list[ClaimCheck]]:
+    """Each printing of a quantity, by the name of the step that computes it (updated values as ``w5'``, a
+    parameter at the start of step k as step k − 1 left it): a quantity printed twice is judged twice."""
+    from .audit import parameter_names
+    from .step_names import canonical
+
+    parameters = set(parameter_names(d.spec))
+    found: dict[str, list[ClaimCheck]] = {}
+    for check in d.claims:
+        found.setdefault(canonical(check.name, parameters), []).append(check)
+    return found
+
+
+def claim_lookup(d: Derivation) -> dict[str, ClaimCheck]:
+    """The claim of each step's quantity; of several printings, the one judged worst (its colour is the step's)."""
+    rank = {"slip": 0, "carried": 1, "agrees": 2}
+    return {name: min(group, key=lambda c: rank[c.verdict]) for name, group in printings(d).items()}
 
 
 def given_names(d: Derivation) -> list[str]:

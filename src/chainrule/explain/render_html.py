@@ -9,7 +9,7 @@ from ..escape import html_text as escape
 from .derivation import Derivation
 from .latex import latex_name
 from .notation import format_number, unicode_name
-from .render import (audit_summary, claim_lookup, describe_network, given_names, is_rounding_zero, notes,
+from .render import (audit_summary, claim_lookup, printings, describe_network, given_names, is_rounding_zero, notes,
                      result_text, shown)
 from .matrix import is_wide, matrix_lines
 from .render_tex import VERDICT_WORDS, equation_rows
@@ -61,7 +61,7 @@ def inline_mathml(latex: str) -> str:
 
 def render_html(d: Derivation) -> str:
     spec, sup = d.spec, d.spec.superscript
-    checks = claim_lookup(d)
+    checks, every_printing = claim_lookup(d), printings(d)
     title = escape(spec.title or "chainrule explain")
     body = [f"<h1>{title}</h1>", f'<p class="network">{escape(describe_network(d))}</p>']
     if spec.citation:        # as text, not a link: the page is self-contained and reaches no other address
@@ -107,11 +107,11 @@ def render_html(d: Derivation) -> str:
             check = checks.get(step.name)
             verdict = check.verdict if check else ""
             badge = ""
-            if check:
-                words = f"{spec.claims_source}: {check.claimed_text} · {VERDICT_WORDS[check.verdict]}"
-                if check.verdict == "slip":
-                    words += f" (from its inputs: {shown(check.from_claims, check)})"
-                badge = f'<span class="badge {verdict}">{_nowrap(escape(words))}</span>'
+            for printed in every_printing.get(step.name, ()):
+                words = f"{spec.claims_source}: {printed.claimed_text} · {VERDICT_WORDS[printed.verdict]}"
+                if printed.verdict == "slip":
+                    words += f" (from its inputs: {shown(printed.from_claims, printed)})"
+                badge += f'<span class="badge {printed.verdict}">{_nowrap(escape(words))}</span>'
             body.append(f'<div class="step {verdict}" data-name="{escape(step.name)}"><div class="eq">{lines}</div>'
                         f'{badge}</div>')
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -5,7 +5,7 @@ from .derivation import Derivation
 from .latex import latex_name, numeric_atom, symbolic_atom, to_latex
 from .matrix import is_wide, matrix_lines
 from .notation import format_number
-from .render import audit_summary, claim_lookup, describe_network, given_names, notes, shown
+from .render import audit_summary, describe_network, given_names, notes, printings, shown
 
 VERDICT_WORDS = {"agrees": "agrees", "slip": "SLIP", "carried": "carried from an earlier slip"}
 
@@ -33,7 +33,7 @@ def claim_words(check, source: str) -> str:
 
 def render_markdown(d: Derivation) -> str:
     spec, sup = d.spec, d.spec.superscript
-    checks = claim_lookup(d)
+    checks = printings(d)
     mark = {"agrees": "✅", "slip": "❌", "carried": "⚠️"}
     out = [f"# {markdown_text(spec.title or 'chainrule explain')}", "",
            f"**Network:** {describe_network(d)}", ""]
@@ -63,8 +63,7 @@ def render_markdown(d: Derivation) -> str:
             rows = equation_rows(d, step)
             body = " \\\\\n".join(f"{left} &= {right}" for left, right in rows)
             out += ["$$", "\\begin{aligned}", body, "\\end{aligned}", "$$"]
-            if step.name in checks:
-                check = checks[step.name]
+            for check in checks.get(step.name, ()):
                 out += ["", f"{mark[check.verdict]} {claim_words(check, spec.claims_source)}"]
             out += [""]
     return "\n".join(out).rstrip() + "\n"
@@ -78,7 +77,7 @@ def tex_text(text: str) -> str:
 def render_latex(d: Derivation) -> str:
     """A complete LaTeX document (article class, amsmath only): one align* environment per section."""
     spec, sup = d.spec, d.spec.superscript
-    checks = claim_lookup(d)
+    checks = printings(d)
     out = [r"\documentclass[10pt]{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage{amsmath}",
            r"\allowdisplaybreaks", r"\setlength{\textwidth}{16cm}", r"\setlength{\oddsidemargin}{0cm}",
            r"\title{" + tex_text(spec.title or "chainrule explain") + "}", r"\date{}", r"\begin{document}",
@@ -116,7 +115,8 @@ def render_latex(d: Derivation) -> str:
             for k, (left, right) in enumerate(step_rows):
                 row = f"{left} &= {right}"
                 if k == len(step_rows) - 1 and step.name in checks:
-                    row += r" && \text{" + tex_text(claim_words(checks[step.name], spec.claims_source)) + "}"
+                    words = "; ".join(claim_words(check, spec.claims_source) for check in checks[step.name])
+                    row += r" && \text{" + tex_text(words) + "}"
                 rows.append(row)
         out += [" \\\\\n".join(rows), r"\end{align*}"]
     out += [r"\end{document}"]
