@@ -234,3 +234,22 @@ def test_gradient_descent_explanations_read_as_before():
     assert d.sections[-1].title == "Update, w′ = w − η·∂L/∂w"
     assert [s.name for s in d.sections[-1].steps] == ["w1'", "w2'", "b1'"]
     assert Decimal(repr(d.values["w1'"])) == Decimal(repr(by_hand("gd", 1)[0]["w1'"]))
+
+
+def test_gradcheck_compares_every_optimizer_with_the_training_path():
+    from chainrule.explain import seed_article
+    from chainrule.explain.checks import OPTIMIZER_CASES, optimizer_step_errors
+    from chainrule.gradcheck import TOLERANCE
+
+    errors = optimizer_step_errors(seed_article())
+    assert set(errors) == set(OPTIMIZER_CASES) and max(errors.values()) <= TOLERANCE
+
+
+def test_the_training_path_check_can_fail(monkeypatch):
+    """A recording that showed the state before the step moved it would be caught."""
+    from chainrule.explain import seed_article
+    from chainrule.explain.checks import optimizer_step_errors
+    from chainrule.optimizers import Adam
+
+    monkeypatch.setattr(Adam, "corrected", lambda self, state: (state["m"] / 0.5, state["v"] / 0.5))
+    assert optimizer_step_errors(seed_article())["adam"] > 1e-3

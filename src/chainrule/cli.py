@@ -55,7 +55,8 @@ def _gradcheck(args) -> int:
     from .explain import build_network_for, example_path, load_spec, seed_article
     from dataclasses import replace
 
-    from .explain.checks import batch_step_errors, connection_errors, input_gradient_errors, softmax_exponential_errors
+    from .explain.checks import (batch_step_errors, connection_errors, input_gradient_errors, optimizer_step_errors,
+                                 softmax_exponential_errors)
     from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, check_loss_derivatives, random_cases
 
     sizes = [args.inputs] + [args.hidden] * args.depth + [args.outputs]
@@ -87,6 +88,9 @@ def _gradcheck(args) -> int:
         ("gradients at the inputs dL/dx1 (seed article; batch_homework, each example; as --input-gradients shows)",
          {f"seed {k}": v for k, v in input_gradient_errors(seed_article()).items()}
          | {f"batch {k}": v for k, v in input_gradient_errors(batch).items()}),
+        ("three steps of each optimizer as explain shows them (seed article): each update formula with its numbers, and "
+         "the parameters against chainrule's training",
+         optimizer_step_errors(seed_article())),
     ]
     for label, errors in explained:
         worst = max(worst, *errors.values())
@@ -372,7 +376,9 @@ def _exercise(args) -> int:
     options = dict(shape=parse_shape(args.shape), hidden=args.hidden, output=args.output, loss=args.loss,
                    ask=args.ask, batch=args.batch, reduction=args.reduction, update_order=args.update_order,
                    update_biases=not args.fixed_biases, weight_layout=args.weight_layout, precision=precision,
-                   policy=args.precision_policy, title=args.title or "")
+                   policy=args.precision_policy, title=args.title or "", steps=args.steps,
+                   optimizer={"name": args.optimizer, **{key: getattr(args, key) for key in
+                                                         ("momentum", "velocity", "rho", "beta1", "beta2", "eps")}})
     if not args.roster:
         given = next((flag for flag, value in (("--secret", args.secret), ("--id-column", args.id_column),
                                                ("--name-column", args.name_column)) if value is not None), None)
@@ -688,7 +694,28 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--seed", type=SEED, help="seed of a single exercise's numbers, kept only in "
                           "teacher/exercise.json (default: 0)")
     exercise.add_argument("--ask", nargs="+", default=["full-step"], metavar="WHAT",
-                          help="forward, loss, gradients, update, full-step, or quantity names such as dL/dw5")
+                          help="forward, loss, gradients, update, full-step (each asks that part of every step the "
+                          "exercise covers; update@2: of step 2 only), or quantity names such as dL/dw5, w5' (w5+), "
+                          "v_w5 (momentum's velocity), m_w5, v_w5, mhat_w5, vhat_w5 (Adam's moments), and of a later "
+                          "step name@k: L@2, w5'@2 (w5 as step 2 left it), v_w5@2")
+    exercise.add_argument("--steps", type=_type("steps", low=1, high=3, integer=True, what="1 to 3 steps"),
+                          help="how many steps of the update the exercise covers, each from the parameters (and "
+                          "optimizer state) the step before left (default: the latest step --ask names with @k, "
+                          "else 1)")
+    exercise.add_argument("--optimizer", choices=["gradient_descent", "momentum", "nesterov", "rmsprop", "adam"],
+                          default="gradient_descent", help="the update rule: its state (velocity, moments) starts "
+                          "at 0 and its quantities can be asked")
+    exercise.add_argument("--momentum", type=_type("momentum", low=0, high=1, open_low=True, open_high=True,
+                                                    what="a number above 0 and below 1"),
+                          help="μ of --optimizer momentum or nesterov (default: 0.9)")
+    exercise.add_argument("--velocity", choices=["gradients", "steps"], help="momentum's velocity: gradients "
+                          "(v = μ·v + ∂L/∂w, w′ = w − η·v, as PyTorch) or steps (v = μ·v + η·∂L/∂w, w′ = w − v) "
+                          "(default: gradients)")
+    exercise.add_argument("--rho", type=PROBABILITY, help="ρ of --optimizer rmsprop (default: 0.9)")
+    exercise.add_argument("--beta1", type=PROBABILITY, help="β₁ of --optimizer adam (default: 0.9)")
+    exercise.add_argument("--beta2", type=PROBABILITY, help="β₂ of --optimizer adam (default: 0.999)")
+    exercise.add_argument("--eps", type=_type("eps", low=0, high=1, open_low=True, what="a positive number of at "
+                                               "most 1"), help="ε of --optimizer rmsprop or adam (default: 1e-08)")
     exercise.add_argument("--batch", type=_type("batch", low=1, high=8, integer=True, what="1 to 8 examples"),
                           default=1, help="examples in the step")
     exercise.add_argument("--reduction", choices=["mean", "sum"], default="mean", help="a batch's loss")

@@ -136,3 +136,74 @@ def softmax_exponential_errors(eps: float = 1e-6, seed: int = 0) -> dict[str, fl
         nudge[:, k] = 1.0
         numeric[:, k] = _central(lambda step: log_sum(z + step * nudge), eps)
     return {"e^z / sum": relative_error(ratio, softmax(z)), "d ln sum / dz": relative_error(softmax(z), numeric)}
+
+
+#: the optimizers ``optimizer_step_errors`` checks, with the settings its specs give them
+OPTIMIZER_CASES = {"momentum": {"name": "momentum", "momentum": 0.9},
+                   "momentum, a velocity of steps": {"name": "momentum", "momentum": 0.9, "velocity": "steps"},
+                   "nesterov": {"name": "nesterov", "momentum": 0.8},
+                   "rmsprop": {"name": "rmsprop", "rho": 0.9, "eps": 1e-8},
+                   "adam": {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+
+
+def optimizer_step_errors(spec: Spec, steps: int = 3) -> dict[str, float]:
+    """Each optimizer's steps as the explanation shows them, against the training path: the parameters the
+    explanation gives after each of ``steps`` steps, and those ``Network.fit`` leaves after as many epochs of the
+    spec's examples as one batch (the optimizer built as ``chainrule train`` builds it, never through the
+    explainer). The explanation's numbers are the recorded state of the same optimizer classes, so this checks
+    the recording and the layout: a relative error per optimizer, the largest over the steps."""
+    from ..optimizers import SGD, Adam, RMSprop, SGDVelocityOfSteps
+    from .optimizer_spec import read_optimizer
+
+    errors = {}
+    for label, raw in OPTIMIZER_CASES.items():
+        settings = read_optimizer(raw, [], None)
+        mine = replace(spec, optimizer=settings, claims=[Claim(f"{spec.loss_name}@{steps}", 0.0, Decimal(0))])
+        derivation = derive(mine)
+        values = derivation.values
+        # each update formula, with the numbers the explanation shows put in, gives the value it shows beside it
+        worst = max(relative_error(np.array([step.value]), np.array([formula_value(step.template, values)]))
+                    for section in derivation.sections if section.kind == "update" for step in section.steps)
+        for epochs in range(1, steps + 1):
+            eta = spec.learning_rate
+            engine = {"momentum": lambda: (SGDVelocityOfSteps if settings.velocity == "steps" else SGD)(
+                          eta, momentum=settings.momentum),
+                      "nesterov": lambda: SGD(eta, momentum=settings.momentum, nesterov=True),
+                      "rmsprop": lambda: RMSprop(eta, rho=settings.rho, eps=settings.eps),
+                      "adam": lambda: Adam(eta, betas=(settings.beta1, settings.beta2), eps=settings.eps)}[
+                settings.name]()
+            network, where = build_network(mine)
+            network.fit(mine.X, mine.Y, epochs=epochs, batch_size=len(mine.X), optimizer=engine, shuffle=False,
+                        verbose=0)
+            params = network.named_parameters()
+            names = _parameter_names(mine, where)
+            trained = np.array([params[key].reshape(-1)[flat] for (key, flat) in names])
+            suffix = "'" if epochs == 1 else f"'@{epochs}"
+            explained = np.array([values[name + suffix] for name in names.values()])
+            worst = max(worst, relative_error(explained, trained))
+        errors[label] = worst
+    return errors
+
+
+_OPERATORS = {"·": "*", "−": "-", "²": "**2", "^": "**"}
+
+
+def formula_value(template: str, values: dict[str, float]) -> float:
+    """An update formula of the derivation evaluated with the numbers put in: ``{name}`` placeholders, + − · / ^ ²
+    and √ of a placeholder. Arithmetic on the shown numbers, for a check only (the values shown are the engine's)."""
+    import math
+    import re
+
+    names: list[str] = []
+
+    def placeholder(match):
+        names.append(match[2])
+        return f"({'-' if match[1] else ''}V[{len(names) - 1}])"
+    expression = re.sub(r"\{(-?)([^{}]+)\}", placeholder, template)
+    for symbol, operator in _OPERATORS.items():
+        expression = expression.replace(symbol, operator)
+    expression = re.sub(r"√(\(-?V\[\d+\]\))", r"sqrt\1", expression)
+    if not re.fullmatch(r"[-+*/() .0-9eV\[\]sqrt]*", expression):
+        raise ValueError(f"not an update formula: {template}")
+    return float(eval(expression, {"__builtins__": {}, "sqrt": math.sqrt},     # noqa: S307  digits, V and operators
+                      {"V": [values[name] for name in names]}))
