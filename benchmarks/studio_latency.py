@@ -2,7 +2,8 @@
 
 Each round sets w1 to a new value in the page (as typing a whole number does: one input event) and waits until the
 page shows the updated derivation; the page records the time from the input event to the first animation frame
-after the update. Printed beside it: the server's own time per request (derive, audit, render), and the same
+after the update. Rounds are PAUSE seconds apart: the page gathers changes that follow one another within 150 ms
+into one request sent 150 ms after the last (typing is debounced), so each round is a separate edit, sent at once. Printed beside it: the server's own time per request (derive, audit, render), and the same
 request timed without a browser. Run: ``python benchmarks/studio_latency.py [rounds]``.
 """
 
@@ -43,6 +44,9 @@ def wait_ready(driver, timeout=30):
     raise TimeoutError("the studio page did not load")
 
 
+PAUSE = 0.2         # seconds between edits: longer than the page's debounce of typing (150 ms)
+
+
 def edit_latencies(url, rounds: int) -> tuple[list[float], list[float]]:
     """(page latencies, server times) in ms for ``rounds`` edits of w1, after 3 warm-up edits."""
     driver = browser()
@@ -51,6 +55,7 @@ def edit_latencies(url, rounds: int) -> tuple[list[float], list[float]]:
         wait_ready(driver)
         page, server = [], []
         for k in range(rounds + 3):
+            time.sleep(PAUSE)
             latency = driver.execute_async_script(EDIT, f"{0.2 + 0.01 * (k + 1):.2f}")
             if k >= 3:
                 page.append(latency)

@@ -1,8 +1,8 @@
 """The engine, training and file modules import one another one way: none imports, even inside a function, a module
 that imports it back, directly or through others. A circle makes the import order matter and hides which module is
 the base of which; ``Network.fit`` and ``Network.save`` stay, reaching down into training and the file format,
-which never import the network back. (The subpackages' own circle, explain's audit and derivation, is not yet
-undone; the test covers the package's top level.)"""
+which never import the network back. Within the explainer the stages run one way, each importing only those before
+it: spec -> recorded pass (stepping) -> laid-out derivation -> audit -> pipeline -> renderers -> api."""
 
 import ast
 from pathlib import Path
@@ -90,3 +90,15 @@ def test_the_finder_sees_a_circle_through_a_function_level_import():
     edges = graph()
     assert "chainrule.training" in edges["chainrule.network"]        # fit, inside a method
     assert "chainrule.network" not in edges["chainrule.training"]    # only for type checkers
+
+
+def test_the_explainer_is_a_one_way_pipeline():
+    edges = graph()
+    explain = {name: {t for t in targets if t.startswith("chainrule.explain.")}
+               for name, targets in edges.items() if name.startswith("chainrule.explain.")}
+    assert len(explain) > 15 and circles(explain) == []
+    stages = ["spec", "stepping", "derivation", "audit", "pipeline", "renderers", "api"]
+    for k, earlier in enumerate(stages):
+        for later in stages[k + 1:]:
+            assert f"chainrule.explain.{later}" not in edges[f"chainrule.explain.{earlier}"], (earlier, later)
+    assert "chainrule.explain.audit" in edges["chainrule.explain.pipeline"]

@@ -69,13 +69,13 @@ def test_the_icon_a_browser_asks_for_is_served(client):
 
 
 def test_examples_and_unknown_names(client, seed):
-    assert client.get("/api/examples").json()["examples"] == ["batch_homework", "relu_student", "seed_article",
-                                                              "step_by_step_sigmoid"]
+    assert client.get("/api/examples").json()["examples"] == ["adam_step", "batch_homework", "momentum_three_steps",
+                                                              "relu_student", "seed_article", "step_by_step_sigmoid"]
     assert seed["spec"]["layers"][0]["weights"] == [[0.2, -0.3, 0.4], [-0.5, 0.1, 0.2]]
     assert "z4 = 0.185\n" in seed["claims"] and "a1 = 0.426\n" in seed["claims"]
     for name in ("nothing", "seed_article.json", "%2e%2e"):
         answer = client.get(f"/api/example/{name}")
-        assert answer.status_code == 404 and "expected one of batch_homework, relu_student" in answer.json()["error"], name
+        assert answer.status_code == 404 and "expected one of adam_step, batch_homework, momentum" in answer.json()["error"], name
     for path in ("/api/example/..%2F..%2Fetc%2Fpasswd", "/static/..%2Fserver.py", "/static/../server.py",
                  "/api/example/../../../etc/passwd"):
         answer = client.get(path)
@@ -151,7 +151,7 @@ def test_hostile_requests_answer_4xx_with_a_message(client, seed):
     assert "claims: line 1: expected 'name = number'" in bad(client, {"spec": raw, "claims": "__import__('os')"})[1]
     assert bad(client, {"spec": raw, "claims": 5})[1] == "claims: expected text, found a number"
     nan = b'{"spec": ' + json.dumps(raw).replace('"bias": 0.5', '"bias": NaN', 1).encode() + b"}"
-    assert bad(client, content=nan)[1].startswith("spec: layers[0].bias: expected")
+    assert bad(client, content=nan)[1] == "b⁽¹⁾: expected a number, found NaN (not a number)"   # the quantity's name
     output = {"weights": [[0.3, 0.4], [-0.1, 0.2]], "bias": 0.1, "activation": "softmax"}
     wide = {"inputs": [1.0] * 300, "targets": [1, 0], "loss": "cross_entropy",
             "layers": [{"weights": [[0.1] * 300] * 2, "activation": "sigmoid"}, output]}
@@ -195,6 +195,7 @@ def test_train_on_moons_then_explain_a_prediction(client):
     explained = client.post(f"/api/train/{started['job']}/explain", json={"index": 3}).json()
     answer = client.post("/api/explain", json={"spec": explained["spec"]}).json()
     job = client.app.state.jobs.get(started["job"])
+    assert state["plane"]["points"] == job.X_train[:300].tolist()          # drawn every epoch: never the test split
     probabilities = job.network.predict_proba(job.X_test[3:4])[0]
     assert [answer["values"]["yhat1"], answer["values"]["yhat2"]] == pytest.approx(probabilities, rel=1e-5)
     assert "test example 3 of moons" in answer["html"]

@@ -1,53 +1,14 @@
 """Explanations: one real training step, recorded, laid out with formulas, and audited against printed numbers."""
 
-from importlib import resources
-
-from .derivation import Derivation, derive
+from .derivation import Derivation
+from .pipeline import derive
 from .render import render_json, render_text
-from .render_html import render_html
-from .render_tex import render_latex, render_markdown
-
-RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown, "latex": render_latex,
-             "html": render_html}
+from .renderers import RENDERERS
+from .shipped import build_network_for, example_path, examples, seed_article, seed_article_path
 from .spec import Spec, load_spec, parse_spec
 
-
-def example_path(name: str):
-    """A shipped example spec by name (see ``examples()``)."""
-    from ..errors import ChainruleError
-
-    found = {path.name.split(".")[0]: path for path in (resources.files("chainrule") / "data" / "examples").iterdir()
-             if path.name.endswith((".json", ".toml"))}
-    if name not in found:
-        raise ChainruleError(f"--example: expected one of {', '.join(sorted(found))}, found {name!r}")
-    return found[name]
-
-
-def examples() -> list[str]:
-    return sorted(p.name.split(".")[0] for p in (resources.files("chainrule") / "data" / "examples").iterdir()
-                  if p.name.endswith((".json", ".toml")))
-
-
-def seed_article_path():
-    """The shipped spec of chainrule's seed article: its network, its example and its printed numbers."""
-    return example_path("seed_article")
-
-
-def seed_article() -> Spec:
-    return load_spec(seed_article_path())
-
-
-__all__ = ["example_path", "examples", "build_network_for", "Derivation", "RENDERERS", "Spec", "derive", "load_spec", "parse_spec", "render_json", "render_text",
-           "seed_article", "seed_article_path"]
-
-
-def build_network_for(spec: Spec):
-    """The spec's float64 network and its examples as batches: ``(network, x: (N, D), y: (N, K))``, N = 1 for a
-    spec of one example."""
-    from .spec import build_network
-
-    network, _ = build_network(spec)
-    return network, spec.X, spec.Y
+__all__ = ["example_path", "examples", "build_network_for", "Derivation", "RENDERERS", "Spec", "derive", "load_spec",
+           "parse_spec", "render_json", "render_text", "seed_article", "seed_article_path"]
 
 
 # ``chainrule.explain`` is this package (``from chainrule.explain import derive, load_spec, RENDERERS`` keep working)

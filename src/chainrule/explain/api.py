@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ChainruleError
-from .derivation import Derivation, derive, step_count
+from .derivation import Derivation
+from .pipeline import derive
+from .stepping import step_count
 from .render import describe_network
 from .spec import NO_TARGETS, Spec, load_spec, parse_spec
 
@@ -55,7 +57,7 @@ def explain(source=None, x=None, y=None, *, lr: float | None = None, steps: int 
 def resolve_spec(source, x=None, y=None, *, lr=None, index: int = 0, title: str | None = None) -> Spec:
     """The spec that ``source`` names (see ``explain``)."""
     from ..network import Network
-    from . import example_path, examples
+    from .shipped import example_path, examples
 
     if isinstance(source, Network):
         return _spec_for_network(source, x, y, lr, index, title)
@@ -276,7 +278,7 @@ class Explanation:
                            show_step=self.show_step + 1)
 
     def render(self, fmt: str) -> str:
-        from . import RENDERERS
+        from .renderers import RENDERERS
         if fmt not in RENDERERS:
             raise ChainruleError(f"format: expected one of {', '.join(sorted(RENDERERS))}, found {fmt!r}")
         return RENDERERS[fmt](self.derivation)

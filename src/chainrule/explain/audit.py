@@ -15,17 +15,20 @@ Printed numbers are judged in causal order (each after those it was computed fro
 order except in a sequential update, where a layer's updated weights carry the error below it.
 """
 
+import copy
 import math
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 
-import copy
-
-from .recorder import ClampingRecorder
-from .spec import Spec, build_network, claims_connections
+from .derivation import _Layout, layout_places, loss_share, parameter_places
+from .optimizer_spec import state_name
+from .recorder import ClampingRecorder, Recorder, RoundingRecorder, round_as_printed
+from .spec import Spec, build_network, claims_connections, parameter_names
 from .step_names import at_step, canonical, last_step, split_step
+from .stepping import (entry_names, example_pass, given_values, gradient_step, new_optimizer,
+                       set_parameters, starting_state, updated_values)
+from .verdict import ClaimCheck, carried_into  # noqa: F401  (where the teaching code finds them)
 
 # float64 rounding in the computed value and in reading the printed one, relative to their size. Half a unit of the
 # last of n printed significant digits is more than 5·10^-(n+1) of the number, so this is under 1/50000 of it for up
@@ -39,22 +42,6 @@ RELATIVE_STEP = 1e-7
 # input carries forward is widened by ten times that, so a number exactly at the edge (a tie) is not lost to it.
 SLOPE_SLACK = 1e-8
 EPSILON = float(np.finfo(np.float64).eps)
-
-
-@dataclass
-class ClaimCheck:
-    name: str
-    claimed: float
-    computed: float             # the correct value
-    claimed_text: str           # the claimed number as its author wrote it, every printed digit
-    verdict: str                # "agrees", "slip" or "carried"
-    from_claims: float          # the value this step gives from the author's own printed inputs
-    tolerance: float            # how far from the correct value rounding alone could put it
-    carried_from: list[str] = field(default_factory=list)   # printed inputs whose change would change it
-
-    @property
-    def agrees(self) -> bool:
-        return self.verdict == "agrees"
 
 
 def updated_name(name: str) -> str:
@@ -89,7 +76,6 @@ def author_pass(spec: Spec, learning_rate: float, printed: dict[str, float], pla
 def _one_step(spec: Spec, learning_rate: float, printed: dict[str, float], places: dict[str, tuple], network,
               wanted, optimizer) -> tuple[dict, object]:
     """One step of one example with its printed numbers fed in (see ``author_pass``); the optimizer goes on."""
-    from .derivation import gradient_step, new_optimizer, updated_values
 
     network, where = (network or _Unfused(spec)).reset()
     optimizer = optimizer or new_optimizer(spec, learning_rate, network, where)
@@ -102,10 +88,6 @@ def _one_step(spec: Spec, learning_rate: float, printed: dict[str, float], place
               if place[0] not in AFTER_STEP and (wanted is None or name in wanted)}
     values |= updated_values(spec, where, network, recorder)
     return with_changes(spec, values, printed), optimizer
-
-
-def parameter_names(spec: Spec) -> list[str]:
-    return [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] + layer.bias_names]
 
 
 def with_parameters(spec: Spec, parameters: dict[str, float]) -> Spec:
@@ -122,7 +104,6 @@ def with_parameters(spec: Spec, parameters: dict[str, float]) -> Spec:
 def given_places(spec: Spec) -> dict[str, tuple]:
     """The givens a printed number can stand in for, fed in from the start: the inputs and targets (each example's
     in a batch), the parameters, and the optimizer's state before the first step (``v_w5@0``)."""
-    from .derivation import given_values, starting_state
 
     names = dict.fromkeys(given_values(spec)) | dict.fromkeys(parameter_names(spec))
     names |= dict.fromkeys(starting_state(spec, dict(enumerate(parameter_names(spec)))))
@@ -169,7 +150,6 @@ def read(spec: Spec, recorder, place: tuple) -> float:
     """A recorded number by place, an output's share of the loss included."""
     if place[0] != "share":
         return recorder.read(place)
-    from .derivation import loss_share        # imported here: derivation imports this module
 
     return loss_share(spec, recorder, place[1])
 
@@ -202,8 +182,6 @@ class _Unfused:
 
 def places_of(spec: Spec) -> dict[str, tuple]:
     """Where, in the unfused network's pass, each computed quantity is held (for clamping)."""
-    from .derivation import layout_places
-    from .recorder import Recorder
 
     network, where = build_network(spec, fused=False)
     if spec.batch_size:
@@ -219,17 +197,14 @@ def places_of(spec: Spec) -> dict[str, tuple]:
 def state_places(spec: Spec, where) -> dict[str, tuple]:
     """Where the optimizer's state of each parameter is recorded as its update uses it: ``v_w5`` at
     ``("state", "0.weight", "v", flat)``."""
-    from .derivation import _parameter_names
-    from .optimizer_spec import state_name
 
     return {state_name(letter, name): ("state", key, letter, flat) for (key, flat), name in
-            _parameter_names(spec, where).items() for letter in spec.optimizer.letters}
+            entry_names(spec, where).items() for letter in spec.optimizer.letters}
 
 
 def _step_places(spec: Spec, where) -> dict[str, tuple]:
     """Each parameter's change Δw; also its updated value where that feeds something: in a sequential update the
     error below is carried with it, and a later step starts from it (in one simultaneous step it feeds nothing)."""
-    from .derivation import parameter_places
 
     feeds = spec.update_order == "sequential" or last_step(c.name for c in spec.claims) > 1
     return {name: place for name, place in parameter_places(spec, where).items() if place[0] == "change" or feeds}
@@ -238,8 +213,6 @@ def _step_places(spec: Spec, where) -> dict[str, tuple]:
 # A batch: each example's quantities are held by a pass of that example alone, ("example", n, place); the batch's
 # loss and parameter gradients by the batch pass, ("batch", place).
 def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
-    from .derivation import example_pass, layout_places, _parameter_names
-    from .recorder import Recorder
 
     places = {}
     for n in range(1, spec.batch_size + 1):
@@ -247,7 +220,7 @@ def _batch_places(spec: Spec, network, where) -> dict[str, tuple]:
         example_pass(network, spec, n, recorder)
         places |= {name: ("example", n, place) for name, place in layout_places(spec, where, recorder, n).items()}
     places[spec.loss_name] = ("batch", ("loss",))
-    for (key, flat), name in _parameter_names(spec, where).items():
+    for (key, flat), name in entry_names(spec, where).items():
         dense, kind = key.split(".")
         places[f"d{spec.loss_name}/d{name}"] = ("batch", ("param_grad", int(dense), kind, flat))
     return places
@@ -269,8 +242,6 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
     pass then rounds each layer's gradients before its update and its updated parameters after.
     ``optimizer``: the one the step before used (its state goes on), else the spec's. Returns the values and the
     optimizer."""
-    from .derivation import (_Layout, _parameter_names, example_pass, gradient_step, new_optimizer, set_parameters,
-                             updated_values)
 
     network, where = build_network(spec, fused=False)
     optimizer = optimizer or new_optimizer(spec, learning_rate, network, where)
@@ -307,7 +278,7 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
         values[spec.loss_name] = spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder) + loss_moved
         gradient_step(network, spec, optimizer, recorder)
         updated = {key: param.copy() for key, param in network.named_parameters().items()}
-    for (key, flat), name in _parameter_names(spec, where).items():
+    for (key, flat), name in entry_names(spec, where).items():
         dense, kind = key.split(".")
         values[f"d{spec.loss_name}/d{name}"] = recorder.read(("param_grad", int(dense), kind, flat))
     values |= {name: recorder.read(place[1]) for name, place in places.items()
@@ -404,8 +375,6 @@ def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> 
     """Every quantity of the step as an author computes it who rounds each one to ``spec.carries_rounded`` decimals
     and computes on with the rounded value (each from the rounded ones before it): the engine's pass with a
     recorder that rounds as the pass goes."""
-    from .derivation import gradient_step, new_optimizer, updated_values
-    from .recorder import RoundingRecorder
 
     if spec.batch_size:
         return _rounded_batch_pass(spec, learning_rate, places)
@@ -425,8 +394,6 @@ def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tupl
     gives that example's numbers; fed rounded, as if printed, to the batch's author pass they give the batch's
     loss and gradients (their mean or sum); fed again with those rounded, the update. In a sequential update each
     example's error below a layer is carried with the author's rounded update of it (see ``_batch_author_pass``)."""
-    from .derivation import _Layout, example_pass, set_parameters
-    from .recorder import RoundingRecorder
 
     network, where = build_network(spec, fused=False)
     start = {key: param.copy() for key, param in network.named_parameters().items()}
@@ -453,7 +420,6 @@ def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tupl
 
 def rounded(value: float, places: int) -> float:
     """One number rounded as a person rounds it (see ``recorder.round_as_printed``)."""
-    from .recorder import round_as_printed
 
     return float(round_as_printed(np.array([value]), places)[0])
 
@@ -469,13 +435,3 @@ def within(claimed: Decimal, value: float, tolerance: float) -> bool:
     value_text = Decimal(repr(float(value)))
     slack = Decimal(repr(FLOAT_SLACK * max(abs(float(claimed)), abs(value))))
     return abs(claimed - value_text) <= Decimal(repr(float(tolerance))) + slack
-
-
-def carried_into(checks: list[ClaimCheck], slip: ClaimCheck) -> list[ClaimCheck]:
-    """The carried numbers that follow from ``slip``, directly or through other carried numbers."""
-    reached, result = {updated_name(slip.name)}, []
-    for check in checks:
-        if check.verdict == "carried" and any(updated_name(i) in reached for i in check.carried_from):
-            reached.add(updated_name(check.name))
-            result.append(check)
-    return result

@@ -10,7 +10,9 @@ from decimal import Decimal
 import numpy as np
 
 from ..gradcheck import numeric_input_gradients, relative_error
-from .derivation import _parameter_names, connection_name, derive
+from .derivation import connection_name
+from .pipeline import derive
+from .stepping import entry_names
 from .spec import Claim, Spec, build_network, example_name, input_gradient_names
 
 
@@ -24,7 +26,7 @@ def batch_step_errors(spec: Spec, values: dict[str, float] | None = None, eps: f
     against those of the batch loss (the mean or the sum of the examples', as the spec says)."""
     values = derive(spec).values if values is None else values
     network, where = build_network(spec)
-    params, names, L = network.named_parameters(), _parameter_names(spec, where), spec.loss_name
+    params, names, L = network.named_parameters(), entry_names(spec, where), spec.loss_name
 
     def numeric(loss) -> np.ndarray:
         result = []
@@ -176,7 +178,7 @@ def optimizer_step_errors(spec: Spec, steps: int = 3) -> dict[str, float]:
             network.fit(mine.X, mine.Y, epochs=epochs, batch_size=len(mine.X), optimizer=engine, shuffle=False,
                         verbose=0)
             params = network.named_parameters()
-            names = _parameter_names(mine, where)
+            names = entry_names(mine, where)
             trained = np.array([params[key].reshape(-1)[flat] for (key, flat) in names])
             suffix = "'" if epochs == 1 else f"'@{epochs}"
             explained = np.array([values[name + suffix] for name in names.values()])

@@ -1,7 +1,7 @@
-"""One real gradient-descent step of a spec's network, with a recorder attached, laid out as derivation steps.
+"""The laid-out derivation: the recorded steps of a spec's network (``stepping``) as sections of formula steps.
 
 Every value shown comes from the engine's own pass (the recorder) or from the parameters after the optimizer's own
-step; this module only arranges them. Each step holds a formula template in which ``{name}`` stands for a quantity
+step; this module only arranges them, and judges nothing (the audit, a later stage, does). Each step holds a formula template in which ``{name}`` stands for a quantity
 (``{-name}`` for its negative), so that one template gives both the formula and the numbers put into it.
 """
 
@@ -11,11 +11,11 @@ import numpy as np
 from dataclasses import dataclass, field
 
 from ..errors import ChainruleError
-from ..schema import describe, nearest
-from .audit import ClaimCheck, audit
-from .optimizer_spec import STATE_KEYS, make_optimizer, state_name
+from .stepping import (MAX_STEPS, claimed_steps, entry_names, example_pass, given_values, gradient_step,  # noqa: F401
+                       new_optimizer, set_parameters, starting_state, step_count, updated_values)
+from .verdict import ClaimCheck
 from .optimizer_steps import rule_title, state_templates, step_term
-from .step_names import at_step, canonical, qualified, split_step
+from .step_names import at_step, qualified, split_step
 from .recorder import Recorder
 from .spec import (Spec, SpecLayer, build_network, claims_connections, example_name, input_gradient_names,
                    shows_input_gradients)
@@ -38,11 +38,6 @@ LOCAL = {   # a neuron's local derivative da/dz, the factor the activation's bac
     "relu": "[{z} > 0]",
     "identity": "1",
 }
-#: The most steps one explanation runs, and so the latest step it can show: the limit of every face, the command
-#: line's --steps and --show-step, the studio's step and cr.explain's steps= and show_step=. A thousand steps of
-#: the largest spec run in seconds; a billion would run for days.
-MAX_STEPS = 1000
-
 ACTIVATION_WORDS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "identity": "identity",
                     "softmax": "softmax"}
 
@@ -85,7 +80,7 @@ class Derivation:
         return next((c for c in self.claims if c.verdict == "slip"), None)
 
 
-def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1) -> Derivation:
+def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1) -> Derivation:
     """Run ``steps`` real steps of the spec's optimizer on the spec's example and lay out every number of step
     ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table.
 
@@ -101,7 +96,7 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
         raise ChainruleError(f"--show-step: expected a step between 1 and {steps}, found {show_step}")
     shown = list(range(1, claimed + 1)) if show_step == 1 and claimed > 1 else [show_step]
     network, where = build_network(spec)
-    names = _parameter_names(spec, where)                      # (param key, flat index) -> quantity name
+    names = entry_names(spec, where)                      # (param key, flat index) -> quantity name
     params = network.named_parameters()
     optimizer = new_optimizer(spec, eta, network, where)
     constants = {"eta": eta, **spec.optimizer.settings, **given_values(spec)}
@@ -145,27 +140,7 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     if overflowed is not None or not np.all(np.isfinite(losses)):
         raise ChainruleError(f"{spec.source}: the step overflows float64 ({overflowed or 'the loss'} is not finite): "
                              f"expected inputs, weights and a learning rate small enough to compute with")
-    derivation = Derivation(spec, eta, values, sections, first_updated, trained_names, losses=losses,
-                            step=show_step)
-    parameters = {name for name in names.values()}
-    unknown = [c.name for c in spec.claims if canonical(c.name, parameters) not in values]
-    if unknown:
-        known = ", ".join(sorted(values, key=natural_key)[:12])
-        hint = nearest(canonical(unknown[0], parameters), values)
-        raise ChainruleError(f"{spec.source}: claims.{unknown[0]}: expected the name of a quantity of this network "
-                             f"(such as {known}, ...), found none called \"{unknown[0]}\"{hint}")
-    if show_step == 1 and spec.claims:        # printed numbers describe the first steps
-        derivation.claims = audit(spec, eta, values, derivation.order)
-    return derivation
-
-
-def claimed_steps(spec: Spec) -> int:
-    """The latest step the spec's claims name (1 when none names a later one), at most ``MAX_STEPS``."""
-    latest = max(((split_step(c.name)[1], c.name) for c in spec.claims), default=(1, ""))
-    if latest[0] > MAX_STEPS or latest[0] < 1:
-        raise ChainruleError(f"{spec.source}: claims.{latest[1]}: expected a step from 1 to {MAX_STEPS} after @, "
-                             f"found {latest[0]}")
-    return latest[0]
+    return Derivation(spec, eta, values, sections, first_updated, trained_names, losses=losses, step=show_step)
 
 
 def at_later_step(sections: list[Section], values: dict[str, float], step: int, constants) -> tuple[list, dict]:
@@ -178,96 +153,6 @@ def at_later_step(sections: list[Section], values: dict[str, float], step: int, 
         for one in section.steps:
             one.name, one.template = name(one.name), qualified(one.template, step, constants)
     return sections, {name(n): v for n, v in values.items()}
-
-
-def new_optimizer(spec: Spec, eta: float, network, where):
-    """The engine's optimizer the spec names, with its settings and starting state, for ``network``."""
-    entries: dict[str, list] = {}
-    for (key, flat), name in _parameter_names(spec, where).items():
-        entries.setdefault(key, []).append((flat, name))
-    return make_optimizer(spec.optimizer, eta, entries, network.named_parameters())
-
-
-def starting_state(spec: Spec, names) -> dict[str, float]:
-    """The optimizer's state before the first step, by name (``v_w5@0``): as the spec gives it, else 0."""
-    letters = STATE_KEYS[spec.optimizer.name]
-    return {at_step(state_name(letter, name), 0): spec.optimizer.state.get(state_name(letter, name), 0.0)
-            for letter in letters for name in names.values()}
-
-
-def step_count(value, name: str) -> int:
-    """``value`` (``steps`` or ``show_step``) as a whole number from 1 to ``MAX_STEPS``; anything else is refused,
-    the message naming ``name``, the limit and the value found."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_STEPS:
-        found = str(value) if isinstance(value, (int, float, np.number)) else describe(value)
-        expected = f"a positive number of steps, at most {MAX_STEPS}" if name == "steps" else \
-            f"a step from 1 to {MAX_STEPS}"
-        raise ChainruleError(f"{name}: expected {expected} (the limit of the command line, the studio and "
-                             f"cr.explain), found {found}")
-    return int(value)
-
-
-def gradient_step(network, spec: Spec, optimizer, recorder=None) -> set[str]:
-    """Backward pass and one step of ``optimizer`` (the engine's, see ``new_optimizer``), simultaneous or
-    sequential as the spec says; returns the names of the parameter arrays it changed (biases stay fixed when the
-    spec says so). A recorder sees the optimizer's state as each update is about to use it."""
-    params = network.named_parameters()
-    trainable = {k: p for k, p in params.items() if spec.update_biases or not k.endswith(".bias")}
-    if recorder is not None:
-        optimizer.observer = lambda key, param, grad, state: recorder.optimizer_state(optimizer, key, param, grad,
-                                                                                      state)
-    try:
-        if spec.update_order == "sequential":
-            def update_layer(index, layer):
-                mine = {k: p for k, p in trainable.items() if k.split(".")[0] == str(index)}
-                if recorder is not None:
-                    recorder.before_update(index, layer)
-                optimizer.step(mine, network.named_gradients())
-                if recorder is not None:
-                    recorder.after_update(index, layer)
-            network.backward(recorder=recorder, after_params=update_layer, scale=spec.loss_scale)
-        else:
-            network.backward(recorder=recorder, scale=spec.loss_scale)
-            optimizer.step(trainable, network.named_gradients())
-    finally:
-        optimizer.observer = None
-    return set(trainable)
-
-
-def given_values(spec: Spec) -> dict[str, float]:
-    """The inputs and targets by name; in a batch, each example's as ``x1[1]``, ``x1[2]``, ... (a loss of the
-    output itself has no target names: the zeros standing in for its targets are not given)."""
-    if not spec.batch_size:
-        targets = [*spec.targets] if spec.target_names else []
-        return dict(zip(spec.input_names + spec.target_names, [*spec.inputs, *targets], strict=True))
-    values = {}
-    for n, (x, y) in enumerate(zip(spec.X, spec.Y, strict=True), start=1):
-        values |= {example_name(name, n): float(v) for name, v in zip(spec.input_names, x, strict=True)}
-        values |= {example_name(name, n): float(v) for name, v in zip(spec.target_names, y if spec.target_names
-                                                                      else [], strict=True)}
-    return values
-
-
-def example_pass(network, spec: Spec, n: int, recorder: Recorder, updated: dict | None = None) -> None:
-    """The engine's forward and backward pass of example ``n`` (from 1) alone: its own loss and gradients.
-
-    ``updated`` (parameter key -> array), for a sequential update: each layer takes these parameters, the batch
-    step's update of it, as soon as its gradients are known, so that the error carried below it is the one the
-    batch's own sequential step carried (the network is left holding them)."""
-    network.loss(spec.X[n - 1:n], spec.Y[n - 1:n], recorder=recorder)
-    if updated is None:
-        network.backward(recorder=recorder)
-        return
-
-    def take_update(index, layer):
-        for name, param in layer.params.items():
-            param[...] = updated[f"{index}.{name}"]
-    network.backward(recorder=recorder, after_params=take_update)
-
-
-def set_parameters(network, values: dict) -> None:
-    for key, param in network.named_parameters().items():
-        param[...] = values[key]
 
 
 def example_sections(spec: Spec, network, where, values: dict[str, float], start: dict | None = None,
@@ -297,7 +182,7 @@ def _batch_section(spec: Spec, where, recorder: Recorder, values: dict[str, floa
     value = spec.loss_scale * recorder.loss_value
     values[L] = value
     steps = [Step(L, over(L), value, ("loss",))]
-    for (key, flat), name in _parameter_names(spec, where).items():
+    for (key, flat), name in entry_names(spec, where).items():
         dense, kind = key.split(".")
         place = ("param_grad", int(dense), kind, flat)
         values[f"d{L}/d{name}"] = recorder.read(place)
@@ -311,7 +196,7 @@ def layout_values(spec: Spec, where, recorder: Recorder, params) -> dict[str, fl
     values: dict[str, float] = {}
     layout = _Layout(spec, where, recorder, values)
     layout.forward(), layout.loss(), layout.backward()
-    for (key, i), name in _parameter_names(spec, where).items():
+    for (key, i), name in entry_names(spec, where).items():
         values[f"{name}'"] = float(params[key].reshape(-1)[i])
     return values
 
@@ -323,37 +208,15 @@ def layout_places(spec: Spec, where, recorder: Recorder, example: int = 0) -> di
             for step in section.steps}
 
 
-def updated_values(spec: Spec, where, network, recorder) -> dict[str, float]:
-    """Each parameter after the step, by its name primed (``w5'``): as the update left it, recorded where a
-    sequential update then put a printed value in its place, else as the network holds it."""
-    params = network.named_parameters()
-    if recorder.updated:
-        params = params | {f"{index}.{kind}": held for index, arrays in recorder.updated.items()
-                           for kind, held in arrays.items()}
-    return {f"{name}'": float(params[key].reshape(-1)[i]) for (key, i), name in _parameter_names(spec, where).items()}
-
-
 def parameter_places(spec: Spec, where) -> dict[str, tuple]:
     """Where a step changes each parameter: its change ``Delta_w5`` at ``("change", dense, kind, flat)``, its
     updated value ``w5'`` at ``("updated", ...)``; a sequential update carries the error below with them."""
     places = {}
-    for (key, flat), name in _parameter_names(spec, where).items():
+    for (key, flat), name in entry_names(spec, where).items():
         dense, kind = key.split(".")
         places[change_name(name)] = ("change", int(dense), kind, flat)
         places[f"{name}'"] = ("updated", int(dense), kind, flat)
     return places
-
-
-def _parameter_names(spec: Spec, where) -> dict[tuple[str, int], str]:
-    names = {}
-    for layer, (dense, _) in zip(spec.layers, where, strict=True):
-        n_out, n_in = layer.weights.shape
-        for j in range(n_out):
-            for i in range(n_in):     # engine weight (D_in, D_out), flat index i * D_out + j
-                names[f"{dense}.weight", i * n_out + j] = layer.weight_names[j][i]
-        for k, bias_name in enumerate(layer.bias_names):
-            names[f"{dense}.bias", k] = bias_name
-    return names
 
 
 def natural_key(name: str):
@@ -640,8 +503,8 @@ def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: di
     """The update of every parameter by the spec's optimizer: the state it moves (a velocity, moments), each as
     formula, numbers and the engine's value, then the parameter after the step (and its change Δw, when claimed)."""
     settings = spec.optimizer
-    keys = {name: key for (key, flat), name in _parameter_names(spec, where).items()}
-    flats = {name: flat for (key, flat), name in _parameter_names(spec, where).items()}
+    keys = {name: key for (key, flat), name in entry_names(spec, where).items()}
+    flats = {name: flat for (key, flat), name in entry_names(spec, where).items()}
     steps = []
     order = reversed(spec.layers) if spec.update_order == "sequential" else spec.layers
     for layer in order:

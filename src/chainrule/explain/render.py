@@ -4,7 +4,7 @@
 import json
 import re
 
-from .audit import ClaimCheck, carried_into
+from .verdict import ClaimCheck, carried_into
 from .derivation import Derivation, natural_key
 from .matrix import is_wide, matrix_lines
 from .notation import format_number, unicode_name
@@ -196,7 +196,7 @@ def shown(value: float, check: ClaimCheck, number=format_number) -> str:
 def printings(d: Derivation) -> dict[str, list[ClaimCheck]]:
     """Each printing of a quantity, by the name of the step that computes it (updated values as ``w5'``, a
     parameter at the start of step k as step k − 1 left it): a quantity printed twice is judged twice."""
-    from .audit import parameter_names
+    from .spec import parameter_names
     from .step_names import canonical
 
     parameters = set(parameter_names(d.spec))

@@ -594,6 +594,11 @@ def check_printed_at(written: Decimal, printed_at: tuple[str, int], fail) -> Non
              f"(printed_{kind} = {digits})", f"{as_text(written)}, with {shown}")
 
 
+def parameter_names(spec: Spec) -> list[str]:
+    """Every parameter's name, layer by layer: its weights row by row, then its biases."""
+    return [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] + layer.bias_names]
+
+
 def names_of(spec: Spec) -> list[str]:
     """Every name the spec gives: parameters, neurons, inputs, targets and the loss."""
     return [n for layer in spec.layers for n in [w for row in layer.weight_names for w in row] + layer.bias_names +

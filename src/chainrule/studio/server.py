@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import ChainruleError
 from ..explain.derivation import MAX_STEPS      # the step shown, and so the steps run: every face's limit
+from .names import learner_message
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -129,20 +130,40 @@ def check_size(spec) -> None:
                              f"found {total}")
 
 
-def read_spec(document: dict):
-    """The request's spec (its ``spec`` object, validated by the spec reader) with its pasted ``claims``."""
+def read_spec(document: dict, audit: dict | None = None):
+    """The request's spec (its ``spec`` object, validated by the spec reader) with the numbers to judge: the
+    learner's ``claims``, and the ``printed`` ones while the page says the network is theirs (see claims.py);
+    ``audit``, when given, receives who wrote each (``by``) and the printed numbers set aside (``set_aside``)."""
     from ..explain import parse_spec
-    from ..explain.api import claims_from_text, with_claims
+    from .claims import judged, read_claims, source_for, who_wrote
+    from .menus import pairing_problem
 
     raw = document.get("spec")
     if not isinstance(raw, dict):
         raise BadRequest(f"spec: expected a JSON object in the spec file's form, found {kind(raw)}",
                          field="spec")
     raw = {k: v for k, v in raw.items() if k != "claims"}      # claims come from the audit box alone
-    spec = parse_spec(raw, "spec")
+    if audit is not None:
+        audit["source"] = raw.get("claims_source")               # the spec's own words, kept in the answer's spec
+    learner = read_claims(text_field(document, "claims", MAX_CLAIMS_TEXT, ""), "claims")
+    printed = read_claims(text_field(document, "printed", MAX_CLAIMS_TEXT, ""), "printed")
+    rate = number(document, "printed_learning_rate", 0.1, 0, 1e6) if "printed_learning_rate" in document else None
+    if (source := source_for(raw.get("claims_source"), learner, printed)) is not None:
+        raw["claims_source"] = source
+    if (problem := pairing_problem(raw)) is not None:           # named as the menus offer, not all 18 pairings
+        raise BadRequest(problem[1], field=problem[0])
+    try:
+        spec = parse_spec(raw, "spec")
+    except ChainruleError as exc:                                # w₂: ..., not spec: layers[0].weights[0][1]: ...
+        message, field = learner_message(raw, str(exc))
+        raise BadRequest(message, field=field) from None
     check_size(spec)
-    claims = text_field(document, "claims", MAX_CLAIMS_TEXT, "")
-    return with_claims(spec, claims_from_text(claims)) if claims.strip() else spec
+    if audit is not None:
+        audit["by"] = who_wrote(learner, printed)
+    spec, by, set_aside = judged(spec, learner, printed, rate)
+    if audit is not None:
+        audit.update(by=by, set_aside=set_aside)
+    return spec
 
 
 # --- the explanation -----------------------------------------------------------------------------------------------
@@ -154,11 +175,20 @@ def explanation(document: dict) -> dict:
     from ..explain.notation import format_number, unicode_name
     from ..explain.render import describe_network
 
+    from .claims import printed_problem
+    from .formulas import walk
+
     started = time.perf_counter()
-    spec = read_spec(document)
-    step = integer(document, "step", 1, 1, MAX_STEPS)
-    with np.errstate(all="ignore"):        # an overflowing step is refused below, by name
-        e = Explanation(spec, steps=step, show_step=step)
+    audit: dict = {}
+    try:
+        spec = read_spec(document, audit)
+        step = integer(document, "step", 1, 1, MAX_STEPS)
+        with np.errstate(all="ignore"):        # an overflowing step is refused below, by name
+            e = Explanation(spec, steps=step, show_step=step)
+    except ChainruleError as exc:              # a printed number this network lacks: said beside the printed ones
+        if (message := printed_problem(str(exc), audit.get("by", {}))) is None:
+            raise
+        raise BadRequest(message, field="printed") from None
     d = e.derivation
     every = {**e.values, **{f"{k}'": v for k, v in e.updated.items()}}
     bad = next((name for name, value in every.items() if not math.isfinite(value)), None)
@@ -175,11 +205,23 @@ def explanation(document: dict) -> dict:
         "display": {name: unicode_name(name, spec.superscript) for name in every},   # as the diagram writes them
         "losses": e.losses,
         "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "verdict": c.verdict,
-                    "from_claims": c.from_claims, "printed": c.claimed_text} for c in e.claims],
-        "spec": spec_to_raw(spec),
+                    "from_claims": c.from_claims, "printed": c.claimed_text,
+                    "by": audit["by"].get(c.name, "learner")} for c in e.claims],
+        "set_aside": audit["set_aside"],        # printed numbers worked at another learning rate: not judged
+        "walk": walk(d),                        # each quantity's formula with its numbers, for the walk and hover
+        "spec": own_source(spec_to_raw(spec), audit["source"]),
         "html": html_fragment(e.to_html()),
         "server_ms": round(1000 * (time.perf_counter() - started), 2),
     }
+
+
+def own_source(raw: dict, source) -> dict:
+    """The spec as the learner sent it says who printed its numbers (the derivation may have named the learner)."""
+    if isinstance(source, str):
+        raw["claims_source"] = source
+    else:
+        raw.pop("claims_source", None)
+    return raw
 
 
 def saved(document: dict) -> tuple[str, str]:
@@ -224,7 +266,12 @@ def opened_spec(document: dict) -> dict:
     from ..explain import load_spec
     from ..explain.api import claims_text, spec_to_raw
 
-    spec = with_upload(document, (".json", ".toml"), load_spec)
+    from .menus import reworded
+
+    try:
+        spec = with_upload(document, (".json", ".toml"), load_spec)
+    except ChainruleError as exc:          # a pairing refused naming only what the menus offer
+        raise ChainruleError(reworded(str(exc))) from None
     check_size(spec)
     return {"spec": spec_to_raw(spec), "claims": claims_text(spec)}
 
@@ -239,10 +286,50 @@ def example(name: str) -> dict:
     return {"spec": spec_to_raw(spec), "claims": claims_text(spec)}
 
 
+def drawn(document: dict) -> dict:
+    """Small random weights for a neuron or layer the learner adds (see draw.py): ``shapes``, a list of
+    ``[rows, columns]``, and the ``seed`` the page shows beside them."""
+    from .draw import draw
+
+    shapes = document.get("shapes")
+    if not isinstance(shapes, list) or not 1 <= len(shapes) <= 4 or not all(
+            isinstance(shape, list) and len(shape) == 2 and all(
+                isinstance(n, Decimal) and n == n.to_integral_value() and 1 <= n <= MAX_WIDTH for n in shape)
+            for shape in shapes):
+        raise BadRequest(f"shapes: expected 1 to 4 [rows, columns] pairs, each 1 to {MAX_WIDTH}, found "
+                         f"{json.dumps(shapes, default=str)[:80]}", field="shapes")
+    seed = integer(document, "seed", 1, 0, 2**31 - 1)
+    return {"seed": seed, "weights": draw([(int(r), int(c)) for r, c in shapes], seed)}
+
+
+def shortest_float32(raw: dict) -> dict:
+    """A float32 network's numbers as the shortest decimals that read back to the same float32 (0.244429, not the
+    float64 0.24442899227142334 it widens to), so that the editor's boxes show each number whole, as the trained
+    network holds it; the explanation then computes in float64 from these."""
+    def short(value):
+        if isinstance(value, list):
+            return [short(v) for v in value]
+        return float(str(np.float32(value))) if isinstance(value, float) else value
+    raw["inputs"] = {k: short(v) for k, v in raw["inputs"].items()} if isinstance(raw["inputs"], dict) \
+        else short(raw["inputs"])
+    for layer in raw["layers"]:
+        layer["weights"] = short(layer["weights"])
+        if "bias" in layer:
+            layer["bias"] = short(layer["bias"])
+    return raw
+
+
 # --- training ------------------------------------------------------------------------------------------------------
 
 class TrainingJob:
-    """One training run on a worker thread; the page polls ``state()``. ``stop()`` ends it after the epoch."""
+    """One training run on a worker thread; the page polls ``state()``. ``stop()`` ends it after the epoch.
+
+    The data are split three ways, as a study should be: a quarter held out as the test split (stratified), and
+    ``VALIDATION`` of the rest carved off by ``fit``'s own ``validation_split`` for the curves drawn every epoch. The
+    test split is scored once, when the run ends: a test figure watched every epoch would be chosen on, and so no
+    longer a test."""
+
+    VALIDATION = 0.2
 
     def __init__(self, data, hidden, activation, lr, epochs, batch_size, seed):
         from .. import datasets
@@ -255,6 +342,8 @@ class TrainingJob:
         self.lr, self.batch_size, self.seed = lr, batch_size, seed
         self.id, self.status, self.error = uuid.uuid4().hex[:12], "running", None
         self.history: dict[str, list[float]] = {}
+        self.test: dict[str, float] | None = None      # {"loss": ..., "accuracy": ...} once the run has ended
+        self.sizes = (None, None)                      # (examples trained on, validation examples), as fit split
         self.regions, self.stopping, self.lock = None, False, threading.Lock()
         self.grid = self.plane_grid() if data.X.shape[1] == 2 else None
         self.thread = threading.Thread(target=self.run, name=f"chainrule-train-{self.id}", daemon=True)
@@ -272,6 +361,9 @@ class TrainingJob:
         job = self
 
         class Watch(Callback):
+            def on_train_begin(self, trainer):
+                job.sizes = (trainer.history.examples, trainer.history.validation_examples)
+
             def on_epoch_end(self, trainer, epoch, logs):
                 with job.lock:
                     job.history = {k: list(v) for k, v in trainer.history.history.items()}
@@ -282,8 +374,9 @@ class TrainingJob:
 
         try:
             self.network.fit(self.X_train, self.y_train, epochs=self.epochs, batch_size=self.batch_size,
-                             optimizer=Adam(lr=self.lr), validation_data=(self.X_test, self.y_test),
+                             optimizer=Adam(lr=self.lr), validation_split=self.VALIDATION,
                              standardize=True, verbose=0, seed=self.seed, callbacks=[Watch()])
+            self.test = self.network.evaluate(self.X_test, self.y_test)      # once, at the end
             self.status = "stopped" if self.stopping else "done"
         except ChainruleError as exc:
             self.status, self.error = "failed", str(exc)
@@ -295,12 +388,14 @@ class TrainingJob:
         answer = {"job": self.id, "status": self.status, "error": self.error, "epochs": self.epochs,
                   "epoch": len(history.get("loss", [])), "history": history, "data": self.data.name,
                   "classes": self.data.class_names, "test_size": len(self.X_test),
-                  "test_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None}
+                  "train_size": self.sizes[0], "validation_size": self.sizes[1],
+                  "test_accuracy": None if self.test is None else self.test.get("accuracy"),
+                  "test_loss": None if self.test is None else self.test["loss"]}
         if self.grid is not None:
             (low, high), _ = self.grid
-            sample = slice(0, 300)
+            sample = slice(0, 300)       # the examples it learns from: the test split stays unseen until the end
             answer["plane"] = {"low": low.tolist(), "high": high.tolist(), "regions": regions,
-                               "points": self.X_test[sample].tolist(), "labels": self.y_test[sample].tolist()}
+                               "points": self.X_train[sample].tolist(), "labels": self.y_train[sample].tolist()}
         return answer
 
     def explain(self, index: int) -> dict:
@@ -313,7 +408,7 @@ class TrainingJob:
             raise BadRequest(f"index: expected a test example 0..{len(self.X_test) - 1}, found {index}", field="index")
         spec = spec_from_network(self.network, self.X_test[index], int(self.y_test[index]), 0.1,
                                  f"test example {index} of {self.data.name}")
-        return {"spec": spec_to_raw(spec), "claims": claims_text(spec)}
+        return {"spec": shortest_float32(spec_to_raw(spec)), "claims": claims_text(spec)}
 
 
 class Jobs:
@@ -368,6 +463,7 @@ def create_app(allowed_hosts=("127.0.0.1", "localhost", "[::1]")) -> Starlette:
     """The studio as an ASGI application. ``allowed_hosts``: the Host headers answered (a guard against DNS
     rebinding: a page elsewhere cannot reach the studio through a name of its own)."""
     from ..explain import examples
+    from .menus import choices
 
     jobs = Jobs()
 
@@ -398,6 +494,8 @@ def create_app(allowed_hosts=("127.0.0.1", "localhost", "[::1]")) -> Starlette:
         ("/api/save", "POST"): save,
         ("/api/open", "POST"): lambda doc, _: opened_spec(doc),
         ("/api/examples", "GET"): lambda doc, _: {"examples": examples()},
+        ("/api/choices", "GET"): lambda doc, _: choices(),
+        ("/api/draw", "POST"): lambda doc, _: drawn(doc),
         ("/api/example/{name}", "GET"): lambda doc, params: example(params["name"]),
         ("/api/train", "POST"): lambda doc, _: jobs.start(doc).state(),
         ("/api/train/{job}", "GET"): lambda doc, params: jobs.get(params["job"]).state(),

@@ -41,9 +41,11 @@ async function api(path, body, raw = false) {
   return data;
 }
 
-// A field's text as a number when it reads as one; otherwise the text itself, which the server refuses by name.
+// A field's text as a number when it reads as one; otherwise the text itself, which the server refuses by name
+// (so is a number too large for a float, 1e400: as a number JSON would carry it as null).
 function fieldValue(text) {
-  return /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : text;
+  const number = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  return Number.isFinite(number) ? number : text;
 }
 
 function pathKeys(path) {
@@ -92,8 +94,8 @@ function entries(vector, prefix, path) {
 }
 
 function numberInput(path, value, title) {
-  return el("input", { "data-path": path, value: String(value), title: title || path, "aria-label": title || path,
-                       inputmode: "decimal", autocomplete: "off" });
+  return fitBox(el("input", { "data-path": path, value: String(value), title: title || path, "aria-label": title || path,
+                              inputmode: "decimal", autocomplete: "off" }));
 }
 
 function vectorBlock(title, vector, prefix, path) {
@@ -112,7 +114,7 @@ function buildEditor() {
   const spec = state.spec, editor = $("#editor");
   editor.replaceChildren();
   $("#lr").value = String(spec.learning_rate ?? 0.1);
-  $("#loss").value = spec.loss;
+  lossOptions();
   $("#order").value = spec.update_order || "simultaneous";
   $("#update-biases").checked = spec.update_biases !== false;
   if (parameterCount(spec) > 400) {
@@ -127,12 +129,13 @@ function buildEditor() {
     const last = l === spec.layers.length - 1;
     const names = layer.activation_names || layer.weights.map((_, j) => (last ? `yhat${j + 1}` : `neuron ${j + 1}`));
     const activation = el("select", { "data-path": `layers[${l}].activation`, "aria-label": `layer ${l + 1} activation` },
-      ...["sigmoid", "tanh", "relu", "identity", "softmax"].map((a) => el("option", { value: a, text: a })));
+      ...activationChoices(last, layer.activation).map((a) => el("option", { value: a, text: a })));
     activation.value = layer.activation;
     const header = el("h3", {}, el("span", { text: `Layer ${l + 1}${last ? " (output)" : ""}` }), activation,
       el("button", { type: "button", text: "+ neuron", onclick: () => structural(() => addNeuron(l)) }),
       el("button", { type: "button", text: "− neuron", onclick: () => structural(() => removeNeuron(l)) }));
     if (!last) header.append(el("button", { type: "button", text: "remove layer", onclick: () => structural(() => removeLayer(l)) }));
+    header.append(seedNote(l));
     const bias = layer.bias;
     const head = el("tr", {}, el("th", { text: "" }), ...sources.map((s) => el("th", { text: `from ${s}` })));
     if (Array.isArray(bias)) head.append(el("th", { text: "bias" }));
@@ -155,71 +158,36 @@ function buildEditor() {
   editor.append(el("span", { class: "field-error", "data-for": "names" }));
 }
 
-// Structural edits: the network's shape changes, so names return to their defaults (w1.., z1.., a1..).
-function widthBefore(l) {
-  return l === 0 ? entries(state.spec.inputs, "x", "inputs").length : state.spec.layers[l - 1].weights.length;
-}
-
-function stripNames() {
-  for (const layer of state.spec.layers) {
-    for (const key of ["weight_names", "bias_names", "pre_activation_names", "activation_names"]) delete layer[key];
-  }
-  state.spec.targets = entries(state.spec.targets, "y", "targets").map((item) => item.value);
-}
-
-function addNeuron(l) {
-  const layers = state.spec.layers, layer = layers[l];
-  if (layer.weights.length >= 16) throw new Error(`layers[${l}]: the editor adds at most 16 neurons to a layer`);
-  layer.weights.push(Array(widthBefore(l)).fill(0.1));
-  if (Array.isArray(layer.bias)) layer.bias.push(0);
-  if (l + 1 < layers.length) layers[l + 1].weights.forEach((row) => row.push(0.1));
-  else state.spec.targets.push(0);
-}
-
-function removeNeuron(l) {
-  const layers = state.spec.layers, layer = layers[l];
-  if (layer.weights.length <= 1) throw new Error(`layers[${l}]: a layer keeps at least one neuron`);
-  layer.weights.pop();
-  if (Array.isArray(layer.bias)) layer.bias.pop();
-  if (l + 1 < layers.length) layers[l + 1].weights.forEach((row) => row.pop());
-  else state.spec.targets.pop();
-}
-
-function addLayer() {
-  const layers = state.spec.layers, at = layers.length - 1;
-  if (layers.length >= 6) throw new Error("layers: the editor builds at most 6 layers");
-  layers.splice(at, 0, { weights: [Array(widthBefore(at)).fill(0.1), Array(widthBefore(at)).fill(-0.1)],
-                         bias: [0, 0], activation: "sigmoid" });
-  layers[at + 1].weights = layers[at + 1].weights.map(() => [0.1, -0.1]);
-}
-
-function removeLayer(l) {
-  const layers = state.spec.layers;
-  layers.splice(l, 1);
-  const width = widthBefore(l);
-  layers[l].weights = layers[l].weights.map((row) => Array.from({ length: width }, (_, i) => row[i] ?? 0.1));
-}
-
-function structural(change) {
-  const kept = JSON.stringify(state.spec);
-  try {
-    stripNames();
-    change();
-  } catch (error) {
-    state.spec = JSON.parse(kept);
-    showError(error, $("#banner"));
-    return;
-  }
-  adoptNames = true;
-  buildEditor();
-  update(performance.now());
-}
+// Structural edits (+ neuron, + hidden layer, ...): network.js.
 
 // --- asking the server and showing its answer -------------------------------------------------------------------
 
-function update(t0) {
-  const mine = ++studio.sent;
-  const body = { spec: state.spec, claims: state.claims, step: state.step };
+// Typing is debounced: the first change after a pause goes at once (an edit shows within one round trip); changes
+// that follow within DEBOUNCE_MS of the one before are gathered into one request, sent DEBOUNCE_MS after the last.
+// Its number is taken when the first is gathered, so studio.sent counts it and `done >= sent` still means "the page
+// shows the newest state". Answers older than one shown are dropped (see update).
+const DEBOUNCE_MS = 150;
+const typing = { last: -Infinity, timer: null, mine: 0 };
+
+function typed(t0) {
+  const quiet = t0 - typing.last >= DEBOUNCE_MS && typing.timer === null;
+  typing.last = t0;
+  if (quiet) { update(t0); return; }
+  if (typing.timer === null) typing.mine = ++studio.sent;
+  else clearTimeout(typing.timer);
+  studio.pending = true;
+  typing.timer = setTimeout(() => update(t0, typing.mine), DEBOUNCE_MS);
+}
+
+function update(t0, mine) {
+  if (typing.timer !== null) {              // this request carries the state the waiting one would have sent
+    clearTimeout(typing.timer);
+    typing.timer = null;
+    studio.pending = false;
+    mine = mine ?? typing.mine;
+  }
+  mine = mine ?? ++studio.sent;
+  const body = { spec: state.spec, claims: state.claims, step: state.step, ...printedFor() };   // audit.js
   api("/api/explain", body).then((data) => {
     if (mine < newest) return;
     newest = mine;
@@ -265,6 +233,7 @@ function show(data) {
     $("#verdicts").append(el("li", { text: "Verdicts are given for step 1; go back to it to see them." }));
   }
   $("#status").textContent = `${data.network} · server ${data.server_ms} ms`;
+  learnerView(data);         // whose numbers are judged, the walk, formulas on hover (audit.js, walk.js)
 }
 
 function lossName() { return state.spec.loss_name || (state.spec.loss === "half_squared_error" ? "E" : "L"); }
@@ -279,20 +248,11 @@ function valueRow(name, shown) {
   return el("tr", { "data-name": name }, el("td", { class: "name", text: name }), el("td", { class: "value", text: shown ?? "" }));
 }
 
+// losses[k] is the loss after k steps (before step k + 1); the step shown is marked in red.
 function lossChart(losses, step) {
-  const svg = $("#loss-chart");
-  svg.replaceChildren();
-  const width = 300, height = 120, pad = 28;
-  const low = Math.min(...losses), high = Math.max(...losses), span = high - low || 1;
-  const x = (k) => pad + (k * (width - pad - 8)) / Math.max(losses.length - 1, 1);
-  const y = (v) => 8 + ((high - v) * (height - 30)) / span;
-  svg.append(svgEl("polyline", { points: losses.map((v, k) => `${x(k)},${y(v)}`).join(" "), fill: "none",
-                                 stroke: "#3f51b5", "stroke-width": 1.5 }));
-  losses.forEach((v, k) => svg.append(svgEl("circle", { cx: x(k), cy: y(v), r: k === step - 1 ? 4 : 2,
-    fill: k === step - 1 ? "#c62828" : "#3f51b5" })));
-  svg.append(svgEl("text", { x: 2, y: 14, "font-size": 9, text: fmt(high) }));
-  svg.append(svgEl("text", { x: 2, y: height - 22, "font-size": 9, text: fmt(low) }));
-  svg.append(svgEl("text", { x: pad, y: height - 4, "font-size": 9, text: `loss before each step, and after step ${losses.length - 1}` }));
+  lineChart($("#loss-chart"), { height: 150,
+    series: [{ label: lossName(), values: losses, colour: "#3f51b5", markers: true, marked: step - 1 }],
+    x: { title: "steps taken", first: 0 }, y: { title: `loss ${lossName()}` } });
 }
 
 // --- the address holds the state --------------------------------------------------------------------------------
@@ -310,7 +270,8 @@ function decode(text) {
 }
 
 function writeAddress() {
-  const hash = `#step=${state.step}&s=${encode(JSON.stringify({ spec: state.spec, claims: state.claims }))}`;
+  const hash = `#step=${state.step}&s=${encode(JSON.stringify({ spec: state.spec, claims: state.claims, ...linkState() }))}` +
+    (state.walk ? `&walk=${encodeURIComponent(state.walk)}` : "");
   history.replaceState(null, "", hash);
 }
 
@@ -322,6 +283,7 @@ function readAddress() {
     if (typeof saved !== "object" || saved === null || typeof saved.spec !== "object") throw new Error("no spec");
     state.spec = saved.spec;
     state.claims = typeof saved.claims === "string" ? saved.claims : "";
+    readLinkState(saved, params);
     const step = Number(params.get("step") || 1);
     state.step = Number.isInteger(step) && step >= 1 && step <= 1000 ? step : 1;
     return true;
@@ -334,9 +296,10 @@ function readAddress() {
 
 // --- loading: examples, spec files, a trained network's example -------------------------------------------------
 
-function load(data) {
+function load(data, example = null) {
   state.spec = data.spec;
-  state.claims = data.claims || "";
+  setOrigin(data, example);      // the numbers printed with it belong to it (audit.js); the box is the learner's
+  state.claims = "";
   state.step = 1;
   $("#claims").value = state.claims;
   buildEditor();
@@ -344,13 +307,14 @@ function load(data) {
 }
 
 async function loadExample(name) {
-  try { load(await api(`/api/example/${encodeURIComponent(name)}`)); }
+  try { load(await api(`/api/example/${encodeURIComponent(name)}`), name); }
   catch (error) { showError(error, $("#banner")); }
 }
 
 async function save(format) {
   try {
-    const response = await api("/api/save", { spec: state.spec, claims: state.claims, step: state.step, format }, true);
+    const response = await api("/api/save", { spec: state.spec, claims: state.claims, step: state.step, format,
+                                              ...printedFor() }, true);
     const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/)?.[1] || "chainrule.txt";
     const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name });
     document.body.append(link);
@@ -371,22 +335,15 @@ function readFile(input) {
 const COLOURS = ["#3f51b5", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#795548", "#546e7a", "#ad1457", "#9e9d24"];
 const LIGHT = ["#c5cae9", "#ffe0b2", "#c8e6c9", "#ffcdd2", "#e1bee7", "#b2ebf2", "#d7ccc8", "#cfd8dc", "#f8bbd0", "#f0f4c3"];
 
-function chart(svg, series, high) {
-  svg.replaceChildren();
-  const width = 300, height = 160, pad = 30;
-  const all = series.flatMap((s) => s.values);
-  if (!all.length) return;
-  const top = high ?? Math.max(...all), bottom = high === undefined ? Math.min(0, ...all) : 0;
-  const n = Math.max(...series.map((s) => s.values.length));
-  const x = (k) => pad + (k * (width - pad - 6)) / Math.max(n - 1, 1);
-  const y = (v) => 6 + ((top - v) * (height - 26)) / ((top - bottom) || 1);
-  for (const s of series) {
-    svg.append(svgEl("polyline", { points: s.values.map((v, k) => `${x(k)},${y(v)}`).join(" "), fill: "none",
-                                   stroke: s.colour, "stroke-width": 1.5 }));
-  }
-  svg.append(svgEl("text", { x: 2, y: 12, "font-size": 9, text: fmt(top) }));
-  svg.append(svgEl("text", { x: 2, y: height - 20, "font-size": 9, text: fmt(bottom) }));
-  svg.append(svgEl("text", { x: pad, y: height - 4, "font-size": 9, text: `epoch (${n} so far)` }));
+// The curves are the training data and the validation split carved from it; the test split is scored once, at
+// the end, and reported in the status line, never drawn per epoch.
+function trainingCharts(h) {
+  const curves = (key) => [{ label: "training", values: h[key] || [], colour: COLOURS[0] },
+                           { label: "validation", values: h[`val_${key}`] || [], colour: COLOURS[1] }];
+  lineChart($("#train-loss"), { series: curves("loss"), x: { title: "epoch", first: 1 },
+                                y: { title: "cross-entropy (nats)", low: 0 } });
+  lineChart($("#train-accuracy"), { series: curves("accuracy"), x: { title: "epoch", first: 1 },
+                                    y: { title: "accuracy (%)", low: 0, high: 1, percent: true } });
 }
 
 function drawRegions(plane) {
@@ -412,12 +369,20 @@ function drawRegions(plane) {
 function showTraining(job) {
   studio.job = job;
   const h = job.history;
-  chart($("#train-loss"), [{ values: h.loss || [], colour: COLOURS[0] }, { values: h.val_loss || [], colour: COLOURS[1] }]);
-  chart($("#train-accuracy"), [{ values: h.accuracy || [], colour: COLOURS[0] }, { values: h.val_accuracy || [], colour: COLOURS[1] }], 1);
+  trainingCharts(h);
+  if (job.train_size) {
+    $("#train-split").textContent = `Trained on ${job.train_size} examples; the curves' validation split is ` +
+      `${job.validation_size} more, carved from the training data; the test split (${job.test_size}) is scored once, at the end.`;
+  }
   $("#regions-figure").hidden = !job.plane;
   if (job.plane) drawRegions(job.plane);
-  const accuracy = job.test_accuracy === null ? "" : ` · test accuracy ${(100 * job.test_accuracy).toFixed(1)}%`;
-  $("#train-status").textContent = `${job.data}: ${job.status}, epoch ${job.epoch} of ${job.epochs}${accuracy}` +
+  const last = (key) => (h[key] && h[key].length ? h[key][h[key].length - 1] : null);
+  const percent = (value) => `${(100 * value).toFixed(1)}%`;
+  const validation = last("val_accuracy") === null ? "" : ` · validation accuracy ${percent(last("val_accuracy"))}`;
+  const accuracy = job.test_accuracy === null ? "" : ` · test accuracy ${percent(job.test_accuracy)} ` +
+    `(${job.test_size} held-out examples, scored once)`;
+  const doing = job.status === "running" ? (job.epoch ? "training" : "starting") : job.status;
+  $("#train-status").textContent = `${job.data}: ${doing}, epoch ${job.epoch} of ${job.epochs}${validation}${accuracy}` +
     (job.error ? ` · ${job.error}` : "");
   const running = job.status === "running";
   $("#train-start").disabled = running;
@@ -435,6 +400,7 @@ async function poll(id) {
 
 async function startTraining() {
   clearErrors();
+  $("#train-status").textContent = `${$("#data").selectedOptions[0].textContent}: preparing the data and the network…`;
   const hidden = $("#hidden").value.trim().split(/[\s,]+/).filter(Boolean).map(fieldValue);
   const body = { data: $("#data").value, hidden, activation: $("#activation").value, lr: fieldValue($("#train-lr").value),
                  epochs: fieldValue($("#epochs").value), batch_size: fieldValue($("#batch").value), seed: fieldValue($("#seed").value) };
@@ -467,7 +433,8 @@ function onEdit(event) {
   else if (node.type === "checkbox") setPath(state.spec, node.dataset.path, node.checked);
   else if (node.tagName === "SELECT") setPath(state.spec, node.dataset.path, node.value);
   else setPath(state.spec, node.dataset.path, fieldValue(node.value));
-  update(t0);
+  if (node.tagName === "SELECT") fitLoss(node.dataset.path);      // the loss menu follows the output (network.js)
+  if (node.tagName === "SELECT" || node.type === "checkbox") update(t0); else typed(t0);
 }
 
 // Editing in the diagram: a click on a weight, bias or input there selects its field in the table.
@@ -489,6 +456,7 @@ function stepTo(step) {
 }
 
 async function start() {
+  await learnerSetup();          // menus, the audit's original network, the walk (audit.js, walk.js)
   $("#controls").addEventListener("input", (event) => { if (event.target.tagName !== "SELECT") onEdit(event); });
   $("#controls").addEventListener("change", (event) => {
     if (event.target.tagName === "SELECT" && event.target.dataset.path) {
@@ -532,6 +500,7 @@ async function start() {
   $("#example").replaceChildren(...examples.map((name) => el("option", { value: name, text: name })));
   $("#example").value = "seed_article";
   if (readAddress()) {
+    await restoreOrigin();
     $("#claims").value = state.claims;
     buildEditor();
     update();
