@@ -205,3 +205,31 @@ def test_spec_dict_is_a_fresh_editable_copy():
     spec["layers"][0]["weights"][0][0] = 0.6
     assert step.spec_dict()["layers"][0]["weights"][0][0] == 0.2
     assert cr.explain(spec).values["z1"] == pytest.approx(0.1, abs=1e-15)
+
+
+ROUND_TRIP = {
+    "inputs": [[1.0, 0.5], [0.0, -1.0]], "targets": [[1.0], [0.0]], "reduction": "sum", "loss": "half_squared_error",
+    "learning_rate": 0.5, "weight_layout": "input_major", "rounding": "truncate", "carries_rounded": 4,
+    "error_sign": "negative", "optimizer": {"name": "momentum", "momentum": 0.5, "state": {"v_w1": 0.01}},
+    "layers": [{"weights": [[0.1, 0.3], [0.2, -0.4]], "bias": [0.0, 0.1], "activation": "sigmoid"},
+               {"weights": [[0.5], [-0.6]], "bias": 0.2, "activation": "sigmoid"}],
+    "claims": {"dL/dz3[2]": 0.1, "z3[2]": 0.0516, "w1+@2": 0.1},
+}
+
+
+@pytest.mark.parametrize("name", ["round trip", *__import__("chainrule.explain", fromlist=["examples"]).examples()])
+def test_a_spec_written_out_reads_back_the_same(name):
+    """spec_json and spec_to_raw + claims_text (the studio's and cr.explain's way) keep every field a step depends on:
+    a batch's examples and reduction, rounding, carried rounding, the error sign (claims in their author's sign),
+    the optimizer and its starting state."""
+    from chainrule.explain import parse_spec
+    from chainrule.explain.api import claims_text, spec_json
+
+    spec = parse_spec(ROUND_TRIP) if name == "round trip" else load_spec(example_path(name))
+    again = parse_spec(json.loads(spec_json(spec), parse_float=Decimal), "again")
+    first, second = derive(spec), derive(again)
+    assert first.values == second.values
+    assert [(c.name, c.verdict, c.claimed_text) for c in first.claims] == \
+        [(c.name, c.verdict, c.claimed_text) for c in second.claims]
+    through = cr.explain(spec, claims=claims_text(spec))
+    assert [(c.name, c.verdict) for c in through.claims] == [(c.name, c.verdict) for c in first.claims]

@@ -19,7 +19,8 @@ from .derivation import Derivation
 from .pipeline import derive
 from .stepping import step_count
 from .render import describe_network
-from .spec import NO_TARGETS, Spec, load_spec, parse_spec
+from .printed_digits import as_text
+from .spec import NO_TARGETS, Spec, as_printed, load_spec, parse_spec
 
 #: file suffix -> renderer name, for ``Explanation.save``
 SUFFIXES = {".txt": "text", ".md": "markdown", ".tex": "latex", ".html": "html", ".htm": "html", ".json": "json"}
@@ -181,8 +182,20 @@ def spec_to_raw(spec: Spec) -> dict:
            "layers": layers, "loss": spec.loss, "loss_name": spec.loss_name, "learning_rate": spec.learning_rate,
            "update_order": spec.update_order, "update_biases": spec.update_biases, "notes": list(spec.notes),
            "claims_source": spec.claims_source, "notation": {"superscript": list(spec.superscript)}}
+    if spec.batch_size:                  # every example of a batch, and how their losses combine
+        raw["inputs"] = [dict(zip(spec.input_names, row, strict=True)) for row in spec.examples_x.tolist()]
+        raw["targets"] = [dict(zip(spec.target_names, row, strict=True)) for row in spec.examples_y.tolist()]
+        raw["reduction"] = spec.reduction
     if spec.loss in NO_TARGETS:          # the output itself is the loss: a spec gives it no targets
         del raw["targets"]
+    if spec.rounding != "round":
+        raw["rounding"] = spec.rounding
+    if spec.carries_rounded is not None:
+        raw["carries_rounded"] = spec.carries_rounded
+    if spec.error_sign != "gradient":
+        raw["error_sign"] = spec.error_sign
+    if spec.optimizer.name != "gradient_descent":
+        raw["optimizer"] = optimizer_to_raw(spec.optimizer)
     if spec.citation:
         raw["source"] = spec.citation
     if spec.input_gradients:
@@ -190,9 +203,22 @@ def spec_to_raw(spec: Spec) -> dict:
     return raw
 
 
+def optimizer_to_raw(settings) -> dict:
+    """An ``[optimizer]`` table in its file form: the rule, its own settings, its steps taken and starting state."""
+    from .optimizer_spec import OPTIMIZER
+
+    fields = OPTIMIZER.kinds[settings.name].fields
+    raw = {"name": settings.name}
+    raw |= {key: getattr(settings, key) for key in ("momentum", "velocity", "rho", "beta1", "beta2", "eps",
+                                                      "steps_taken") if key in fields}
+    if settings.state:
+        raw["state"] = dict(settings.state)
+    return raw
+
+
 def claims_text(spec: Spec) -> str:
-    """The spec's claims as ``name = number`` lines, each to its printed places."""
-    return "".join(f"{c.name} = {c.text}\n" for c in spec.claims)
+    """The spec's claims as ``name = number`` lines, each to its printed places and in its author's sign."""
+    return "".join(f"{c.name} = {as_text(as_printed(spec, c))}\n" for c in spec.claims)
 
 
 def spec_json(spec: Spec) -> str:
@@ -205,7 +231,7 @@ def spec_json(spec: Spec) -> str:
             printings = [c for c in spec.claims if c.name == name]     # one quantity printed more than once
             numbers = []
             for c in printings:      # a printed "0.500" stays 0.500: JSON numbers written as printed
-                marks[f"\x00{len(marks)}"] = str(c.written)
+                marks[f"\x00{len(marks)}"] = str(as_printed(spec, c))
                 numbers.append(f"\x00{len(marks) - 1}")
             value = numbers[0] if len(numbers) == 1 else numbers
             if printings[0].printed_at is not None:      # the precision the numbers were declared printed at

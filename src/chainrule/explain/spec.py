@@ -635,6 +635,16 @@ def shows_input_gradients(spec: Spec) -> bool:
     return spec.input_gradients or any(re.split(r"\[|@|_via_", c.name)[0] in wanted for c in spec.claims)
 
 
+def as_printed(spec: Spec, claim: Claim) -> Decimal:
+    """A claim's digits in its author's sign: under ``error_sign = "negative"`` an error term was read as −δ, and is
+    written back as the author printed it (so that a spec written out reads back to the same claims)."""
+    neurons = {n for layer in spec.layers for n in layer.pre_activation_names + layer.activation_names}
+    neurons |= set(spec.input_names)
+    if spec.error_sign == "negative" and is_error_term(claim.name.split("@")[0], spec.loss_name, neurons):
+        return claim.written.copy_negate()
+    return claim.written
+
+
 def is_error_term(name: str, loss_name: str, neurons) -> bool:
     """``dL/dz3``, ``dL/da1``, ``dL/dyhat1`` (of any example): the gradient at a neuron, an author's error term; and
     the share of one reaching a neuron through one connection, ``dL/da1_via_z3``."""
