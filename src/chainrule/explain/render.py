@@ -131,15 +131,9 @@ def render_text(d: Derivation) -> str:
             out += ["  " + line for line in matrix_lines(d, section)]
             continue
         for step in section.steps:
-            name = unicode_name(step.name, sup)
+            name, *rest = step_parts(step, d.values, sup)
             pad = " " * len(name)
-            formula, numbers = symbolic(step.template, sup), substituted(step.template, d.values)
-            result = result_text(step.value)
-            lines = [f"{name} = {formula}"]
-            if numbers != formula:
-                lines.append(f"{pad} = {numbers}")
-            if numbers != result:
-                lines.append(f"{pad} = {result}")
+            lines = [f"{name} = {rest[0]}"] + [f"{pad} = {part}" for part in rest[1:]]
             if step.name in checks:
                 marks = "; ".join(claim_mark(check, spec.claims_source) for check in checks[step.name])
                 lines[-1] = f"{lines[-1]:<60}  {marks}"
@@ -147,6 +141,18 @@ def render_text(d: Derivation) -> str:
     if d.claims:
         out += ["", "Audit:"] + ["  " + line for line in audit_summary(d)]
     return "\n".join(out) + "\n"
+
+
+def step_parts(step, values: dict[str, float], superscript=()) -> list[str]:
+    """One step as the text derivation writes it: its name, its formula, the numbers put in and the result, each
+    left out where it reads the same as the one before (``z⁽¹⁾``, ``w₁·x₁ + b⁽¹⁾``, ``0.2·1 + 0.5``, ``0.7``)."""
+    formula, numbers = symbolic(step.template, superscript), substituted(step.template, values)
+    parts = [unicode_name(step.name, superscript), formula]
+    if numbers != formula:
+        parts.append(numbers)
+    if numbers != result_text(step.value):
+        parts.append(result_text(step.value))
+    return parts
 
 
 def audit_summary(d: Derivation, name=None, number=format_number) -> list[str]:

@@ -9,23 +9,15 @@ form (too wide to write number by number) have no per-quantity formulas, and a d
 
 from ..explain.matrix import is_wide
 from ..explain.notation import format_number, unicode_name
-from ..explain.render import given_names, result_text, substituted, symbolic
+from ..explain.render import given_names, step_parts
 
 MAX_CHARACTERS = 200_000
 
 
 def step_text(d, step) -> str:
-    """``z⁽¹⁾ = w₁·x₁ + w₂·x₂ + w₃·x₃ + b⁽¹⁾ = 0.2·1 + (-0.3)·2 + 0.4·(-1) + 0.5 = -0.3``, as ``render_text``
-    writes the step on its lines (a line equal to the one before is left out there, and so here)."""
-    sup = d.spec.superscript
-    formula, numbers, result = symbolic(step.template, sup), substituted(step.template, d.values), \
-        result_text(step.value)
-    parts = [unicode_name(step.name, sup), formula]
-    if numbers != formula:
-        parts.append(numbers)
-    if numbers != result:
-        parts.append(result)
-    return " = ".join(parts)
+    """``z⁽¹⁾ = w₁·x₁ + w₂·x₂ + w₃·x₃ + b⁽¹⁾ = 0.2·1 + (-0.3)·2 + 0.4·(-1) + 0.5 = -0.3``: the parts ``render_text``
+    writes on the step's lines, joined on one."""
+    return " = ".join(step_parts(step, d.values, d.spec.superscript))
 
 
 def walk(d) -> dict:
