@@ -213,7 +213,7 @@ ROUND_TRIP = {
     "error_sign": "negative", "optimizer": {"name": "momentum", "momentum": 0.5, "state": {"v_w1": 0.01}},
     "layers": [{"weights": [[0.1, 0.3], [0.2, -0.4]], "bias": [0.0, 0.1], "activation": "sigmoid"},
                {"weights": [[0.5], [-0.6]], "bias": 0.2, "activation": "sigmoid"}],
-    "claims": {"dL/dz3[2]": 0.1, "z3[2]": 0.0516, "w1+@2": 0.1},
+    "claims": {"dL/dz3[2]": 0.1, "z3[2]": 0.0516, "w1+": 0.1},
 }
 
 

@@ -74,7 +74,7 @@ def step_name(name: str, step: int) -> str:
 
 @pytest.mark.parametrize("optimizer, rule", RULES, ids=[r for _, r in RULES])
 def test_three_steps_of_every_rule_agree_with_hand_arithmetic(optimizer, rule):
-    spec = parse_spec({**NEURON, "optimizer": optimizer, "claims": {"L@3": 0.1}})
+    spec = parse_spec({**NEURON, "optimizer": optimizer, "claims": {"L@2": 0.1, "L@3": 0.1}})
     d = derive(spec)
     hand = by_hand(rule, 3)
     for step, q in enumerate(hand, start=1):
@@ -86,7 +86,7 @@ def test_three_steps_of_every_rule_agree_with_hand_arithmetic(optimizer, rule):
 def test_the_explained_steps_are_the_training_paths(optimizer, rule):
     """The parameters after each explained step are those ``fit`` leaves after as many epochs of the one example
     (plain SGD trains there through its own prescaled step: another code path, the same numbers)."""
-    spec = parse_spec({**NEURON, "optimizer": optimizer, "claims": {"L@3": 0.1}})
+    spec = parse_spec({**NEURON, "optimizer": optimizer, "claims": {"L@2": 0.1, "L@3": 0.1}})
     d = derive(spec)
     for epochs in (1, 2, 3):
         engine = {"momentum": SGD(0.5, momentum=0.9), "momentum_steps": SGDVelocityOfSteps(0.5, momentum=0.9),
@@ -253,3 +253,89 @@ def test_the_training_path_check_can_fail(monkeypatch):
 
     monkeypatch.setattr(Adam, "corrected", lambda self, state: (state["m"] / 0.5, state["v"] / 0.5))
     assert optimizer_step_errors(seed_article())["adam"] > 1e-3
+
+
+@pytest.mark.parametrize("optimizer, rule", RULES, ids=[r for _, r in RULES])
+def test_a_later_step_shown_alone_reads_its_state_before(optimizer, rule):
+    """--show-step 3: step 3 in full, its state before the step (v_w1@2) the engine's, every format rendered."""
+    from chainrule.explain import RENDERERS
+
+    d = derive(parse_spec({**NEURON, "optimizer": optimizer}), steps=3, show_step=3)
+    hand = by_hand(rule, 3)
+    for name, value in hand[2].items():
+        assert d.values[name] == pytest.approx(value, rel=1e-12, abs=1e-15), name
+    for letter in {"momentum": "v", "momentum_steps": "v", "nesterov": "v", "nesterov_steps": "v", "rmsprop": "s",
+                   "adam": "m"}[rule]:
+        assert d.values[f"{letter}_w1@2"] == pytest.approx(hand[1][f"{letter}_w1"], rel=1e-12)
+    for render in RENDERERS.values():
+        assert len(render(d)) > 500
+
+
+def test_a_printed_starting_state_is_fed_in():
+    """v_w1@0 = 0.1 printed for the spec's 0: a slip, and the velocity worked from it is carried."""
+    g = by_hand("momentum", 1)[0]["dL/dw1"]
+    spec = parse_spec({**NEURON, "optimizer": {"name": "momentum", "momentum": 0.9},
+                       "claims": {"v_w1@0": 0.1, "v_w1": round(0.9 * 0.1 + g, 4)}})
+    checks = {c.name: c for c in derive(spec).claims}
+    assert checks["v_w1@0"].verdict == "slip" and checks["v_w1"].verdict == "carried"
+
+
+def test_error_terms_of_later_steps_are_read_in_the_authors_sign():
+    hand = by_hand("gd", 2)
+    delta = -(hand[1]["y"] - 1) * hand[1]["y"] * (1 - hand[1]["y"])      # δ = −∂L/∂z, the error t − y
+    spec = parse_spec({**NEURON, "error_sign": "negative", "claims": {"dL/dz@2": round(delta, 6)}})
+    assert [c.verdict for c in derive(spec).claims] == ["agrees"]
+
+
+def test_an_author_who_rounds_as_they_go_is_followed_over_steps():
+    """carries_rounded = 2 over three steps, worked by hand: each number rounded to 2 places and computed on."""
+    from decimal import ROUND_HALF_UP
+
+    def r(x):
+        return float(Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    w1, w2, b, claims = 0.2, -0.4, 0.1, {}
+    for k in (1, 2, 3):
+        z = r(w1 * X[0] + w2 * X[1] + b)
+        y = r(sigmoid(z))
+        dz = r(r(y - 1) * y * (1 - y))
+        w1, w2, b = r(w1 - 0.5 * r(dz * X[0])), r(w2 - 0.5 * r(dz * X[1])), r(b - 0.5 * dz)
+        claims |= {step_name("z", k): z, step_name("w1+", k): w1}
+    spec = parse_spec({**NEURON, "carries_rounded": 2, "claims": claims})
+    assert claims["z@2"] != round(by_hand("gd", 2)[1]["z"], 2)       # the rounding has drifted past the digits
+    assert {c.verdict for c in derive(spec).claims} == {"agrees"}
+
+
+def test_a_zero_printed_to_significant_digits_is_zero():
+    spec = parse_spec({**NEURON, "printed_significant": 8, "claims": {"L": 0}})
+    assert [c.verdict for c in derive(spec).claims] == ["slip"]
+
+
+def test_an_input_is_the_same_in_every_step():
+    spec = parse_spec({**NEURON, "claims": {"x1@2": 1.0, "z@2": 0.2333}})
+    assert [c.verdict for c in derive(spec).claims] == ["agrees", "agrees"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"optimizer": {"name": "momentum", "momentum": 0}}, "optimizer.momentum: expected a momentum above 0"),
+    ({"optimizer": {"name": "adam", "state": {"v_w1": -1}}}, "optimizer.state.v_w1: expected a number of at least 0"),
+    ({"optimizer": {"name": "rmsprop", "state": {"s_b1": -0.5}}}, "optimizer.state.s_b1: expected a number of at"),
+    ({"update_biases": False, "optimizer": {"name": "momentum", "state": {"v_b1": 0.5}}},
+     "optimizer.state.v_b1: expected a state of a parameter the step updates"),
+])
+def test_optimizer_states_that_cannot_be_are_refused(change, message):
+    with pytest.raises(ChainruleError) as error:
+        parse_spec({**NEURON, **change}, "step.json")
+    assert f"step.json: {message}" in str(error.value)
+
+
+def test_claims_written_out_keep_their_declared_precision_and_every_printing():
+    """The studio's and cr.explain's channel for claims (name = number lines) keeps what the spec declared."""
+    import chainrule as cr
+    from chainrule.explain.api import claims_from_text, claims_text
+
+    spec = parse_spec({**NEURON, "printed_decimals": 8, "claims": {"y": [0.52, 0.5249791], "L": 0.1128}})
+    text = claims_text(spec)
+    assert text == "y = 0.52000000\ny = 0.52497910\nL = 0.11280000\n"
+    assert claims_from_text(text)["y"] == [Decimal("0.52000000"), Decimal("0.52497910")]
+    assert [(c.name, c.verdict) for c in cr.explain(spec, claims=text).claims] == \
+        [(c.name, c.verdict) for c in derive(spec).claims]

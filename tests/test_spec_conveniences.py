@@ -194,9 +194,10 @@ def test_a_claims_own_declaration_and_significant_digits():
     assert [(c.name, c.unit, c.text) for c in again.claims] == [(c.name, c.unit, c.text) for c in spec.claims]
 
 
-def test_a_printed_zero_at_significant_digits_keeps_its_own_unit():
+def test_a_printed_zero_at_significant_digits_is_zero_itself():
+    """A printer of significant digits writes 0 only for 0: its unit is 0, so only a zero agrees with it."""
     spec = parse_spec(softmax_spec(claims={"dL/db1": {"value": Decimal("0.0"), "printed_significant": 8}}))
-    assert spec.claims[0].unit == 0.1 and spec.claims[0].asked_unit is None
+    assert spec.claims[0].unit == 0.0 and spec.claims[0].asked_unit == 0
 
 
 @pytest.mark.parametrize("changes, words", [

@@ -560,18 +560,18 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name, **kwargs):
         return commands.add_parser(name, formatter_class=_Formatter, **kwargs)
 
-    explain = command("explain", help="work through one gradient-descent step, every number shown",
-                      description="Work through one gradient-descent step of a small network: forward pass, loss, "
-                      "backward pass, update; and check an author's printed numbers. With no --spec, the seed "
-                      "article's example.")
+    explain = command("explain", help="work through a training step, every number shown",
+                      description="Work through a training step of a small network (gradient descent, or the "
+                      "spec's optimizer): forward pass, loss, backward pass, update; and check an author's printed "
+                      "numbers, of later steps too (w5+@2). With no --spec, the seed article's example.")
     explain.add_argument("--spec", type=_path, help="a network and example as a JSON or TOML spec file")
-    explain.add_argument("--example", help="a shipped example: seed_article, step_by_step_sigmoid, relu_student, "
-                         "batch_homework (default: seed_article)")
+    from .explain import examples
+    explain.add_argument("--example", help=f"a shipped example: {', '.join(examples())} (default: seed_article)")
     explain.add_argument("--lr", type=RATE, help="learning rate eta (default: the spec's own)")
     explain.add_argument("--steps", type=step, default=1, help=f"run N updates (at most {MAX_STEPS}) and show the "
                          "loss falling")
-    explain.add_argument("--show-step", type=step, default=1, help="which step to derive in full (the audit of "
-                         "printed numbers is of step 1)")
+    explain.add_argument("--show-step", type=step, default=1, help="which step to derive in full (printed numbers "
+                         "are audited with step 1 shown: they describe the first steps)")
     explain.add_argument("--model", type=_path, help="explain a trained model's prediction on one example (with "
                          "--data, --index)")
     explain.add_argument("--data", help=f"with --model: a built-in data set ({data_names}) or a data file")
@@ -708,9 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
     exercise.add_argument("--momentum", type=_type("momentum", low=0, high=1, open_low=True, open_high=True,
                                                     what="a number above 0 and below 1"),
                           help="μ of --optimizer momentum or nesterov (default: 0.9)")
-    exercise.add_argument("--velocity", choices=["gradients", "steps"], help="momentum's velocity: gradients "
-                          "(v = μ·v + ∂L/∂w, w′ = w − η·v, as PyTorch) or steps (v = μ·v + η·∂L/∂w, w′ = w − v) "
-                          "(default: gradients)")
+    exercise.add_argument("--velocity", choices=["gradients", "steps"], help="momentum's velocity, gradients by "
+                          "default: v = μ·v + ∂L/∂w and w′ = w − η·v, as PyTorch; or steps: v = μ·v + η·∂L/∂w and "
+                          "w′ = w − v")
     exercise.add_argument("--rho", type=PROBABILITY, help="ρ of --optimizer rmsprop (default: 0.9)")
     exercise.add_argument("--beta1", type=PROBABILITY, help="β₁ of --optimizer adam (default: 0.9)")
     exercise.add_argument("--beta2", type=PROBABILITY, help="β₂ of --optimizer adam (default: 0.999)")

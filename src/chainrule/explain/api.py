@@ -140,9 +140,9 @@ def with_claims(spec: Spec, claims) -> Spec:
 _CLAIM_LINE = re.compile(r"^\s*([^\s=:]+)\s*[=:]\s*(\S+)\s*$")
 
 
-def claims_from_text(text: str) -> dict[str, Decimal]:
+def claims_from_text(text: str) -> dict[str, Decimal | list[Decimal]]:
     """``name = number`` (or ``name: number``) per line; blank lines and ``#`` comments are skipped. The numbers
-    keep their printed places."""
+    keep their printed places; a name on several lines is one quantity printed several times (a list)."""
     claims = {}
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0]
@@ -158,7 +158,10 @@ def claims_from_text(text: str) -> dict[str, Decimal]:
             parsed = None
         if parsed is None or not parsed.is_finite():
             raise ChainruleError(f"claims: line {number}: expected a number for {name}, found {value!r}")
-        claims[name] = parsed
+        if name in claims:
+            claims[name] = (claims[name] if isinstance(claims[name], list) else [claims[name]]) + [parsed]
+        else:
+            claims[name] = parsed
     return claims
 
 
@@ -217,8 +220,16 @@ def optimizer_to_raw(settings) -> dict:
 
 
 def claims_text(spec: Spec) -> str:
-    """The spec's claims as ``name = number`` lines, each to its printed places and in its author's sign."""
-    return "".join(f"{c.name} = {as_text(as_printed(spec, c))}\n" for c in spec.claims)
+    """The spec's claims as ``name = number`` lines, each to its printed places and in its author's sign; a number
+    declared printed at a precision (``printed_decimals``) is written to it in full (``-1.`` at 8 decimals is
+    ``-1.00000000``), and a quantity printed twice is two lines."""
+    lines = []
+    for claim in spec.claims:
+        written = as_printed(spec, claim)
+        if claim.printed_at is not None and claim.asked_unit:     # the trailing zeros the printer dropped
+            written = written.quantize(claim.asked_unit)
+        lines.append(f"{claim.name} = {as_text(written)}\n")
+    return "".join(lines)
 
 
 def spec_json(spec: Spec) -> str:
@@ -247,7 +258,8 @@ def spec_json(spec: Spec) -> str:
 class Explanation:
     """One explained step. The step runs once, when a value or an output is first asked for.
 
-    ``values`` (every named quantity before the update), ``gradients`` (the ``dL/d...`` among them), ``updated``
+    ``values`` (every named quantity but the updated parameters of step 1; a later step's are ``w5'@2``),
+    ``gradients`` (the ``dL/d...`` among them), ``updated``
     (parameters after the step), ``claims`` (the audit's checks, each with its ``verdict``), ``losses`` (the loss
     before each step and after the last); ``to_text()``, ``to_markdown()``, ``to_latex()``, ``to_html()``,
     ``to_json()``, ``save(path)``; ``next_step()`` is the explanation of the step after this one; ``spec_dict()`` the

@@ -21,10 +21,11 @@ from decimal import Decimal
 
 import numpy as np
 
+from ..errors import ChainruleError
 from .derivation import _Layout, layout_places, loss_share, parameter_places
 from .optimizer_spec import state_name
 from .recorder import ClampingRecorder, Recorder, RoundingRecorder, round_as_printed
-from .spec import Spec, build_network, claims_connections, parameter_names
+from .spec import Spec, build_network, claim_key, claims_connections, parameter_names
 from .step_names import at_step, canonical, last_step, split_step
 from .stepping import (entry_names, example_pass, given_values, gradient_step, new_optimizer,
                        set_parameters, starting_state, updated_values)
@@ -291,10 +292,9 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     """Verdicts for the spec's claims, in the order the pass computes them. A quantity printed several times is
     judged once per printing, each on its own digits; its most precise printing is the one fed into the author's
     pass and the one later numbers are carried from."""
-    parameters = set(parameter_names(spec))
     printings: dict[str, list] = {}
     for claim in spec.claims:
-        printings.setdefault(canonical(claim.name, parameters), []).append(claim)
+        printings.setdefault(claim_key(spec, claim.name), []).append(claim)
     claims = {name: min(group, key=lambda c: c.unit) for name, group in printings.items()}   # the most precise
     printed = {name: c.value for name, c in claims.items()}
 
@@ -309,7 +309,8 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     sensitivity = {q: {} for q in printed}
     with np.errstate(all="ignore"):      # a printed number far off (1e9) may overflow: its slopes are not finite
         sensitivity = _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity)
-    carried_rounding = rounded_pass(spec, learning_rate, places) if spec.carries_rounded is not None else {}
+    carried_rounding = {} if spec.carries_rounded is None else \
+        rounded_pass(spec, learning_rate, places, last_step(printed))
     checks, results = {}, []
     for name in causal_order(printed, sensitivity, order):
         upstream, correct = sensitivity[name], truth[name]
@@ -371,19 +372,29 @@ def causal_order(printed, sensitivity: dict[str, dict], order: list[str]) -> lis
     return list(done)
 
 
-def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple]) -> dict[str, float]:
-    """Every quantity of the step as an author computes it who rounds each one to ``spec.carries_rounded`` decimals
-    and computes on with the rounded value (each from the rounded ones before it): the engine's pass with a
-    recorder that rounds as the pass goes."""
-
+def rounded_pass(spec: Spec, learning_rate: float, places: dict[str, tuple], steps: int = 1) -> dict[str, float]:
+    """Every quantity of the first ``steps`` steps as an author computes them who rounds each one to
+    ``spec.carries_rounded`` decimals and computes on with the rounded value (each from the rounded ones before it,
+    the updated weights and the optimizer's state too): the engine's pass with a recorder that rounds as the pass
+    goes. Later steps' quantities are named for their step (``z1@2``)."""
     if spec.batch_size:
+        if steps > 1:
+            raise ChainruleError(f"{spec.source}: carries_rounded: expected claims of step 1 only in a batch whose "
+                                 "author rounds as they go (rounding carried over several steps of a batch is not "
+                                 f"worked out), found claims of step {steps}")
         return _rounded_batch_pass(spec, learning_rate, places)
     network, where = build_network(spec, fused=False)
-    recorder = RoundingRecorder(spec.carries_rounded, claims_connections(spec))
-    network.loss(spec.X, spec.Y, recorder=recorder)
-    gradient_step(network, spec, new_optimizer(spec, learning_rate, network, where), recorder)
-    values = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
-    return values | updated_values(spec, where, network, recorder)
+    optimizer, values = new_optimizer(spec, learning_rate, network, where), {}
+    for step in range(1, steps + 1):
+        recorder = RoundingRecorder(spec.carries_rounded, claims_connections(spec))
+        network.loss(spec.X, spec.Y, recorder=recorder)
+        gradient_step(network, spec, optimizer, recorder)
+        mine = {name: read(spec, recorder, place) for name, place in places.items() if place[0] not in AFTER_STEP}
+        mine |= updated_values(spec, where, network, recorder)
+        values |= {at_step(name, step): value for name, value in mine.items()}
+        for param in network.named_parameters().values():     # the next step starts from the rounded weights
+            round_as_printed(param, spec.carries_rounded)
+    return values
 
 
 ROUNDED = ("out", "yhat", "grad", "loss_grad", "param_grad", "loss")   # what an author rounding as they go rounds

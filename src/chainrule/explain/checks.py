@@ -160,7 +160,8 @@ def optimizer_step_errors(spec: Spec, steps: int = 3) -> dict[str, float]:
     errors = {}
     for label, raw in OPTIMIZER_CASES.items():
         settings = read_optimizer(raw, [], None)
-        mine = replace(spec, optimizer=settings, claims=[Claim(f"{spec.loss_name}@{steps}", 0.0, Decimal(0))])
+        every_step = [Claim(f"{spec.loss_name}@{k}", 0.0, Decimal(0)) for k in range(2, steps + 1)]  # each laid out
+        mine = replace(spec, optimizer=settings, claims=every_step)
         derivation = derive(mine)
         values = derivation.values
         # each update formula, with the numbers the explanation shows put in, gives the value it shows beside it

@@ -14,6 +14,7 @@ from ..errors import ChainruleError
 from .stepping import (MAX_STEPS, claimed_steps, entry_names, example_pass, given_values, gradient_step,  # noqa: F401
                        new_optimizer, set_parameters, starting_state, step_count, updated_values)
 from .verdict import ClaimCheck
+from .optimizer_spec import STATE_KEYS, state_name
 from .optimizer_steps import rule_title, state_templates, step_term
 from .step_names import at_step, qualified, split_step
 from .recorder import Recorder
@@ -69,6 +70,14 @@ class Derivation:
     claims: list[ClaimCheck] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)  # the loss before each step, then after the last
     step: int = 1                                        # which step the sections show
+    shown: list[int] = field(default_factory=list)       # every step the sections show (claims of later steps)
+
+    def shown_words(self) -> str:
+        """"step 3", or "steps 1, 2 and 5" when claims of later steps are shown beside the first."""
+        steps = self.shown or [self.step]
+        if len(steps) == 1:
+            return f"step {steps[0]}"
+        return "steps " + ", ".join(map(str, steps[:-1])) + f" and {steps[-1]}"
 
     @property
     def order(self) -> list[str]:
@@ -84,17 +93,14 @@ def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show
     """Run ``steps`` real steps of the spec's optimizer on the spec's example and lay out every number of step
     ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table.
 
-    Claims on later steps (``w5+@2``, ``L@3``) run at least as many steps and lay out every step from the first to
-    the last claimed, each in full, its quantities named for their step (``z1@2``): the audit follows the author
-    from one step into the next."""
+    Claims on later steps (``w5+@2``, ``L@3``) run at least as many steps and lay out the first step and every
+    claimed one, each in full, its quantities named for their step (``z1@2``): the audit follows the author from one
+    step into the next. (Shown from step 1, as the audit is: claims describe the first steps.)"""
     eta = spec.learning_rate if learning_rate is None else float(learning_rate)
     show_step, steps = step_count(show_step, "show_step"), step_count(steps, "steps")
     claimed = claimed_steps(spec)
-    if show_step == 1 and claimed > 1:
-        steps = max(steps, claimed)
-    if show_step > steps:
-        raise ChainruleError(f"--show-step: expected a step between 1 and {steps}, found {show_step}")
-    shown = list(range(1, claimed + 1)) if show_step == 1 and claimed > 1 else [show_step]
+    steps = max(steps, show_step, claimed[-1] if show_step == 1 else 1)     # as many as the steps shown need
+    shown = claimed if show_step == 1 and claimed[-1] > 1 else [show_step]
     network, where = build_network(spec)
     names = entry_names(spec, where)                      # (param key, flat index) -> quantity name
     params = network.named_parameters()
@@ -112,6 +118,7 @@ def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show
             if spec.optimizer.name == "adam":
                 mine["t"] = float(optimizer.steps + 1)      # the step count of this step's bias correction
             before = {key: param.copy() for key, param in params.items()}
+            values |= state_before(spec, optimizer, names, step)
             if not sequential_batch:     # a batch: each example on its own first
                 examples = example_sections(spec, network, where, mine)
         losses.append(spec.loss_scale * network.loss(spec.X, spec.Y, recorder=recorder))
@@ -140,7 +147,17 @@ def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show
     if overflowed is not None or not np.all(np.isfinite(losses)):
         raise ChainruleError(f"{spec.source}: the step overflows float64 ({overflowed or 'the loss'} is not finite): "
                              f"expected inputs, weights and a learning rate small enough to compute with")
-    return Derivation(spec, eta, values, sections, first_updated, trained_names, losses=losses, step=show_step)
+    return Derivation(spec, eta, values, sections, first_updated, trained_names, losses=losses, step=show_step,
+                      shown=shown)
+
+
+def state_before(spec: Spec, optimizer, names, step: int) -> dict[str, float]:
+    """The optimizer's state as step ``step`` starts, as its formulas name it (``v_w5@2`` before step 3), read from
+    the engine's optimizer."""
+    if step == 1:
+        return {}
+    return {f"{state_name(letter, name)}@{step - 1}": float(optimizer.state[key][entry].reshape(-1)[flat])
+            for letter, entry in STATE_KEYS[spec.optimizer.name].items() for (key, flat), name in names.items()}
 
 
 def at_later_step(sections: list[Section], values: dict[str, float], step: int, constants) -> tuple[list, dict]:

@@ -30,7 +30,9 @@ EPS = Number(low=0, high=1, open_low=True, expected="a positive number of at mos
 STATE = MapOf(Text(max_length=60, pattern=r"(v|m|s)_[A-Za-z][A-Za-z0-9_]*",
                    grammar="a state name: v_, m_ or s_ and a parameter's name, such as v_w5"),
               Number(), min_items=0, what="a table of state name = number, such as v_w5 = 0.1")
-MOMENTUM = {"momentum": RATE, "velocity": Choice(("gradients", "steps")), "state": STATE}
+MOMENTUM = {"momentum": Number(low=0, high=1, open_low=True, expected="a momentum above 0 and at most 1 (for "
+                                                                       "none, name = \"gradient_descent\")"),
+            "velocity": Choice(("gradients", "steps")), "state": STATE}
 OPTIMIZER = Tagged("name", {
     "gradient_descent": Table({"name": Choice(RULES)}),
     "momentum": Table({"name": Choice(RULES), **MOMENTUM}),
@@ -80,9 +82,10 @@ def state_name(letter: str, parameter: str) -> str:
     return f"{letter}_{parameter}"
 
 
-def read_optimizer(raw: dict | None, parameters: list[str], fail) -> OptimizerSettings:
+def read_optimizer(raw: dict | None, parameters: list[str], fail, frozen=()) -> OptimizerSettings:
     """The optimizer table of a spec that passed ``OPTIMIZER``; ``fail(path, expected, found)`` refuses what one
-    field says about another (a state for a parameter the network lacks, or a letter the rule does not keep)."""
+    field says about another (a state for a parameter the network lacks or does not update, ``frozen``, a letter
+    the rule does not keep, or a negative mean of squares)."""
     if raw is None:
         return OptimizerSettings()
     settings = OptimizerSettings(raw["name"])
@@ -91,8 +94,6 @@ def read_optimizer(raw: dict | None, parameters: list[str], fail) -> OptimizerSe
             setattr(settings, key, float(raw[key]))
     settings.velocity = raw.get("velocity", "gradients")
     settings.steps_taken = int(raw.get("steps_taken", 0))
-    if settings.name == "nesterov" and settings.momentum == 0:
-        fail("optimizer.momentum", "a momentum above 0 (Nesterov's look-ahead is along the velocity)", "0")
     letters = STATE_KEYS[settings.name]
     for name, value in raw.get("state", {}).items():
         letter, parameter = name.split("_", 1)
@@ -102,6 +103,12 @@ def read_optimizer(raw: dict | None, parameters: list[str], fail) -> OptimizerSe
         if parameter not in parameters:
             fail(f"optimizer.state.{name}", "a state of one of the network's parameters "
                  f"({', '.join(parameters[:8])}{', ...' if len(parameters) > 8 else ''})", f'"{parameter}"')
+        if parameter in frozen:
+            fail(f"optimizer.state.{name}", "a state of a parameter the step updates (update_biases = false keeps "
+                 f"{parameter} fixed)", f'"{parameter}"')
+        if (letter == "s" or (letter == "v" and settings.name == "adam")) and value < 0:
+            fail(f"optimizer.state.{name}", "a number of at least 0 (a moving average of squared gradients)",
+                 str(value))
         settings.state[name] = float(value)
     return settings
 

@@ -5,8 +5,7 @@ from ..errors import ChainruleError
 from ..schema import nearest
 from .audit import audit
 from .derivation import Derivation, lay_out, natural_key
-from .spec import Spec, parameter_names
-from .step_names import canonical
+from .spec import Spec, claim_key
 
 
 def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1) -> Derivation:
@@ -14,13 +13,14 @@ def derive(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_
     the spec's printed numbers against them (when the first step is shown: printed numbers describe the first
     steps)."""
     derivation = lay_out(spec, learning_rate, steps, show_step)
-    values, parameters = derivation.values, set(parameter_names(spec))
-    unknown = [c.name for c in spec.claims if canonical(c.name, parameters) not in values]
+    if show_step != 1 or not spec.claims:
+        return derivation            # printed numbers describe the first steps: judged when those are shown
+    values = derivation.values
+    unknown = [c.name for c in spec.claims if claim_key(spec, c.name) not in values]
     if unknown:
         known = ", ".join(sorted(values, key=natural_key)[:12])
-        hint = nearest(canonical(unknown[0], parameters), values)
+        hint = nearest(claim_key(spec, unknown[0]), values)
         raise ChainruleError(f"{spec.source}: claims.{unknown[0]}: expected the name of a quantity of this network "
                              f"(such as {known}, ...), found none called \"{unknown[0]}\"{hint}")
-    if show_step == 1 and spec.claims:
-        derivation.claims = audit(spec, derivation.learning_rate, values, derivation.order)
+    derivation.claims = audit(spec, derivation.learning_rate, values, derivation.order)
     return derivation

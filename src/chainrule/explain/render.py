@@ -117,7 +117,7 @@ def render_text(d: Derivation) -> str:
     if lines := notes(d):
         out += ["", "Notes:"] + [f"  - {line}" for line in lines]
     if len(d.losses) > 2:
-        out += ["", f"Loss over {len(d.losses) - 1} steps (the derivation below is step {d.step}):"]
+        out += ["", f"Loss over {len(d.losses) - 1} steps (the derivation below is {d.shown_words()}):"]
         out += [f"  step {k:>4}   {spec.loss_name} = {format_number(loss)}" for k, loss in enumerate(d.losses[:-1], 1)]
         out += [f"  after step {len(d.losses) - 1}: {spec.loss_name} = {format_number(d.losses[-1])}"]
     if any(len(layer.pre_activation_names) > 24 for layer in spec.layers):
@@ -202,13 +202,11 @@ def shown(value: float, check: ClaimCheck, number=format_number) -> str:
 def printings(d: Derivation) -> dict[str, list[ClaimCheck]]:
     """Each printing of a quantity, by the name of the step that computes it (updated values as ``w5'``, a
     parameter at the start of step k as step k − 1 left it): a quantity printed twice is judged twice."""
-    from .spec import parameter_names
-    from .step_names import canonical
+    from .spec import claim_key
 
-    parameters = set(parameter_names(d.spec))
     found: dict[str, list[ClaimCheck]] = {}
     for check in d.claims:
-        found.setdefault(canonical(check.name, parameters), []).append(check)
+        found.setdefault(claim_key(d.spec, check.name), []).append(check)
     return found
 
 

@@ -32,6 +32,7 @@ from ..losses import ON_PROBABILITIES, output_head
 from ..network import Network
 from .optimizer_spec import OPTIMIZER, OptimizerSettings, read_optimizer, state_name
 from .printed_digits import as_text, as_written, last_digit_unit
+from .step_names import canonical, split_step
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "half_squared_error", "mean_squared_error", "sum_squared_error",
           "output")
@@ -468,7 +469,8 @@ class _Reader:
         state's (``v_w5``) are then chainrule's, as ``eta`` is."""
         parameters = [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] +
                       layer.bias_names]
-        spec.optimizer = read_optimizer(raw, parameters, self.fail)
+        frozen = () if spec.update_biases else [b for layer in spec.layers for b in layer.bias_names]
+        spec.optimizer = read_optimizer(raw, parameters, self.fail, frozen)
         if spec.optimizer.name != "gradient_descent" and spec.update_order == "sequential":
             self.fail("update_order", f'"simultaneous" with optimizer {spec.optimizer.name} (a sequential update is '
                       "plain gradient descent's, layer by layer)", '"sequential"')
@@ -522,7 +524,7 @@ class _Reader:
         for name, value in raw.items():
             for written, printed_at in self.printings(value, f"claims.{name}"):
                 unit = printed_unit(written, printed_at)
-                if spec.error_sign == "negative" and is_error_term(name, spec.loss_name, neurons):
+                if spec.error_sign == "negative" and is_error_term(name.split("@")[0], spec.loss_name, neurons):
                     written = written.copy_negate()
                 claims.append(Claim(name, self.number(written, f"claims.{name}"), written, unit, printed_at))
         return claims
@@ -575,14 +577,14 @@ class _Reader:
 
 def printed_unit(written: Decimal, printed_at: tuple[str, int] | None) -> Decimal | None:
     """The unit of the last digit a number printed at ``printed_at`` stands for (None: the text's own): 10^-N for N
-    decimals; for N significant digits, 10^(e - N + 1) where 10^e is the number's leading digit (a printed 0 keeps
-    its own: a printer of significant digits writes 0 only for 0 itself)."""
+    decimals; for N significant digits, 10^(e - N + 1) where 10^e is the number's leading digit (a printed 0 is 0
+    itself, unit 0: a printer of significant digits writes 0 for nothing else)."""
     if printed_at is None or not written.is_finite():
         return None
     kind, digits = printed_at
     if kind == "decimals":
         return Decimal(1).scaleb(-digits)
-    return Decimal(1).scaleb(written.adjusted() - digits + 1) if written else None
+    return Decimal(1).scaleb(written.adjusted() - digits + 1) if written else Decimal(0)
 
 
 def check_printed_at(written: Decimal, printed_at: tuple[str, int], fail) -> None:
@@ -597,6 +599,15 @@ def check_printed_at(written: Decimal, printed_at: tuple[str, int], fail) -> Non
 def parameter_names(spec: Spec) -> list[str]:
     """Every parameter's name, layer by layer: its weights row by row, then its biases."""
     return [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] + layer.bias_names]
+
+
+def claim_key(spec: Spec, name: str) -> str:
+    """The name a claim's quantity has in the derivation (``step_names.canonical``): ``w5+`` is ``w5'``, ``w5@3`` is
+    ``w5'@2``, and an input or target is the same in every step (``x1@2`` is ``x1``)."""
+    base, step = split_step(name)
+    if step >= 2 and base.split("[")[0] in set(spec.input_names + spec.target_names):
+        return base
+    return canonical(name, set(parameter_names(spec)))
 
 
 def names_of(spec: Spec) -> list[str]:

@@ -4,6 +4,8 @@ What every later stage reads from: the derivation lays out what a recorded step 
 steps with an author's printed numbers fed in. Nothing here formats or judges a number.
 """
 
+import re
+
 import numpy as np
 
 from ..errors import ChainruleError
@@ -18,13 +20,20 @@ from .step_names import at_step, split_step
 #: the largest spec run in seconds; a billion would run for days.
 MAX_STEPS = 1000
 
-def claimed_steps(spec: Spec) -> int:
-    """The latest step the spec's claims name (1 when none names a later one), at most ``MAX_STEPS``."""
-    latest = max(((split_step(c.name)[1], c.name) for c in spec.claims), default=(1, ""))
-    if latest[0] > MAX_STEPS or latest[0] < 1:
-        raise ChainruleError(f"{spec.source}: claims.{latest[1]}: expected a step from 1 to {MAX_STEPS} after @, "
-                             f"found {latest[0]}")
-    return latest[0]
+def claimed_steps(spec: Spec) -> list[int]:
+    """The steps the spec's claims name, in order, step 1 always among them; each from 1 to ``MAX_STEPS`` (0, before
+    the first step, only for the optimizer's starting state, ``v_w5@0``, a given)."""
+    steps = {1}
+    for claim in spec.claims:
+        step = split_step(claim.name)[1]
+        if step == 0 and re.match(r"(m|v|s)_", claim.name):
+            continue
+        if not 1 <= step <= MAX_STEPS:
+            low = "0 (the optimizer's starting state, such as v_w5@0) or 1" if spec.optimizer.letters else "1"
+            raise ChainruleError(f"{spec.source}: claims.{claim.name}: expected a step from {low} to {MAX_STEPS} "
+                                 f"after @, found {step}")
+        steps.add(step)
+    return sorted(steps)
 
 
 def new_optimizer(spec: Spec, eta: float, network, where):
