@@ -15,9 +15,12 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
           "”": "''", "→": r"$\to$", "−": "-", "·": r"$\cdot$", "η": r"$\eta$", "∂": r"$\partial$", "′": "'",
           "²": r"$^2$", "½": r"$\frac12$", "σ": r"$\sigma$", "ŷ": r"$\hat{y}$", "✓": "", "✗": "",
           "…": r"\dots{}", "×": r"$\times$", "≈": r"$\approx$", "⊙": r"$\odot$", "ᵀ": r"$^T$", "δ": r"$\delta$",
-          "Σ": r"$\Sigma$", "⁽": "$^($", "⁾": "$^)$"}
+          "Σ": r"$\Sigma$", "⁽": "$^($", "⁾": "$^)$", "μ": r"$\mu$", "β": r"$\beta$", "ε": r"$\varepsilon$",
+          "ρ": r"$\rho$", "ᵗ": "$^t$", "⁼": "$^=$", "√": r"$\surd$"}
 _LATEX |= {d: f"$_{i}$" for i, d in enumerate("₀₁₂₃₄₅₆₇₈₉")}
 _LATEX |= {d: f"$^{i}$" for i, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
+
+_HATTED = re.compile("([A-Za-z])\u0302")     # a letter and a combining circumflex: m̂
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]#|$~")          # anywhere
 _MARKDOWN_LEADING = set("-+.!()=")     # only where a line starts (lists, headings underlined)
@@ -25,8 +28,12 @@ _MARKDOWN_LEADING = set("-+.!()=")     # only where a line starts (lists, headin
 
 def latex_text(text: str) -> str:
     """Plain text for pdflatex: every special character escaped, the Greek letters and sub- and superscripts
-    chainrule writes turned into mathematics, anything else outside Latin-1 replaced by '?'."""
-    return "".join(_LATEX.get(ch, ch if 32 <= ord(ch) < 256 or ch in "\n\t" else "?") for ch in text)
+    chainrule writes turned into mathematics (a letter with a combining hat, the m̂ of Adam's moments, as \\hat),
+    anything else outside Latin-1 replaced by '?'."""
+    parts = _HATTED.split(text)       # text, a hatted letter, text, ...
+    return "".join(rf"$\hat{{{part}}}$" if k % 2 else
+                   "".join(_LATEX.get(ch, ch if 32 <= ord(ch) < 256 or ch in "\n\t" else "?") for ch in part)
+                   for k, part in enumerate(parts))
 
 
 def markdown_text(text: str) -> str:

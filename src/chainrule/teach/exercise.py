@@ -1,10 +1,13 @@
 """Seeded backpropagation exercises: a small network with numbers a person can work by hand, what to compute, and
 the answer key, which is the derivation of the engine's own recorded step (``explain.derive``) with each asked
 quantity marked. Nothing here computes a number of the network: the draw is checked against the derivation.
+An exercise may use any optimizer the engine trains with (``update_rule``) and cover several steps (``steps``):
+its key is then the derivation of each step, its quantities named for their step (``w5'@2``).
 
-A draw is redrawn when it would make a poor exercise: a ReLU input exactly 0 (the derivative is undefined there),
-a saturated sigmoid or tanh, a softmax output that rounds to 0 or 1, or an asked quantity that is 0 (in size
-below ``TINY``, or 0 at the precision asked: ``0.0004`` to three decimal places).
+A draw is redrawn when it would make a poor exercise, in any step it covers: a ReLU input exactly 0 (the
+derivative is undefined there), a saturated sigmoid or tanh, a softmax output that rounds to 0 or 1, or an asked
+quantity that is 0 (in size below ``TINY``, or 0 at the precision asked: ``0.0004`` to three decimal places; a
+second moment, about (1 − β₂)·g², is judged by the gradient it is made from).
 """
 
 import re
@@ -17,11 +20,14 @@ from ..activations import HIDDEN_ACTIVATIONS
 from ..errors import ChainruleError
 from ..losses import PAIRINGS
 from ..schema import nearest
-from ..explain import derive, parse_spec
+from ..explain import parse_spec
 from ..explain.audit import ClaimCheck
 from ..explain.derivation import Derivation
 from ..explain.spec import LOSSES, NO_TARGETS, Claim, Spec
+from ..explain.step_names import canonical, split_step
 from .precision import POLICIES, Precision
+from .steps import derive_through, step_of, steps_asked
+from .update_rule import WORDS, optimizer_table
 
 FORMAT = "chainrule-exercise"
 VERSION = 2
@@ -56,6 +62,11 @@ class Exercise:
     asked: list[str]         # the quantities to compute, in the order the step computes them
     precision: Precision     # what each answer is given to
     policy: str              # "strict": too few digits earn nothing; "partial": half the points when it agrees
+
+    @property
+    def steps(self) -> int:
+        """How many steps the exercise covers (its quantities of step k >= 2 are named ``z1@k``)."""
+        return self.options.get("steps", 1)
 
     @property
     def answers(self) -> dict[str, float]:
@@ -98,7 +109,8 @@ def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softm
                   seed: int = 0, ask=("full-step",), batch: int = 1, reduction: str = "mean",
                   update_order: str = "simultaneous", update_biases: bool = True,
                   weight_layout: str = "neuron_major", precision: Precision = Precision("significant", 4),
-                  policy: str = "strict", title: str = "") -> Exercise:
+                  policy: str = "strict", title: str = "", optimizer: dict | None = None,
+                  steps: int | None = None) -> Exercise:
     """An exercise drawn from ``numpy.random.default_rng(seed)``: the same arguments give the same exercise.
 
     **Arguments:** ``shape`` (inputs, hidden widths..., outputs); ``hidden`` and ``output`` activations; ``loss``
@@ -106,31 +118,59 @@ def make_exercise(shape=(2, 2, 2), hidden: str = "sigmoid", output: str = "softm
     ``full-step`` or quantity names (``dL/dw5``); ``batch`` examples (mean or sum ``reduction``); ``precision``:
     what the answers are given to (2 to 8 significant figures or 1 to 8 decimal places); ``policy``: how an answer
     with too few digits is marked (``strict`` or ``partial``); ``title``: the teacher's, put before the network's
-    description. ``seed`` is any non-negative integer (a roster's variants use 256-bit ones)."""
+    description. ``seed`` is any non-negative integer (a roster's variants use 256-bit ones). ``optimizer``: the
+    update rule and its settings, ``{"name": "momentum", "momentum": 0.9}`` (``nesterov``, ``rmsprop`` with
+    ``rho``/``eps``, ``adam`` with ``beta1``/``beta2``/``eps``; default plain gradient descent); ``steps``: how many
+    steps the exercise covers, 1 to 3 (default: the latest step ``ask`` names, ``w5'@2`` or ``update@2``; a word
+    without ``@k`` asks its part of every step). The optimizer and the steps draw no numbers of their own: a seed
+    draws the same networks under each, and keeps the first that makes a good exercise of what is asked."""
     loss = loss or DEFAULT_LOSS[output]
     options = {"shape": "-".join(map(str, shape)), "hidden": hidden, "output": output, "loss": loss,
                "ask": list(ask), "batch": batch, "reduction": reduction, "update_order": update_order,
                "update_biases": update_biases, "weight_layout": weight_layout, "title": title}
     _check_options(shape, hidden, output, loss, batch, precision, policy, update_order, ask, title)
+    table, steps = optimizer_table(optimizer), steps_asked(ask, steps)
+    if table is not None:          # written only where the exercise is not plain gradient descent over one step
+        options["optimizer"] = table
+        if update_order == "sequential":
+            raise ChainruleError(f"--update-order: expected simultaneous with --optimizer {table['name']} (a "
+                                 f"sequential update is plain gradient descent's, layer by layer)")
+    if steps > 1:
+        options["steps"] = steps
     rng = np.random.default_rng(seed)
     heading = f"{title or 'Exercise'}: a {'-'.join(map(str, shape))} network, {hidden} hidden, {output} output, " \
               f"{'the output as the loss' if loss == 'output' else loss.replace('_', ' ')}"
-    for _ in range(draws_allowed(shape, batch)):
+    if table is not None or steps > 1:
+        rule = WORDS[table["name"] if table else "gradient_descent"]
+        heading += f", {'one step' if steps == 1 else f'{steps} steps'} of {rule}"
+    for _ in range(draws_allowed(shape, batch, steps)):
         document = _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, update_biases,
                          weight_layout, heading)
+        if table is not None:
+            document["optimizer"] = dict(table)
         spec = parse_spec(document, "exercise")
-        derivation = derive(spec)
+        derivation = derive_through(spec, steps)
         asked = asked_quantities(derivation, ask)
         if not degenerate(derivation, asked, precision):
             return Exercise(seed, options, document, spec, derivation, asked, precision, policy)
-    raise ChainruleError(f"exercise: no draw of {draws_allowed(shape, batch)} avoided saturated or zero values at "
-                         f"{precision.describe()}; expected a smaller network, other activations or more digits")
+    raise ChainruleError(f"exercise: no draw of {draws_allowed(shape, batch, steps)} avoided saturated or zero values "
+                         f"at {precision.describe()}; expected a smaller network, other activations or more digits"
+                         + _second_moments_hint(table, precision))
 
 
-def draws_allowed(shape, batch: int) -> int:
-    """How many draws to try before giving up: ``MAX_DRAWS``, fewer for a network whose draws are large."""
-    numbers = sum(a * b + b for a, b in zip(shape[:-1], shape[1:])) + batch * sum(shape) * 4
+def draws_allowed(shape, batch: int, steps: int = 1) -> int:
+    """How many draws to try before giving up: ``MAX_DRAWS``, fewer for a network whose draws are large (each step
+    of an exercise of several is drawn and laid out in full)."""
+    numbers = (sum(a * b + b for a, b in zip(shape[:-1], shape[1:])) + batch * sum(shape) * 4) * steps
     return max(20, min(MAX_DRAWS, DRAW_BUDGET // numbers))
+
+
+def _second_moments_hint(table, precision: Precision) -> str:
+    """Why an RMSprop or Adam exercise at decimal places may find no draw: its mean squares are tiny."""
+    if table is None or table["name"] not in ("rmsprop", "adam") or precision.kind != "decimals":
+        return ""
+    return (f" ({table['name']}'s mean squares, such as v_w1 = (1 − β₂)·g², are far below one unit of the last "
+            f"decimal place: ask significant figures with --digits, or leave them out of --ask)")
 
 
 def _check_options(shape, hidden, output, loss, batch, precision, policy, update_order, ask, title) -> None:
@@ -201,7 +241,9 @@ def _draw(rng, shape, hidden, output, loss, batch, reduction, update_order, upda
 
 
 def asked_quantities(d: Derivation, ask) -> list[str]:
-    """The quantities ``ask`` names, in the order the step computes them (updated parameters as ``w5'``)."""
+    """The quantities ``ask`` names, in the order the steps compute them (updated parameters as ``w5'``). A word
+    asks its part of every step the derivation lays out, ``update@2`` of step 2 only; a name with ``@k`` is of step
+    k (``w5+@2`` is ``w5'@2``), a plain one of step 1."""
     kinds = {"forward": {"forward"}, "loss": {"loss", "batch_loss"},
              "gradients": {"gradients", "batch"} if d.spec.batch_size else {"gradients"},
              "update": {"update"}}
@@ -210,22 +252,28 @@ def asked_quantities(d: Derivation, ask) -> list[str]:
     chosen: set[str] = set()
     order = d.order
     position = {name: k for k, name in enumerate(order)}
+    parameters = {p for layer in d.spec.layers for p in [w for row in layer.weight_names for w in row] +
+                  layer.bias_names}
     for item in ask:
-        if item in kinds:
+        word, only = (split_step(item)[0], step_of(item)) if step_of(item) is not None else (item, None)
+        if word in kinds:
             for section in d.sections:
                 for step in section.steps:
+                    base, number = split_step(step.name)
+                    if only is not None and number != only:
+                        continue
                     kind = section.kind
                     if kind == "batch":
-                        kind = "batch_loss" if step.name == d.spec.loss_name else "batch"
-                        if item == "loss" and kind == "batch_loss":
+                        kind = "batch_loss" if base == d.spec.loss_name else "batch"
+                        if word == "loss" and kind == "batch_loss":
                             chosen.add(step.name)
                             continue
-                    if kind in kinds[item] and (kind != "update" or "eta" in step.template):
-                        if item == "gradients" and d.spec.batch_size and kind == "gradients":
+                    if kind in kinds[word] and (kind != "update" or not _left_as_it_was(step.template)):
+                        if word == "gradients" and d.spec.batch_size and kind == "gradients":
                             continue          # a batch asks for the batch's gradients, not each example's
                         chosen.add(step.name)
-        elif item.replace("+", "'") in position:
-            chosen.add(item.replace("+", "'"))
+        elif canonical(item, parameters) in position:
+            chosen.add(canonical(item, parameters))
         else:
             known = ", ".join(order[:8])
             raise ChainruleError(f"--ask: expected {', '.join(ASK_WORDS)} or the name of a quantity of this "
@@ -233,14 +281,23 @@ def asked_quantities(d: Derivation, ask) -> list[str]:
     return sorted(chosen, key=lambda name: position[name])
 
 
+def _left_as_it_was(template: str) -> bool:
+    """An update step that only restates its parameter (``{b1}``: a bias kept fixed): nothing to ask."""
+    return re.fullmatch(r"\{[^{}]+\}", template) is not None
+
+
+# the second moments of RMSprop and Adam, about (1 − ρ)·g²: far below TINY for an everyday gradient, not noise
+SECOND_MOMENTS = {"rmsprop": ("s",), "adam": ("v", "vhat")}
+
+
 def degenerate(d: Derivation, asked: list[str], precision: Precision) -> bool:
-    """Whether the draw would make a poor exercise (see the module's docstring)."""
+    """Whether the draw would make a poor exercise (see the module's docstring), in any step it covers."""
     for section in d.sections:
         if section.kind != "forward":
             continue
         layer = d.spec.layers[section.layer]
         for step in section.steps:
-            base = step.name.split("[")[0]
+            base = split_step(step.name)[0].split("[")[0]
             if layer.activation == "relu" and base in layer.pre_activation_names and step.value == 0:
                 return True
             if base in layer.activation_names:
@@ -253,8 +310,19 @@ def degenerate(d: Derivation, asked: list[str], precision: Precision) -> bool:
                     return True
     # a value at least one unit of the last decimal place asked for cannot round to 0: only smaller ones are rounded
     smallest = 10.0 ** -precision.digits if precision.kind == "decimals" else 0.0
-    return any(abs(v) < TINY or (abs(v) < smallest and precision.rounded(v) == 0)
-               for v in map(d.values.__getitem__, asked))
+    return any(abs(size) < TINY or (abs(v) < smallest and precision.rounded(v) == 0)
+               for v, size in ((d.values[name], _size(d, name)) for name in asked))
+
+
+def _size(d: Derivation, name: str) -> float:
+    """The size an asked quantity is judged 0 by: its own, except a second moment's (``v_w5`` of Adam, about
+    (1 − β₂)·g²), which is 0 in effect only where the gradient it is made from is."""
+    base, step = split_step(name)
+    letter, _, parameter = base.partition("_")
+    if letter in SECOND_MOMENTS.get(d.spec.optimizer.name, ()):
+        gradient = f"d{d.spec.loss_name}/d{parameter}" + ("" if step == 1 else f"@{step}")
+        return d.values.get(gradient, d.values[name])
+    return d.values[name]
 
 
 def exercise_document(ex: Exercise) -> dict:

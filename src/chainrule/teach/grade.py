@@ -26,11 +26,13 @@ from ..explain.audit import updated_name, within
 from ..explain.derivation import Derivation, optional_names
 from ..explain.render import given_names
 from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
+from ..explain.step_names import at_step, last_step, split_step
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT
 from .precision import POLICIES, Precision, unit_of
 from .roster import VARIANTS_FORMAT, Student
+from .steps import derive_through
 from .submission import Names, Submission, read_submission, submissions_in
 
 RUBRIC = MapOf(CLAIM_NAME, Number(low=0, high=1000, expected="points from 0 to 1000"), max_items=4096,
@@ -100,12 +102,17 @@ class Task:
                                  f"{', '.join(sorted(self.specs)[:5])}, ...){nearest(student, self.specs)}")
         return self.specs[student]
 
+    @property
+    def steps(self) -> int:
+        """The steps the asked quantities cover (``w5'@2`` is of step 2)."""
+        return last_step(self.points or ())
+
     def names(self) -> Names:
         """What a submission may call things (the same for every variant: they share the network's shape)."""
         spec = next(iter(self.specs.values()))
-        truth = _truth(spec)
-        given = set(given_names(truth)) | {"eta"}
-        known = set(truth.order) | optional_names(spec)
+        truth = _truth(spec, self.steps)
+        given = set(given_names(truth)) | {"eta"} | set(spec.optimizer.settings)
+        known = _known_names(spec, self.steps)
         asked = list(self.points) if self.points is not None else [n for n in truth.order if n not in given]
         return Names(asked, given, known, list(spec.superscript))
 
@@ -143,7 +150,7 @@ def load_task(path, rubric=None, roster=None, id_column=None, name_column=None) 
         specs = {"": load_spec(path)}
     if asked is None and "" in specs and specs[""].claims:       # a spec's own claims name what is asked
         asked = {updated_name(c.name): 1.0 for c in specs[""].claims}
-    known = _known_names(next(iter(specs.values())))
+    known = _known_names(next(iter(specs.values())), last_step(asked or ()))
     for name in asked or {}:
         if name not in known:
             raise ChainruleError(f"{path}: questions: expected quantities of the exercise's network, found "
@@ -272,8 +279,11 @@ def grade_submission(task: Task, submission: Submission, carried_credit: bool = 
 def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], source: str,
                  carried_credit: bool = True, precision: Precision | None = None, policy: str = "strict",
                  degenerate_credit: bool = False, missing: dict[str, str] | None = None) -> Result:
-    """Mark one student's numbers (name -> number as written) against ``spec``."""
-    known, truth = _known_names(spec), _truth(spec).values
+    """Mark one student's numbers (name -> number as written) against ``spec``; the steps covered are those the
+    asked quantities (else the numbers given) name, so a quantity of step 2 is marked by the audit's pass over both
+    steps: a slip at step 1 is carried into step 2's numbers."""
+    steps = last_step(points if points is not None else values)
+    known, truth = _known_names(spec, steps), _truth(spec, steps).values
     for name in values:
         if updated_name(name) not in known:
             raise ChainruleError(f"{source}: {name}: expected the name of a quantity of the exercise (such as "
@@ -291,7 +301,7 @@ def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], s
     graded = Spec(**{**spec.__dict__})
     graded.claims, graded.claims_source, graded.source = claims, "student", source
     d = derive(graded)
-    _accept_complements(d, spec)
+    _accept_complements(d, spec, steps)
     checks = {updated_name(c.name): c for c in d.claims}
     worth = points if points is not None else {updated_name(n): 1.0 for n in values}
     result = Result(student, source, derivation=d)
@@ -303,7 +313,7 @@ def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], s
             continue
         verdict, reason = check.verdict, ""
         earns = verdict == "agrees" or (verdict == "carried" and carried_credit)
-        if verdict == "carried" and (why := _degenerate(spec, check, precision)):
+        if verdict == "carried" and (why := _degenerate(spec, check, precision, steps)):
             verdict, reason, earns = "degenerate", why, degenerate_credit
             result.flags.append(f"{student}: {name} = {check.claimed_text} is right working from an earlier slip, "
                                 f"but {why}; " + ("credited (--credit-degenerate)" if degenerate_credit
@@ -317,16 +327,16 @@ def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], s
     return result
 
 
-def _accept_complements(d: Derivation, spec: Spec) -> None:
-    """A two-class softmax's outputs sum to 1: ŷ₂ written as 1 − ŷ₁ from the student's own ŷ₁ (either way round)
-    is right working, not a slip."""
+def _accept_complements(d: Derivation, spec: Spec, steps: int = 1) -> None:
+    """A two-class softmax's outputs sum to 1: ŷ₂ written as 1 − ŷ₁ from the student's own ŷ₁ (either way round,
+    of the same example and step) is right working, not a slip."""
     last = spec.layers[-1]
     if last.activation != "softmax" or len(last.activation_names) != 2:
         return
     checks = {updated_name(c.name): c for c in d.claims}
     suffixes = [f"[{n}]" for n in range(1, spec.batch_size + 1)] or [""]
-    for sfx in suffixes:
-        first, second = (checks.get(name + sfx) for name in last.activation_names)
+    for sfx, step in ((sfx, step) for step in range(1, steps + 1) for sfx in suffixes):
+        first, second = (checks.get(at_step(name + sfx, step)) for name in last.activation_names)
         if first is None or second is None:
             continue
         was_slip = {id(first): first.verdict == "slip", id(second): second.verdict == "slip"}
@@ -345,36 +355,39 @@ def _half(check) -> float:
     return 0.5 * float(unit_of(Decimal(check.claimed_text)))
 
 
-def _degenerate(spec: Spec, check, precision: Precision | None) -> str:
+def _degenerate(spec: Spec, check, precision: Precision | None, steps: int = 1) -> str:
     """Why a carried value makes its step trivial ("" when it does not): it rounds to 0 where the right value does
-    not, or it is an updated parameter left as it was."""
+    not, or it is an updated parameter left as it was (by its step: w5'@2 against w5 as step 2 started it)."""
     unit = float(precision.unit(check.computed)) if precision is not None else _half(check) * 2
     name = updated_name(check.name)
     if abs(check.from_claims) < unit / 2 <= abs(check.computed):
         return f"your earlier numbers make {name} 0, which needs no working"
-    if name.endswith("'"):
-        start = _truth(spec).values.get(name[:-1])           # the parameter before the step
+    base, step = split_step(name)
+    if base.endswith("'"):
+        start = _truth(spec, steps).values.get(at_step(base[:-1], step))     # the parameter before the step
         if start is not None and abs(check.from_claims - start) < unit / 2 <= abs(check.computed - start):
-            return f"your earlier numbers leave {name[:-1]} unchanged by the update"
+            return f"your earlier numbers leave {at_step(base[:-1], step)} unchanged by the update"
     return ""
 
 
-_TRUTH: dict[int, tuple[Spec, Derivation, set]] = {}   # the spec is kept so that its id is not reused
+_TRUTH: dict[tuple[int, int], tuple[Spec, Derivation, set]] = {}   # the spec is kept so that its id is not reused
 
 
-def _truth(spec: Spec) -> Derivation:
-    """The spec's derivation without claims: the right value of every quantity."""
-    if id(spec) not in _TRUTH:
-        d = derive(spec)
-        _TRUTH[id(spec)] = (spec, d, set(d.order) | optional_names(spec))
-    return _TRUTH[id(spec)][1]
+def _truth(spec: Spec, steps: int = 1) -> Derivation:
+    """The spec's derivation of steps 1 to ``steps`` without claims: the right value of every quantity."""
+    if (id(spec), steps) not in _TRUTH:
+        d = derive_through(spec, steps)
+        optional = optional_names(spec)
+        _TRUTH[id(spec), steps] = (spec, d, set(d.order) | {at_step(name, step) for name in optional
+                                                           for step in range(1, steps + 1)})
+    return _TRUTH[id(spec), steps][1]
 
 
-def _known_names(spec: Spec) -> set[str]:
-    """The quantities a submission may name: every one the step computes (updated parameters as w5'), and those
-    shown only when claimed (da1/dz1, Delta_w5, L_yhat1)."""
-    _truth(spec)
-    return _TRUTH[id(spec)][2]
+def _known_names(spec: Spec, steps: int = 1) -> set[str]:
+    """The quantities a submission may name: every one the steps compute (updated parameters as w5', a later
+    step's as z1@2), and those shown only when claimed (da1/dz1, Delta_w5, L_yhat1)."""
+    _truth(spec, steps)
+    return _TRUTH[id(spec), steps][2]
 
 
 def grade(task: Task, paths, carried_credit: bool = True, degenerate_credit: bool = False,

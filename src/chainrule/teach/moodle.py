@@ -46,8 +46,9 @@ from ..escape import html_text
 from ..explain.audit import author_pass, places_of, updated_name
 from ..explain.latex import latex_name, symbolic_atom, to_latex
 from ..explain.notation import format_number, unicode_name
+from ..explain.step_names import at_step
 from .exercise import Exercise
-from .sheets import _conventions, _definition, _given
+from .sheets import _conventions, _definition, _given, _update
 
 if TYPE_CHECKING:
     from .roster import Student
@@ -148,9 +149,11 @@ def _distinct(answers: list[tuple[Decimal, Decimal]]) -> list[tuple[Decimal, Dec
 def carried_rounding(ex: Exercise) -> dict[str, float]:
     """Each asked quantity as a student works it who carries their own rounded answers forward: the engine's pass
     fed every asked quantity as the key rounds it (``explain.audit.author_pass``, as the audit feeds a student's
-    numbers), fed again with what that gives, rounded, until it settles (each round settles one more step)."""
+    numbers), fed again with what that gives, rounded, until it settles (each round settles one more step). The
+    first round is fed the key as rounded (what a round fed nothing gives), so that the pass covers every step the
+    exercise asks of."""
     spec, places = ex.spec, places_of(ex.spec)
-    printed: dict[str, float] = {}
+    printed = {updated_name(n): float(ex.precision.rounded(ex.derivation.values[n])) for n in ex.asked}
     for _ in range(len(ex.asked) + 1):
         worked = author_pass(spec, spec.learning_rate, printed, places)
         rounded = {updated_name(n): float(ex.precision.rounded(worked[updated_name(n)])) for n in ex.asked}
@@ -167,8 +170,8 @@ def _complements(ex: Exercise) -> list[tuple[str, str]]:
         return []
     suffixes = [f"[{n}]" for n in range(1, ex.spec.batch_size + 1)] or [""]
     pairs = []
-    for sfx in suffixes:
-        first, second = (name + sfx for name in last.activation_names)
+    for sfx, step in ((sfx, step) for step in range(1, ex.steps + 1) for sfx in suffixes):
+        first, second = (at_step(name + sfx, step) for name in last.activation_names)
         if first in ex.asked and second in ex.asked:
             pairs += [(first, second), (second, first)]
     return pairs
@@ -203,7 +206,7 @@ def _setting(ex: Exercise, formulas: bool) -> str:
     file."""
     sup, values = ex.spec.superscript, ex.derivation.values
     network = "".join(f"<p>\\({html_text(latex_name(n, sup) + ' = ' + to_latex(t, symbolic_atom(sup)))}\\)</p>"
-                      for n, t in _definition(ex))
+                      for n, t in _definition(ex) + _update(ex))
     given = ", ".join(f"{unicode_name(n, sup)} = {format_number(values[n])}" for n in _given(ex))
     return (f"<p><b>{html_text(_clean(ex.spec.title))}</b></p>"
             "<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in _conventions(ex)) + "</ul>"

@@ -17,6 +17,11 @@ answers give. A carried value that makes its step trivial (0, or an update that 
 nothing; too few digits earn nothing, or half under the ``partial`` policy; a two-class softmax's ŷ₂ = 1 − ŷ₁ is
 right working. Where Numbas cannot follow chainrule, ``DIFFERENCES`` says so.
 
+An exercise over several steps or with another optimizer than gradient descent is refused (``supported``): its
+later steps start from the parameters and optimizer state the step before left, which the wiring above does not
+define. Gradescope and PrairieLearn, where chainrule's own grader runs, mark such exercises with error carried
+forward.
+
 The SCORM package is compiled by Numbas's own compiler (``numbas.py -s -z``) with a fixed clock and sorted folder
 listings, so that the same exercise gives the same bytes.
 """
@@ -68,6 +73,7 @@ _RESERVED = {"e", "i", "pi", "infinity", "nan", "true", "false", "exp", "ln", "l
 def files(ex: Exercise, numbas=None) -> dict[str, str | bytes]:
     """The exam (``numbas/exercise.exam``, to import in the Numbas editor) and, where Numbas's compiler is at hand
     (``numbas``, else the folder in ``CHAINRULE_NUMBAS``), its SCORM package for an LMS."""
+    supported(ex)
     text = exam(ex)
     numbas = numbas or os.environ.get("CHAINRULE_NUMBAS")
     return {EXAM: text} | ({SCORM: scorm(text, numbas)} if numbas else {})
@@ -75,7 +81,25 @@ def files(ex: Exercise, numbas=None) -> dict[str, str | bytes]:
 
 def class_files(found: dict[str, Exercise], students) -> dict[str, str]:
     """One exam per student of a roster (``numbas/ID.exam``), each of the student's own variant."""
+    for ex in found.values():
+        supported(ex)
     return {f"numbas/{s.id}.exam": exam(found[s.id], s.name or s.id) for s in students}
+
+
+def supported(ex: Exercise) -> None:
+    """Refuse an exercise the exam cannot mark as ``chainrule grade`` does: one over several steps, or with an
+    optimizer's state (see the module's docstring)."""
+    rule = ex.spec.optimizer.name
+    if rule == "gradient_descent" and ex.steps == 1:
+        return
+    flag = "--steps" if rule == "gradient_descent" else "--optimizer"
+    found = f"{ex.steps} steps" + ("" if rule == "gradient_descent" else f" of {rule}") if ex.steps > 1 \
+        else f"one step of {rule}"
+    raise ChainruleError(f"--numbas: expected an exercise of one step of gradient descent, found {found} ({flag}): "
+                         "the exam's adaptive marking is wired from one step's formulas, and a later step's start "
+                         "from the step before or an optimizer's state is not among them; --gradescope and "
+                         "--prairielearn mark this exercise with error carried forward (Moodle and Canvas part by "
+                         "part)")
 
 
 def exam(ex: Exercise, student: str = "") -> str:

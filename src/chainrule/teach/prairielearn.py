@@ -44,7 +44,7 @@ from .exercise import Exercise, exercise_document, make_exercise, parse_shape
 from .feedback import WORDS
 from .grade import grade_values
 from .precision import Precision
-from .sheets import _asking, _conventions, _definition, _given
+from .sheets import _asking, _conventions, _definition, _given, _update
 from .submission import read_number
 
 FORMAT = "chainrule-prairielearn"
@@ -133,7 +133,8 @@ def question_html(ex: Exercise) -> str:
     """The question: the network's formulas (from the derivation's own templates), the given numbers as
     ``{{params.NAME}}``, and one ``pl-number-input`` per asked quantity labelled with the sheet's name."""
     sup = ex.spec.superscript
-    formulas = " \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))
+    formulas = " \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}"
+                            for n, t in _definition(ex) + _update(ex))
     conventions = f"params.{SPEC_PARAM}.conventions"
     given = "".join(f"<li>{_text(unicode_name(name, sup))} = {{{{params.{key}}}}}</li>"
                     for key, name in param_names(_given(ex)).items())
@@ -176,7 +177,8 @@ def question_of(ex: Exercise) -> dict:
 
 def answer_names(names: list[str]) -> dict[str, str]:
     """``answers-name`` -> chainrule's name, in order: ``dL/dw5`` -> ``dL_dw5``, ``w5'`` -> ``w5_new``, ``z1[2]`` ->
-    ``z1_2`` (a name in ``data`` and a Mustache key: letters, digits and ``_`` only)."""
+    ``z1_2``, ``w5'@2`` -> ``w5_new_step2`` (a name in ``data`` and a Mustache key: letters, digits and ``_``
+    only)."""
     return _keys(names)
 
 
@@ -188,7 +190,8 @@ def param_names(names: list[str]) -> dict[str, str]:
 def _keys(names: list[str]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for name in names:
-        key = _slug(re.sub(r"\[(\d+)\]", r"_\1", name.replace("'", "_new").replace("/", "_")), "_")
+        key = re.sub(r"@(\d+)$", r"_step\1", re.sub(r"\[(\d+)\]", r"_\1", name.replace("'", "_new").replace("/", "_")))
+        key = _slug(key, "_")
         while key in keys or key == SPEC_PARAM:        # distinct names never share a key
             key += "_"
         keys[key] = name
@@ -227,7 +230,8 @@ def variant(question: dict, variant_seed) -> Exercise:
                          int.from_bytes(digest, "big"), tuple(o["ask"]), o["batch"], o["reduction"],
                          o["update_order"], o["update_biases"], o["weight_layout"],
                          Precision.from_document(question["precision"], "server.py: QUESTION"),
-                         question["precision_policy"], o["title"])
+                         question["precision_policy"], o["title"], optimizer=o.get("optimizer"),
+                         steps=o.get("steps"))
 
 
 def generate(data: dict, question: dict) -> None:

@@ -17,7 +17,9 @@ from ..explain import RENDERERS
 from ..explain.latex import latex_name, symbolic_atom, to_latex
 from ..explain.notation import format_number, unicode_name
 from ..explain.render import describe_network, given_names
+from ..explain.step_names import split_step
 from .exercise import Exercise
+from .update_rule import rule_lines, update_rows
 
 if TYPE_CHECKING:
     from .roster import Student
@@ -45,25 +47,36 @@ def tex(text: str) -> str:
 
 
 def _definition(ex: Exercise) -> list[tuple[str, str]]:
-    """(name, template) of the formulas that define the network and loss: example 1's forward pass and loss."""
+    """(name, template) of the formulas that define the network and loss: example 1's forward pass and loss, of
+    step 1 (a later step's are the same, from the parameters the step before left)."""
     rows = []
     for section in ex.derivation.sections:
-        if section.kind in ("forward", "loss") and (not ex.spec.batch_size or section.title.startswith("Example 1:")):
+        if split_step(section.steps[0].name)[1] != 1:
+            continue
+        title = section.title.removeprefix("Step 1: ")
+        if section.kind in ("forward", "loss") and (not ex.spec.batch_size or title.startswith("Example 1:")):
             rows += [(step.name, step.template) for step in section.steps]
         if section.kind == "batch":
             rows.append((section.steps[0].name, section.steps[0].template))
     return rows
 
 
+def _update(ex: Exercise) -> list[tuple[str, str]]:
+    """(name, template) of the update of one parameter w by the exercise's optimizer (none for plain gradient
+    descent, which the conventions state)."""
+    return update_rows(ex.spec, ex.steps)
+
+
 def _given(ex: Exercise) -> list[str]:
-    return given_names(ex.derivation) + ["eta"]
+    """The numbers the sheet gives: inputs, targets, weights and biases, the learning rate and the optimizer's
+    settings (μ, β₁, ...)."""
+    return given_names(ex.derivation) + ["eta"] + list(ex.spec.optimizer.settings)
 
 
 def _conventions(ex: Exercise) -> list[str]:
     spec, lines = ex.spec, []
     lines.append(f"Network: {describe_network(ex.derivation)}.")
-    lines.append("One step of gradient descent: every weight and bias w becomes w′ = w − η·∂L/∂w"
-                 + ("; biases are kept fixed." if not spec.update_biases else "."))
+    lines += rule_lines(spec, ex.steps)
     if spec.update_order == "sequential":
         lines.append("Sequential update: the output layer is updated first and its new weights carry the error "
                      "back to the layer below.")
@@ -102,9 +115,28 @@ def answers_template(ex: Exercise, student: Student | None = None) -> str:
              f"# Write each answer after its =, to {ex.precision.describe()}, such as {_example(ex)} (that is the",
              "# form, not an answer; a decimal point or a decimal comma).",
              "# One name = number a line; keep the names as they are. Lines starting with # are comments.",
-             f"# Hand in this file, named {ANSWERS}."]
+             f"# Hand in this file, named {ANSWERS}."] + _name_notes(ex)
     lines += [f"id = {student.id}" if student is not None else "id = ", "name = "]
     return "\n".join(lines + [f"{name} = " for name in ex.asked]) + "\n"
+
+
+STATE_NOTES = {"momentum": "v_{p} is {p}'s velocity", "nesterov": "v_{p} is {p}'s velocity",
+               "rmsprop": "s_{p} is {p}'s mean square",
+               "adam": "m_{p} and v_{p} are {p}'s moments, mhat_{p} and vhat_{p} (m̂, v̂ on the sheet) the same with "
+                       "bias correction"}
+
+
+def _name_notes(ex: Exercise) -> list[str]:
+    """Comment lines saying what the optimizer's and a later step's names stand for (none for one step of plain
+    gradient descent)."""
+    weight = ex.spec.layers[-1].weight_names[0][0]
+    notes = []
+    if ex.spec.optimizer.name in STATE_NOTES:
+        notes.append("# " + STATE_NOTES[ex.spec.optimizer.name].format(p=weight) + ".")
+    if ex.steps > 1:
+        notes.append(f"# name@2 is the quantity of step 2 (⁽ᵗ⁼²⁾ on the sheet): {weight}'@2 is {weight} as step 2 "
+                     f"left it.")
+    return notes
 
 
 def _who(student: Student | None) -> tuple[str, str]:
@@ -123,7 +155,12 @@ def question_markdown(ex: Exercise, key: bool = False, student: Student | None =
     out += [f"- {markdown_text(line)}" for line in _conventions(ex)] + [""]
     out += ["## The network", "", "$$", "\\begin{aligned}"]
     out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))]
-    out += ["\\end{aligned}", "$$", "", "## Given", "", "| quantity | value |", "|---|---|"]
+    out += ["\\end{aligned}", "$$", ""]
+    if _update(ex):
+        out += ["## The update", "", "$$", "\\begin{aligned}"]
+        out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _update(ex))]
+        out += ["\\end{aligned}", "$$", ""]
+    out += ["## Given", "", "| quantity | value |", "|---|---|"]
     out += [f"| ${latex_name(n, sup)}$ | {format_number(ex.derivation.values[n])} |" for n in _given(ex)]
     out += ["", "## Questions", "", markdown_text(_asking(ex)), ""]
     for k, asked in enumerate(ex.asked, 1):
@@ -165,7 +202,12 @@ def question_latex(ex: Exercise, key: bool = False, student: Student | None = No
     intro = [r"\begin{itemize}"] + [r"\item " + tex(line) for line in _conventions(ex)] + [r"\end{itemize}"]
     intro += [r"\section*{The network}", r"\begin{align*}"]
     intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))]
-    intro += [r"\end{align*}", r"\section*{Given}", r"\begin{align*}"]
+    intro += [r"\end{align*}"]
+    if _update(ex):
+        intro += [r"\section*{The update}", r"\begin{align*}"]
+        intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _update(ex))]
+        intro += [r"\end{align*}"]
+    intro += [r"\section*{Given}", r"\begin{align*}"]
     given = [f"{latex_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex)]
     intro += [" ,\\quad ".join(given[i:i + 4]) + r" \\" for i in range(0, len(given), 4)] + [r"\end{align*}"]
     title = tex(ex.spec.title + (" (answer key)" if key else ""))
@@ -198,6 +240,10 @@ def question_html(ex: Exercise, key: bool = False, student: Student | None = Non
             "<h2>The network</h2>"]
     body += [f'<div class="scroll">{inline_mathml(latex_name(n, sup) + " = " + to_latex(t, symbolic_atom(sup)))}'
              "</div>" for n, t in _definition(ex)]
+    if _update(ex):
+        body += ["<h2>The update</h2>"] + [
+            f'<div class="scroll">{inline_mathml(latex_name(n, sup) + " = " + to_latex(t, symbolic_atom(sup)))}</div>'
+            for n, t in _update(ex)]
     # the given numbers and the questions as plain text (w₅ = 0.3, ∂L/∂w₅): a large exercise has thousands, and
     # MathML for each would take most of the sheet's time
     cells = [f"<li>{html_text(unicode_name(n, sup))} = {format_number(ex.derivation.values[n])}</li>"

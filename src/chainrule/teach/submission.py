@@ -105,17 +105,25 @@ _LATEX_WORDS = [(re.compile(p), r) for p, r in [
 _SYMBOLS = str.maketrans({"∂": "d", "Δ": "Delta", "∆": "Delta", "η": "eta", "\u0302": "hat",   # U+0302: a hat
                           "∕": "/", "⁄": "/", **{c: None for c in "_^{}$\\"}})
 _BRACKETED_INDEX = re.compile(r"\((\d+)\)")
+# A quantity of a later step, as the sheet prints it (w₅′⁽ᵗ⁼²⁾, {w_5'}^{(t=2)}), types it (w5'@2) or a person
+# writes it (w5' (step 2), w5' [step 2], w5', step 2): after folding, each ends in one of these.
+_STEP_SUFFIX = re.compile(r"(?:@|\(t=|\(step|\[step|,step|step|t=)0*(\d{1,4})[)\]]?$", re.I)
 
 
 def fold(text: str) -> str:
     """One key for every way of writing a name: ∂L/∂w₅, dL / dw5, \\frac{\\partial L}{\\partial w_{5}} -> dL/dw5;
-    ŷ₁, y_hat1 -> yhat1; w₅′, w5+, w5` -> w5'; z⁽¹⁾, z^(1) -> z1; Δw₅ -> Deltaw5; η -> eta."""
+    ŷ₁, y_hat1 -> yhat1; w₅′, w5+, w5` -> w5'; z⁽¹⁾, z^(1) -> z1; Δw₅ -> Deltaw5; η -> eta; m̂_w₅, m_hat_w5,
+    \\hat{m}_{w_5} -> mhatw5; w₅′⁽ᵗ⁼²⁾, w5' (step 2) -> w5'@2, and a step 1 written so -> w5'."""
     if "\\" in text:
         text = _unfrac(text)
         for pattern, replacement in _LATEX_WORDS:
             text = pattern.sub(replacement, text)
     text = unicodedata.normalize("NFKD", text.translate(_PRIMES)).translate(_PRIMES).translate(_SYMBOLS)
-    return _BRACKETED_INDEX.sub(r"\1", "".join(text.split()))
+    text = "".join(text.split())
+    step = _STEP_SUFFIX.search(text)
+    if step and step.start():
+        text = text[:step.start()] + ("" if int(step[1]) == 1 else f"@{int(step[1])}")
+    return _BRACKETED_INDEX.sub(r"\1", text)
 
 
 def _unfrac(text: str) -> str:
@@ -286,7 +294,7 @@ def _lines(text: str, prose: bool):
         else:
             mark = _LIST_MARK.match(line)            # only where the line starts: w7+ = ... keeps its +
             line = line[mark.end():] if mark else line
-            at = min((i for i in (line.find("="), line.find(":"), line.find("≈")) if i >= 0), default=-1)
+            at = _separator(line)
             if at < 0:
                 name, _, value = line.rpartition(" ")        # "z1 0.43": the last word a number
                 if not name.strip() or read_number(value)[0] is None:
@@ -298,6 +306,20 @@ def _lines(text: str, prose: bool):
                 value = value.rsplit("=", 1)[-1] if "=" in value else value.lstrip(":=≈")
         entries.append((f"line {number}", _unquoted(name), _unquoted(value)))
     return entries, notes
+
+
+def _separator(line: str) -> int:
+    """Where a line's name ends: its first ``=``, ``:`` or ``≈`` outside brackets (``w5'(t=2) = 0.4`` is named
+    ``w5'(t=2)``), else the first anywhere (a bracket left open), else -1."""
+    depth = 0
+    for at, ch in enumerate(line):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch in "=:≈" and depth == 0:
+            return at
+    return min((i for i in (line.find("="), line.find(":"), line.find("≈")) if i >= 0), default=-1)
 
 
 def _unquoted(text: str) -> str:

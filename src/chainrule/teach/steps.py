@@ -1,0 +1,74 @@
+"""Exercises over several steps: the derivation of steps 1 to k, and which step an asked name or word belongs to.
+
+A quantity of step k >= 2 is named as the explainer names it (``explain.step_names``): ``z1@2``, ``w5'@2`` (w5 as
+step 2 left it), ``v_w5@2``; a quantity of step 1 keeps its plain name. Step 2 starts from the parameters and
+optimizer state step 1 left, with the same example, so a slip in w5′ is carried into every number of step 2 that
+uses it: the grader's audit follows it there (``grade``).
+"""
+
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+from ..errors import ChainruleError
+from ..explain import derive
+from ..explain.derivation import Derivation
+from ..explain.spec import Claim, Spec
+from ..explain.step_names import at_step, split_step
+
+#: The most steps an exercise covers: courses work two or three steps by hand, and each step asks as many numbers as
+#: the first.
+MAX_STEPS = 3
+_STEP = re.compile(r"@(\d+)$")
+
+
+def derive_through(spec: Spec, steps: int) -> Derivation:
+    """The derivation of the engine's steps 1 to ``steps``, every step laid out in full and its quantities named for
+    their step (``z1@2``); ``spec`` has no claims (an exercise's or a grader's truth).
+
+    ``explain.derive`` lays out the first step and each later step a claim names. An exercise claims nothing, so a
+    placeholder claim on each later step's loss asks for the layout, and their verdicts are dropped: a loss is
+    computed from its step's numbers and fed into none, so every value and section is the engine's as for any
+    claims."""
+    if steps == 1:
+        return derive(spec)
+    placeholders = [Claim(at_step(spec.loss_name, step), 0.0, Decimal(0)) for step in range(2, steps + 1)]
+    d = derive(replace(spec, claims=placeholders))
+    d.spec, d.claims = spec, []
+    return d
+
+
+def step_of(item: str) -> int | None:
+    """The step an ``--ask`` item names with ``@k`` (``update@2``, ``w5'@2``), or None where it names none."""
+    match = _STEP.search(item)
+    return int(match[1]) if match else None
+
+
+def check_steps(steps: int, flag: str = "--steps") -> int:
+    """``steps`` as the number of steps an exercise covers: a whole number from 1 to ``MAX_STEPS``."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ChainruleError(f"{flag}: expected a number of steps from 1 to {MAX_STEPS} (an exercise worked by "
+                             f"hand), found {steps!r}")
+    return steps
+
+
+def steps_asked(ask, steps: int | None) -> int:
+    """How many steps an exercise covers: ``steps`` as given (at least the latest step ``ask`` names), else the
+    latest step ``ask`` names (1 when none names a later one)."""
+    named = [(step_of(item), item) for item in ask if isinstance(item, str)]
+    latest, item = max(((k, i) for k, i in named if k is not None), default=(1, ""))
+    if latest < 1 or latest > MAX_STEPS:
+        raise ChainruleError(f"--ask: expected a step from 1 to {MAX_STEPS} after @ (an exercise worked by hand), "
+                             f"found {item!r}")
+    if steps is None:
+        return latest
+    check_steps(steps)
+    if latest > steps:
+        raise ChainruleError(f"--ask: {item!r} is of step {latest}, and the exercise covers steps 1 to {steps} "
+                             f"(--steps {steps}); expected --steps {latest} or a quantity of an earlier step")
+    return steps
+
+
+def shown_step(name: str) -> int:
+    """The step a derivation's quantity belongs to (1 for a plain name)."""
+    return split_step(name)[1]
