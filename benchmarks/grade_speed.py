@@ -25,8 +25,8 @@ def answers_for(ex, k: int, rng) -> dict[str, str]:
         name = ex.asked[int(rng.integers(len(ex.asked)))]
         answers[name] = f"{float(answers[name]) + 0.05:.4f}"
     if k % 6 == 2:                                    # an early slip, carried through every later number
-        from chainrule.explain import derive, parse_spec
-        from chainrule.explain.spec import Claim
+        from chainrule.explainer import derive, parse_spec
+        from chainrule.explainer.spec import Claim
 
         spec = parse_spec(ex.document, "slip")
         spec.claims = [Claim("z1", 0.83, __import__("decimal").Decimal("0.8300"))]
@@ -41,7 +41,7 @@ def answers_for(ex, k: int, rng) -> dict[str, str]:
 
 def _own_pass(carried, ex) -> dict[str, float]:
     """Each asked quantity as the author pass computes it from the printed slip (what a careful student gets)."""
-    from chainrule.explain.audit import author_pass, places_of
+    from chainrule.explainer.audit import author_pass, places_of
 
     spec = carried.spec
     printed = {"z1": 0.83}

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 import chainrule as cr
-import chainrule.explain  # noqa: F401  (the seed article spec)
+import chainrule.explainer  # noqa: F401  (the seed article spec)
 import cleanup
 
 N, D, H1, H2, K, BATCH, LR = 60_000, 784, 256, 128, 10, 128, 0.01

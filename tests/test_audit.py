@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.explain import derive, example_path, load_spec, parse_spec, render_text
-from chainrule.explain.audit import FLOAT_SLACK, RELATIVE_SENSITIVITY, RELATIVE_STEP
+from chainrule.explainer import derive, example_path, load_spec, parse_spec, render_text
+from chainrule.explainer.audit import FLOAT_SLACK, RELATIVE_SENSITIVITY, RELATIVE_STEP
 
 
 def sig(z):
@@ -104,7 +104,7 @@ def test_sequential_update_order_uses_the_new_output_weights():
     assert d.values["dE/dw1"] == pytest.approx(e1 * 0.05, abs=1e-14)
     assert d.values["dE/dw1"] != pytest.approx(h["dE/dw1"], abs=1e-9)
     assert d.updated["w5"] == pytest.approx(w5, abs=1e-14)
-    assert "w₅′·∂E/∂net_o1" in __import__("chainrule.explain", fromlist=["render_text"]).render_text(d)
+    assert "w₅′·∂E/∂net_o1" in __import__("chainrule.explainer", fromlist=["render_text"]).render_text(d)
 
 
 def test_steps_show_the_loss_falling_and_another_step():

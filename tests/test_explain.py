@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain import derive, load_spec, parse_spec, render_json, render_text, seed_article
-from chainrule.explain.spec import build_network
+from chainrule.explainer import derive, load_spec, parse_spec, render_json, render_text, seed_article
+from chainrule.explainer.spec import build_network
 from chainrule.optimizers import GradientDescent
-from chainrule.explain.recorder import Recorder
+from chainrule.explainer.recorder import Recorder
 
 
 def sig(z):
@@ -80,7 +80,7 @@ def made_up(claims: dict, **changes):
 
 
 def seed_article_text():
-    from chainrule.explain import seed_article_path
+    from chainrule.explainer import seed_article_path
     return seed_article_path().read_text()
 
 

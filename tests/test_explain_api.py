@@ -1,4 +1,4 @@
-"""``cr.explain(...)`` and ``Explanation``; the package ``chainrule.explain`` still importable by its parts;
+"""``cr.explain(...)`` and ``Explanation``; the package ``chainrule.explainer`` importable by its parts;
 ``Network.summary`` and short reprs."""
 
 import json
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import RENDERERS, derive, example_path, load_spec
-from chainrule.explain.api import claims_from_text, html_fragment, scope_css, spec_json, spec_to_raw
+from chainrule.explainer import RENDERERS, derive, example_path, load_spec
+from chainrule.explainer.api import claims_from_text, html_fragment, scope_css, spec_json, spec_to_raw
 
 
 def cli_json(*args):
@@ -25,17 +25,23 @@ def cli_json(*args):
     return json.loads(out.getvalue())
 
 
-def test_explain_is_callable_and_still_the_package():
-    import chainrule.explain as package
-    from chainrule.explain import RENDERERS as renderers, Spec, parse_spec, seed_article  # noqa: F401
+def test_the_function_and_the_package_each_have_a_plain_home():
+    """``cr.explain`` is a plain function (``chainrule.explainer.api.explain``) and ``chainrule.explainer`` a plain
+    package: no module made callable, so importing either first, or both, gives the same objects."""
+    import types
 
-    assert callable(cr.explain) and cr.explain is package and package.derive is derive
+    import chainrule.explainer as package
+    from chainrule.explainer import RENDERERS as renderers, Spec, parse_spec, seed_article  # noqa: F401
+    from chainrule.explainer.api import explain
+
+    assert isinstance(cr.explain, types.FunctionType) and cr.explain is explain is package.explain
+    assert type(package) is types.ModuleType and package.derive is derive
     assert renderers is RENDERERS and isinstance(cr.explain(), cr.Explanation)
-    # a fresh interpreter importing the parts first, then the function
-    code = ("import chainrule.explain.spec, chainrule.explain as e; from chainrule.explain import derive, load_spec,"
-            " RENDERERS; import chainrule as cr; print(type(cr.explain()).__name__, e is cr.explain)")
+    code = ("import chainrule.explainer.spec, chainrule.explainer as e; from chainrule.explainer import derive, "
+            "load_spec, RENDERERS; import chainrule as cr; print(type(cr.explain()).__name__, "
+            "e.explain is cr.explain, type(e).__name__)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.split() == ["Explanation", "True"]
+                          check=True).stdout.split() == ["Explanation", "True", "module"]
 
 
 def test_values_gradients_updates_losses_match_the_command_line():
@@ -117,7 +123,7 @@ def test_the_step_limit_is_the_command_lines_and_the_studios(call, message):
 
 def test_one_step_limit_for_every_face():
     from chainrule.cli import build_parser
-    from chainrule.explain.derivation import MAX_STEPS
+    from chainrule.explainer.derivation import MAX_STEPS
 
     assert MAX_STEPS == 1000
     explain = next(a for a in build_parser()._actions if a.dest == "command").choices["explain"]
@@ -217,13 +223,13 @@ ROUND_TRIP = {
 }
 
 
-@pytest.mark.parametrize("name", ["round trip", *__import__("chainrule.explain", fromlist=["examples"]).examples()])
+@pytest.mark.parametrize("name", ["round trip", *__import__("chainrule.explainer", fromlist=["examples"]).examples()])
 def test_a_spec_written_out_reads_back_the_same(name):
     """spec_json and spec_to_raw + claims_text (the studio's and cr.explain's way) keep every field a step depends on:
     a batch's examples and reduction, rounding, carried rounding, the error sign (claims in their author's sign),
     the optimizer and its starting state."""
-    from chainrule.explain import parse_spec
-    from chainrule.explain.api import claims_text, spec_json
+    from chainrule.explainer import parse_spec
+    from chainrule.explainer.api import claims_text, spec_json
 
     spec = parse_spec(ROUND_TRIP) if name == "round trip" else load_spec(example_path(name))
     again = parse_spec(json.loads(spec_json(spec), parse_float=Decimal), "again")

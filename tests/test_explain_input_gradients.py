@@ -10,8 +10,8 @@ import pytest
 import chainrule as cr
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
-from chainrule.explain import RENDERERS, derive, example_path, load_spec, parse_spec, render_text, seed_article
-from chainrule.explain.checks import input_gradient_errors
+from chainrule.explainer import RENDERERS, derive, example_path, load_spec, parse_spec, render_text, seed_article
+from chainrule.explainer.checks import input_gradient_errors
 from chainrule.gradcheck import TOLERANCE
 
 TITLE = "Backward pass, error carried back to the inputs"

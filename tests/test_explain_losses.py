@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain import derive, parse_spec, render_json, render_text
-from chainrule.explain.checks import batch_step_errors
-from chainrule.explain.render_html import render_html
-from chainrule.explain.render_tex import render_latex, render_markdown
+from chainrule.explainer import derive, parse_spec, render_json, render_text
+from chainrule.explainer.checks import batch_step_errors
+from chainrule.explainer.render_html import render_html
+from chainrule.explainer.render_tex import render_latex, render_markdown
 from chainrule.gradcheck import TOLERANCE
 
 # 2 inputs -> 2 sigmoid -> 2 sigmoid, a batch of two examples

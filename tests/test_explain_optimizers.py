@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain import build_network_for, derive, example_path, load_spec, parse_spec, render_text
-from chainrule.explain.render_tex import render_latex, render_markdown
+from chainrule.explainer import build_network_for, derive, example_path, load_spec, parse_spec, render_text
+from chainrule.explainer.render_tex import render_latex, render_markdown
 from chainrule.optimizers import SGD, Adam, RMSprop, SGDVelocityOfSteps
 
 # one sigmoid neuron, two inputs, half squared error: small enough to work every step by hand
@@ -237,8 +237,8 @@ def test_gradient_descent_explanations_read_as_before():
 
 
 def test_gradcheck_compares_every_optimizer_with_the_training_path():
-    from chainrule.explain import seed_article
-    from chainrule.explain.checks import OPTIMIZER_CASES, optimizer_step_errors
+    from chainrule.explainer import seed_article
+    from chainrule.explainer.checks import OPTIMIZER_CASES, optimizer_step_errors
     from chainrule.gradcheck import TOLERANCE
 
     errors = optimizer_step_errors(seed_article())
@@ -247,8 +247,8 @@ def test_gradcheck_compares_every_optimizer_with_the_training_path():
 
 def test_the_training_path_check_can_fail(monkeypatch):
     """A recording that showed the state before the step moved it would be caught."""
-    from chainrule.explain import seed_article
-    from chainrule.explain.checks import optimizer_step_errors
+    from chainrule.explainer import seed_article
+    from chainrule.explainer.checks import optimizer_step_errors
     from chainrule.optimizers import Adam
 
     monkeypatch.setattr(Adam, "corrected", lambda self, state: (state["m"] / 0.5, state["v"] / 0.5))
@@ -258,7 +258,7 @@ def test_the_training_path_check_can_fail(monkeypatch):
 @pytest.mark.parametrize("optimizer, rule", RULES, ids=[r for _, r in RULES])
 def test_a_later_step_shown_alone_reads_its_state_before(optimizer, rule):
     """--show-step 3: step 3 in full, its state before the step (v_w1@2) the engine's, every format rendered."""
-    from chainrule.explain import RENDERERS
+    from chainrule.explainer import RENDERERS
 
     d = derive(parse_spec({**NEURON, "optimizer": optimizer}), steps=3, show_step=3)
     hand = by_hand(rule, 3)
@@ -331,7 +331,7 @@ def test_optimizer_states_that_cannot_be_are_refused(change, message):
 def test_claims_written_out_keep_their_declared_precision_and_every_printing():
     """The studio's and cr.explain's channel for claims (name = number lines) keeps what the spec declared."""
     import chainrule as cr
-    from chainrule.explain.api import claims_from_text, claims_text
+    from chainrule.explainer.api import claims_from_text, claims_text
 
     spec = parse_spec({**NEURON, "printed_decimals": 8, "claims": {"y": [0.52, 0.5249791], "L": 0.1128}})
     text = claims_text(spec)

@@ -10,10 +10,10 @@ import pytest
 
 import chainrule as cr
 from chainrule.errors import ChainruleError
-from chainrule.explain import derive, parse_spec, render_json, render_text
-from chainrule.explain.checks import batch_step_errors
-from chainrule.explain.render_html import render_html
-from chainrule.explain.render_tex import render_latex, render_markdown
+from chainrule.explainer import derive, parse_spec, render_json, render_text
+from chainrule.explainer.checks import batch_step_errors
+from chainrule.explainer.render_html import render_html
+from chainrule.explainer.render_tex import render_latex, render_markdown
 from chainrule.gradcheck import TOLERANCE
 from chainrule.losses import PAIRINGS, OutputObjective, output_head
 

@@ -10,7 +10,7 @@ import pytest
 from browser import BrowserMissing, start as start_browser
 from conftest import missing, pdflatex
 
-from chainrule.explain import RENDERERS, derive, examples, load_spec, example_path
+from chainrule.explainer import RENDERERS, derive, examples, load_spec, example_path
 
 EXAMPLES = examples()
 
@@ -90,7 +90,7 @@ def test_wide_layers_switch_to_matrix_form_and_model_examples_explain(tmp_path):
     import numpy as np
 
     import chainrule as cr
-    from chainrule.explain.from_model import spec_from_network
+    from chainrule.explainer.from_model import spec_from_network
 
     data = cr.datasets.load("iris")
     net = cr.mlp([4, 12, 3], activation="tanh", seed=0)
@@ -177,7 +177,7 @@ def test_html_fits_a_phone_and_a_projector_and_labels_never_overlap(tmp_path):
 
 
 def test_zero_up_to_rounding_reads_as_zero_with_the_note_and_exponents_stay_whole(tmp_path):
-    from chainrule.explain.render import result_text
+    from chainrule.explainer.render import result_text
     import chainrule as cr
 
     z1 = cr.explain(ROUNDING).values["z1"]

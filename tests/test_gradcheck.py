@@ -44,8 +44,8 @@ def test_a_gradient_that_is_exactly_zero_is_not_a_failure():
 def test_the_explained_batch_step_check_catches_a_wrong_reduction():
     from dataclasses import replace
 
-    from chainrule.explain import derive, example_path, load_spec
-    from chainrule.explain.checks import batch_step_errors
+    from chainrule.explainer import derive, example_path, load_spec
+    from chainrule.explainer.checks import batch_step_errors
 
     spec = load_spec(example_path("batch_homework"))
     errors = batch_step_errors(spec)
@@ -57,9 +57,9 @@ def test_the_explained_batch_step_check_catches_a_wrong_reduction():
 
 
 def test_the_connection_check_catches_errors_sent_along_the_wrong_connection():
-    from chainrule.explain import derive, seed_article
-    from chainrule.explain.checks import connection_errors, connection_names
-    from chainrule.explain.spec import Claim
+    from chainrule.explainer import derive, seed_article
+    from chainrule.explainer.checks import connection_errors, connection_names
+    from chainrule.explainer.spec import Claim
 
     spec = seed_article()
     spec.claims = [Claim(name, 0.0, __import__("decimal").Decimal(0)) for name in connection_names(spec)]
@@ -72,8 +72,8 @@ def test_the_connection_check_catches_errors_sent_along_the_wrong_connection():
 def test_the_softmax_check_catches_shifted_exponentials(monkeypatch):
     """e^(z - max z), the engine's own stable form, gives the same softmax but not the author's e^z: the derivative
     of ln of its sum is not the softmax, and the check says so."""
-    from chainrule.explain.checks import softmax_exponential_errors
-    from chainrule.explain.recorder import Recorder
+    from chainrule.explainer.checks import softmax_exponential_errors
+    from chainrule.explainer.recorder import Recorder
 
     assert max(softmax_exponential_errors().values()) < TOLERANCE
 

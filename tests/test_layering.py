@@ -94,11 +94,17 @@ def test_the_finder_sees_a_circle_through_a_function_level_import():
 
 def test_the_explainer_is_a_one_way_pipeline():
     edges = graph()
-    explain = {name: {t for t in targets if t.startswith("chainrule.explain.")}
-               for name, targets in edges.items() if name.startswith("chainrule.explain.")}
+    explain = {name: {t for t in targets if t.startswith("chainrule.explainer.")}
+               for name, targets in edges.items() if name.startswith("chainrule.explainer.")}
     assert len(explain) > 15 and circles(explain) == []
     stages = ["spec", "stepping", "derivation", "audit", "pipeline", "renderers", "api"]
     for k, earlier in enumerate(stages):
         for later in stages[k + 1:]:
-            assert f"chainrule.explain.{later}" not in edges[f"chainrule.explain.{earlier}"], (earlier, later)
-    assert "chainrule.explain.audit" in edges["chainrule.explain.pipeline"]
+            assert f"chainrule.explainer.{later}" not in edges[f"chainrule.explainer.{earlier}"], (earlier, later)
+    assert "chainrule.explainer.audit" in edges["chainrule.explainer.pipeline"]
+
+
+def test_no_subpackage_has_a_circle_either():
+    """The explainer, the teaching tools and the studio: every module of the package, at every depth."""
+    edges = graph()
+    assert len(edges) > 100 and circles(edges) == []

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainrule.explain import load_spec
-from chainrule.explain.printed_digits import as_text, as_written, last_digit_unit, significant_digits
+from chainrule.explainer import load_spec
+from chainrule.explainer.printed_digits import as_text, as_written, last_digit_unit, significant_digits
 
 NOTATIONS = [("0.00012", 2, 1e-5), ("1.2e-4", 2, 1e-5), ("1.20E-04", 3, 1e-6), ("12000", 5, 1.0),
              ("1.2e4", 2, 1e3), ("0.50", 2, 1e-2), ("-2.2709e-07", 5, 1e-11), ("0.426", 3, 1e-3), ("3", 1, 1.0)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.explain import derive, parse_spec, render_json, render_text, seed_article
+from chainrule.explainer import derive, parse_spec, render_json, render_text, seed_article
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

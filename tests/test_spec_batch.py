@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain import RENDERERS, derive, load_spec, parse_spec
+from chainrule.explainer import RENDERERS, derive, load_spec, parse_spec
 
 
 def sigmoid(z):
@@ -155,8 +155,8 @@ def test_the_readme_batch_example_runs_as_shown(tmp_path):
 
 
 def test_every_slip_is_named_with_enough_digits_to_see_the_difference():
-    from chainrule.explain import example_path
-    from chainrule.explain.render import possessive
+    from chainrule.explainer import example_path
+    from chainrule.explainer.render import possessive
 
     raw = json.loads(example_path("step_by_step_sigmoid").read_text())
     raw["claims"] |= {"out_h1": 0.593269995, "net_o1": 1.105905969}
@@ -171,7 +171,7 @@ def test_every_slip_is_named_with_enough_digits_to_see_the_difference():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_the_batch_gradient_matches_central_differences_of_the_batch_loss(reduction):
-    from chainrule.explain.spec import build_network
+    from chainrule.explainer.spec import build_network
 
     spec = parse_spec({**BATCH, "reduction": reduction})
     d = derive(spec)
@@ -204,7 +204,7 @@ def test_gradcheck_covers_the_batch_example(capsys):
 
 
 def test_the_shipped_batch_example_audits_a_truncating_student():
-    from chainrule.explain import example_path
+    from chainrule.explainer import example_path
 
     d = derive(load_spec(example_path("batch_homework")))
     verdicts = {c.name: c.verdict for c in d.claims}
@@ -239,7 +239,7 @@ def test_a_claimed_local_derivative_is_a_step_of_its_own_and_feeds_the_error_bel
     import tomllib
     from decimal import Decimal
 
-    from chainrule.explain import example_path
+    from chainrule.explainer import example_path
 
     raw = tomllib.loads(example_path("relu_student").read_text(), parse_float=Decimal)
     plain = RENDERERS["text"](derive(parse_spec(raw)))
@@ -284,7 +284,7 @@ def test_an_authors_negative_error_convention_is_read_in_their_sign():
 def test_a_claimed_weight_change_is_shown_and_carried_into_the_updated_weight():
     from decimal import Decimal
 
-    from chainrule.explain import example_path
+    from chainrule.explainer import example_path
 
     raw = json.loads(example_path("step_by_step_sigmoid").read_text(), parse_float=Decimal)
     plain = RENDERERS["text"](derive(parse_spec(raw)))
@@ -304,7 +304,7 @@ def test_a_claimed_weight_change_is_shown_and_carried_into_the_updated_weight():
 def test_each_outputs_share_of_the_loss_is_claimable():
     from decimal import Decimal
 
-    from chainrule.explain import example_path
+    from chainrule.explainer import example_path
 
     raw = json.loads(example_path("step_by_step_sigmoid").read_text(), parse_float=Decimal)
     assert "E_out_o1" not in RENDERERS["text"](derive(parse_spec(raw)))

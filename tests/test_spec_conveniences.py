@@ -12,8 +12,8 @@ from conftest import pdflatex
 
 import chainrule as cr
 from chainrule.errors import ChainruleError
-from chainrule.explain import RENDERERS, derive, parse_spec
-from chainrule.explain.api import spec_json
+from chainrule.explainer import RENDERERS, derive, parse_spec
+from chainrule.explainer.api import spec_json
 
 HOSTILE = r"https://e.org/a_b?c=1&d=%20#x~ \input{/etc/hostname} $x$ <script>alert(1)</script> [link](http://e) *b*"
 

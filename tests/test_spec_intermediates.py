@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from chainrule.explain import RENDERERS, derive, parse_spec
+from chainrule.explainer import RENDERERS, derive, parse_spec
 
 
 def sigmoid(z):
@@ -204,7 +204,7 @@ def test_the_readme_example_of_e_z_and_connections_runs_as_shown(tmp_path):
     import re
     from pathlib import Path
 
-    from chainrule.explain import example_path, load_spec
+    from chainrule.explainer import example_path, load_spec
 
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### Batches, layouts"):readme.index("### JSON output")]
@@ -297,7 +297,7 @@ def test_a_sequential_step_feeds_a_printed_gradient_into_the_update_and_the_upda
 
 
 def test_an_author_who_rounds_every_intermediate_of_a_batch_is_not_marked_for_it():
-    from chainrule.explain.audit import places_of, rounded_pass
+    from chainrule.explainer.audit import places_of, rounded_pass
 
     r = lambda v: round(v, 2)      # noqa: E731  the author's working, by hand: each intermediate to 2 places
     e1, e2 = worked([1.0, 0.5], 1.0, r), worked([0.0, -1.0], 0.0, r)
@@ -347,7 +347,7 @@ def test_an_author_who_rounds_every_intermediate_of_a_sequential_batch():
     w5, w6, then each example's error below carried with those, and the batch's gradient of w1 their mean."""
     from decimal import ROUND_HALF_UP
 
-    from chainrule.explain.audit import places_of, rounded_pass
+    from chainrule.explainer.audit import places_of, rounded_pass
 
     def r(v):     # to 2 places as a person rounds the digits they see: 0.015 (the mean of 0.01 and 0.02) is 0.02
         return float(Decimal(repr(v)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
@@ -378,7 +378,7 @@ def test_an_author_who_rounds_every_intermediate_of_a_sequential_batch():
 def test_rounded_working_rounds_as_a_person_does():
     import numpy as np
 
-    from chainrule.explain.recorder import round_as_printed
+    from chainrule.explainer.recorder import round_as_printed
 
     values = np.array([[0.015, 0.025, -0.125], [2.675, 1e-9, np.inf]])
     assert round_as_printed(values, 2).tolist() == [[0.02, 0.03, -0.13], [2.68, 0.0, np.inf]]

@@ -8,7 +8,7 @@ import pytest
 
 from chainrule.errors import ChainruleError
 from chainrule.escape import latex_text, markdown_text
-from chainrule.explain import RENDERERS, derive, load_spec, parse_spec, seed_article_path
+from chainrule.explainer import RENDERERS, derive, load_spec, parse_spec, seed_article_path
 
 
 def seed_raw():
@@ -138,7 +138,7 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 
 
 def test_spec_size_is_limited(tmp_path, monkeypatch):
-    from chainrule.explain import spec
+    from chainrule.explainer import spec
     monkeypatch.setattr(spec, "MAX_SPEC_BYTES", 100)
     path = tmp_path / "big.json"
     path.write_text(json.dumps(minimal(notes=["x" * 200])))

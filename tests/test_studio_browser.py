@@ -19,7 +19,7 @@ import pytest
 import starlette  # noqa: F401  the studio extra: make test installs it
 
 import chainrule as cr  # noqa: E402
-from chainrule.explain.api import spec_json  # noqa: E402
+from chainrule.explainer.api import spec_json  # noqa: E402
 from chainrule.studio import Running  # noqa: E402
 from browser import BrowserMissing, start as start_browser  # noqa: E402
 from conftest import missing  # noqa: E402

@@ -104,7 +104,7 @@ def derivation_text(spec, name) -> str:
 
 
 def unicode(spec, name):
-    from chainrule.explain.notation import unicode_name
+    from chainrule.explainer.notation import unicode_name
     return unicode_name(name, spec.get("notation", {}).get("superscript", []))
 
 
@@ -491,7 +491,7 @@ def test_the_shipped_pages_set_no_markup(client):
 
 
 def test_choices_are_the_engines_pairings(client):
-    from chainrule.explain.spec import LOSSES
+    from chainrule.explainer.spec import LOSSES
     from chainrule.losses import PAIRINGS
 
     choices = client.get("/api/choices").json()

@@ -16,7 +16,7 @@ import starlette  # noqa: F401  the studio extra: make test installs it; missing
 from starlette.testclient import TestClient  # noqa: E402
 
 import chainrule as cr  # noqa: E402
-from chainrule.explain.api import spec_json  # noqa: E402
+from chainrule.explainer.api import spec_json  # noqa: E402
 from chainrule.studio import MAX_BODY, Running, create_app  # noqa: E402
 from chainrule.studio.server import STATIC  # noqa: E402
 

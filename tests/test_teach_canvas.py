@@ -30,8 +30,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chainrule.escape import html_text
-from chainrule.explain.audit import author_pass, places_of, within
-from chainrule.explain.notation import format_number, unicode_name
+from chainrule.explainer.audit import author_pass, places_of, within
+from chainrule.explainer.notation import format_number, unicode_name
 from chainrule.teach import Precision, Student, make_exercise
 from chainrule.teach.canvas import PACKAGE, agreeing_ranges, class_files, files, plain
 from chainrule.teach.grade import grade_values

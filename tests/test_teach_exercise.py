@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
 from chainrule.escape import html_text
-from chainrule.explain import derive, parse_spec
-from chainrule.explain.spec import Claim
+from chainrule.explainer import derive, parse_spec
+from chainrule.explainer.spec import Claim
 from chainrule.teach import (Precision, Student, answers_template, make_exercise, moodle_xml, question_html,
                              question_latex, question_markdown, write_exercise)
 from chainrule.teach import sheets

@@ -115,7 +115,7 @@ def tie_spec():
     """z1 = 0.17 · 0.35 = 0.0595 exactly: to 2 significant figures, 0.060 and 0.059 are both half a unit away."""
     from decimal import Decimal as D
 
-    from chainrule.explain import parse_spec
+    from chainrule.explainer import parse_spec
 
     return parse_spec({"inputs": [D("0.35")], "targets": [D("0.5")], "loss": "half_squared_error",
                        "layers": [{"weights": [[D("0.17")]], "bias": [D("0")], "activation": "sigmoid"}],
@@ -332,7 +332,7 @@ def test_a_bad_exercise_or_rubric_exits_2_naming_file_and_field(task, tmp_path, 
 
 
 def test_a_plain_spec_grades_on_its_own_claims(tmp_path):
-    from chainrule.explain import example_path
+    from chainrule.explainer import example_path
 
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -20,8 +20,8 @@ import pytest
 from conftest import missing
 
 from chainrule import __version__
-from chainrule.explain.audit import author_pass, places_of
-from chainrule.explain.notation import unicode_name
+from chainrule.explainer.audit import author_pass, places_of
+from chainrule.explainer.notation import unicode_name
 from chainrule.teach import exercise_document, make_exercise
 from chainrule.teach.grade import grade_values, load_task
 from chainrule.teach.gradescope import ZIP, class_files, files, grade_folder

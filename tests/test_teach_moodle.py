@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from chainrule.explain.audit import author_pass, places_of
+from chainrule.explainer.audit import author_pass, places_of
 from chainrule.teach import Precision, Student, make_exercise, write_exercise, write_variants
 from chainrule.teach import moodle
 from chainrule.teach.grade import grade_values

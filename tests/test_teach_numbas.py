@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.audit import author_pass, places_of
+from chainrule.explainer.audit import author_pass, places_of
 from chainrule.teach import make_exercise
 from chainrule.teach.grade import grade_values
 from chainrule.teach.numbas import EXAM, SCORM, class_files, compile_exam, exam, files, jme_names, to_jme

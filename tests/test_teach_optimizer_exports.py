@@ -170,7 +170,7 @@ def test_numbas_refuses_an_optimizer_or_a_later_step_naming_the_option(momentum)
 
 
 def test_a_class_of_adam_variants_is_written_with_every_supported_export(tmp_path):
-    from chainrule.teach.variants import write_variants
+    from chainrule.teach.publish import write_variants
 
     students = [Student("ann", "Ann", ""), Student("ben", "Ben", "")]
     found = variants(students, "cd" * 32, optimizer=ADAM, ask=["mhat_w5@2", "w5+@2"])

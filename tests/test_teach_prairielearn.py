@@ -19,8 +19,8 @@ from html.parser import HTMLParser
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.audit import author_pass, places_of
-from chainrule.explain.notation import format_number, unicode_name
+from chainrule.explainer.audit import author_pass, places_of
+from chainrule.explainer.notation import format_number, unicode_name
 from chainrule.teach import Precision, exercise_document, make_exercise
 from chainrule.teach import prairielearn as pl
 from chainrule.teach.grade import grade, grade_values, load_task

@@ -18,8 +18,8 @@ import pytest
 from chainrule.cli import main
 from chainrule.errors import ChainruleError
 from chainrule.teach import Student, make_exercise, read_roster
-from chainrule.teach.variants import (check_secret, kept_secret, new_secret, variant_seed, variants,
-                                      write_variants)
+from chainrule.teach.publish import write_variants
+from chainrule.teach.variants import check_secret, kept_secret, new_secret, variant_seed, variants
 
 SECRET = "0123456789abcdef" * 4
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.latex import latex_name
-from chainrule.explain.notation import unicode_name
+from chainrule.explainer.latex import latex_name
+from chainrule.explainer.notation import unicode_name
 from chainrule.teach import submission as sub
 from chainrule.teach.submission import (FOLDER_ID, STUDENT_ID, Names, fold, read_number, read_submission,
                                         submissions_in)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.audit import ClaimCheck
+from chainrule.explainer.audit import ClaimCheck
 from chainrule.teach.grade import Mark, Result
 from chainrule.teach.summary import carried_slips, histogram, most_missed, summary_csv, summary_html, summary_rows
 

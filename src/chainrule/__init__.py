@@ -1,10 +1,10 @@
 """chainrule: feed-forward neural networks trained by backpropagation, explained number by number."""
 
-from . import datasets, explain
+from . import datasets, explainer
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softmax
 from .callbacks import EarlyStopping
 from .errors import ChainruleError
-from .explain import Explanation
+from .explainer.api import Explanation, explain   # the notebook function; its package is chainrule.explainer
 from .gradcheck import check_gradients
 from . import io
 from .io import load

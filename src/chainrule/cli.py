@@ -13,7 +13,7 @@ from .errors import ChainruleError
 
 
 def _explain(args) -> int:
-    from .explain import RENDERERS, derive, example_path, load_spec
+    from .explainer import RENDERERS, derive, example_path, load_spec
 
     if sum(map(bool, (args.spec, args.example, args.model))) > 1:
         raise ChainruleError("explain: give one of --spec FILE, --example NAME or --model FILE")
@@ -35,7 +35,7 @@ def _explain(args) -> int:
 
 def _spec_for_model(args):
     from . import datasets
-    from .explain.from_model import spec_from_network
+    from .explainer.from_model import spec_from_network
     from .io import load
     from .report import labels_for_model
 
@@ -52,10 +52,10 @@ def _spec_for_model(args):
 
 
 def _gradcheck(args) -> int:
-    from .explain import build_network_for, example_path, load_spec, seed_article
+    from .explainer import build_network_for, example_path, load_spec, seed_article
     from dataclasses import replace
 
-    from .explain.checks import (batch_step_errors, connection_errors, input_gradient_errors, optimizer_step_errors,
+    from .explainer.checks import (batch_step_errors, connection_errors, input_gradient_errors, optimizer_step_errors,
                                  softmax_exponential_errors)
     from .gradcheck import TOLERANCE, check_gradients, check_local_derivatives, check_loss_derivatives, random_cases
 
@@ -384,7 +384,7 @@ def _exercise(args) -> int:
                                                ("--name-column", args.name_column)) if value is not None), None)
         if given:
             raise ChainruleError(f"{given}: expected with --roster only (it is about a class's variants)")
-        from .teach.sheets import write_exercise
+        from .teach.publish import write_exercise
 
         exercise = make_exercise(seed=0 if args.seed is None else args.seed, **options)
         write_exercise(exercise, args.out, args.force, *_exports(args))
@@ -394,7 +394,8 @@ def _exercise(args) -> int:
                         f".html, moodle.xml and moodle-cloze.xml{_exported(args)})"))
         return 0
     from .teach.roster import read_roster
-    from .teach.variants import check_secret, kept_secret, new_secret, variants, write_variants
+    from .teach.publish import write_variants
+    from .teach.variants import check_secret, kept_secret, new_secret, variants
 
     if args.seed is not None:
         raise ChainruleError("--seed: a class's variants are drawn from its secret, not a seed (give --secret to "
@@ -547,7 +548,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from .datasets import BUILTIN, PLANE
-    from .explain.derivation import MAX_STEPS
+    from .explainer.derivation import MAX_STEPS
 
     step = _type("step", low=1, high=MAX_STEPS, integer=True, what=f"a whole number from 1 to {MAX_STEPS}")
 
@@ -565,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "spec's optimizer): forward pass, loss, backward pass, update; and check an author's printed "
                       "numbers, of later steps too (w5+@2). With no --spec, the seed article's example.")
     explain.add_argument("--spec", type=_path, help="a network and example as a JSON or TOML spec file")
-    from .explain import examples
+    from .explainer import examples
     explain.add_argument("--example", help=f"a shipped example: {', '.join(examples())} (default: seed_article)")
     explain.add_argument("--lr", type=RATE, help="learning rate eta (default: the spec's own)")
     explain.add_argument("--steps", type=step, default=1, help=f"run N updates (at most {MAX_STEPS}) and show the "

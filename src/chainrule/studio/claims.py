@@ -11,8 +11,8 @@ set aside and named. The learner's own numbers (``claims``) are always judged ag
 
 import re
 
-from ..explain.api import claims_from_text, with_claims
-from ..explain.pipeline import derive
+from ..explainer.api import claims_from_text, with_claims
+from ..explainer.pipeline import derive
 
 #: a quantity a formula template uses: ``{name}`` or ``{-name}`` (the templates' own notation, see derivation.py)
 USED = re.compile(r"\{-?([^{}]+)\}")

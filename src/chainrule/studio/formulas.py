@@ -7,9 +7,9 @@ form (too wide to write number by number) have no per-quantity formulas, and a d
 ``MAX_CHARACTERS`` of them sends none: the page then says the walk is not available for so large a network.
 """
 
-from ..explain.matrix import is_wide
-from ..explain.notation import format_number, unicode_name
-from ..explain.render import given_names, step_parts
+from ..explainer.matrix import is_wide
+from ..explainer.notation import format_number, unicode_name
+from ..explainer.render import given_names, step_parts
 
 MAX_CHARACTERS = 200_000
 

@@ -11,8 +11,8 @@ the engine reads it.
 import re
 
 from ..activations import ACTIVATIONS
-from ..explain import spec as spec_file
-from ..explain.render import LOSS_WORDS
+from ..explainer import spec as spec_file
+from ..explainer.render import LOSS_WORDS
 from ..losses import DEFAULT_LOSS, PAIRINGS
 
 OFFERED = [loss for loss in spec_file.LOSSES if loss not in getattr(spec_file, "NO_TARGETS", ())]

@@ -59,8 +59,8 @@ def quantity(spec, raw: dict, keys: list) -> str | None:
 
 def display_name(raw: dict, path: str) -> str | None:
     """The name the diagram writes for the number at ``path`` (``w₂``), or None where the path holds none."""
-    from ..explain import parse_spec
-    from ..explain.notation import unicode_name
+    from ..explainer import parse_spec
+    from ..explainer.notation import unicode_name
 
     keys = keys_of(path)
     if keys == ["learning_rate"]:                    # no other number has this name, and 0 is no learning rate

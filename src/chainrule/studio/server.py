@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import ChainruleError
-from ..explain.derivation import MAX_STEPS      # the step shown, and so the steps run: every face's limit
+from ..explainer.derivation import MAX_STEPS      # the step shown, and so the steps run: every face's limit
 from .names import learner_message
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -134,7 +134,7 @@ def read_spec(document: dict, audit: dict | None = None):
     """The request's spec (its ``spec`` object, validated by the spec reader) with the numbers to judge: the
     learner's ``claims``, and the ``printed`` ones while the page says the network is theirs (see claims.py);
     ``audit``, when given, receives who wrote each (``by``) and the printed numbers set aside (``set_aside``)."""
-    from ..explain import parse_spec
+    from ..explainer import parse_spec
     from .claims import judged, read_claims, source_for, who_wrote
     from .menus import pairing_problem
 
@@ -170,10 +170,10 @@ def read_spec(document: dict, audit: dict | None = None):
 
 def explanation(document: dict) -> dict:
     """Derive the step the request asks for and arrange everything the page shows."""
-    from ..explain import Explanation
-    from ..explain.api import html_fragment, spec_to_raw
-    from ..explain.notation import format_number, unicode_name
-    from ..explain.render import describe_network
+    from ..explainer import Explanation
+    from ..explainer.api import html_fragment, spec_to_raw
+    from ..explainer.notation import format_number, unicode_name
+    from ..explainer.render import describe_network
 
     from .claims import printed_problem
     from .formulas import walk
@@ -226,8 +226,8 @@ def own_source(raw: dict, source) -> dict:
 
 def saved(document: dict) -> tuple[str, str]:
     """(file name, content) of the spec or the derivation in the format asked for."""
-    from ..explain import Explanation
-    from ..explain.api import spec_json
+    from ..explainer import Explanation
+    from ..explainer.api import spec_json
 
     fmt = text_field(document, "format", 20)
     if fmt not in SAVE_FORMATS:
@@ -263,8 +263,8 @@ def with_upload(document: dict, suffixes: tuple[str, ...], read):
 
 
 def opened_spec(document: dict) -> dict:
-    from ..explain import load_spec
-    from ..explain.api import claims_text, spec_to_raw
+    from ..explainer import load_spec
+    from ..explainer.api import claims_text, spec_to_raw
 
     from .menus import reworded
 
@@ -277,8 +277,8 @@ def opened_spec(document: dict) -> dict:
 
 
 def example(name: str) -> dict:
-    from ..explain import example_path, examples, load_spec
-    from ..explain.api import claims_text, spec_to_raw
+    from ..explainer import example_path, examples, load_spec
+    from ..explainer.api import claims_text, spec_to_raw
 
     if name not in examples():
         raise BadRequest(f"example: expected one of {', '.join(examples())}, found {name[:80]!r}", 404)
@@ -399,8 +399,8 @@ class TrainingJob:
         return answer
 
     def explain(self, index: int) -> dict:
-        from ..explain.api import claims_text, spec_to_raw
-        from ..explain.from_model import spec_from_network
+        from ..explainer.api import claims_text, spec_to_raw
+        from ..explainer.from_model import spec_from_network
 
         if self.status == "running":
             raise BadRequest("explain: the network is still training; stop it or wait for the end", 409)
@@ -462,7 +462,7 @@ class Jobs:
 def create_app(allowed_hosts=("127.0.0.1", "localhost", "[::1]")) -> Starlette:
     """The studio as an ASGI application. ``allowed_hosts``: the Host headers answered (a guard against DNS
     rebinding: a page elsewhere cannot reach the studio through a name of its own)."""
-    from ..explain import examples
+    from ..explainer import examples
     from .menus import choices
 
     jobs = Jobs()

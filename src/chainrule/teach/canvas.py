@@ -41,8 +41,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..escape import html_text
-from ..explain.audit import FLOAT_SLACK
-from ..explain.notation import format_number, unicode_name
+from ..explainer.audit import FLOAT_SLACK
+from ..explainer.notation import format_number, unicode_name
 from .exercise import Exercise
 from .packages import zip_bytes
 from .precision import Precision, shortest

@@ -20,11 +20,11 @@ from ..activations import HIDDEN_ACTIVATIONS
 from ..errors import ChainruleError
 from ..losses import PAIRINGS
 from ..schema import nearest
-from ..explain import parse_spec
-from ..explain.audit import ClaimCheck
-from ..explain.derivation import Derivation
-from ..explain.spec import LOSSES, NO_TARGETS, Claim, Spec
-from ..explain.step_names import canonical, split_step
+from ..explainer import parse_spec
+from ..explainer.audit import ClaimCheck
+from ..explainer.derivation import Derivation
+from ..explainer.spec import LOSSES, NO_TARGETS, Claim, Spec
+from ..explainer.step_names import canonical, split_step
 from .precision import POLICIES, Precision
 from .steps import derive_through, step_of, steps_asked
 from .update_rule import WORDS, optimizer_table

@@ -9,9 +9,9 @@ where the first slip is and the formula to check, not the right numbers.
 import unicodedata
 
 from ..escape import html_text, markdown_text
-from ..explain.audit import carried_into
-from ..explain.notation import format_number, unicode_name
-from ..explain.render import substituted, symbolic
+from ..explainer.audit import carried_into
+from ..explainer.notation import format_number, unicode_name
+from ..explainer.render import substituted, symbolic
 from .grade import Result
 
 WORDS = {"agrees": "right", "carried": "carried (right working from your earlier wrong number)", "slip": "slip",

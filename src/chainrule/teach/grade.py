@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import ChainruleError
-from ..explain import derive, load_spec, parse_spec
-from ..explain.audit import updated_name, within
-from ..explain.derivation import Derivation, optional_names
-from ..explain.render import given_names
-from ..explain.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
-from ..explain.step_names import at_step, last_step, split_step
+from ..explainer import derive, load_spec, parse_spec
+from ..explainer.audit import updated_name, within
+from ..explainer.derivation import Derivation, optional_names
+from ..explainer.render import given_names
+from ..explainer.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
+from ..explainer.step_names import at_step, last_step, split_step
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT

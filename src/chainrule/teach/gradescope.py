@@ -30,9 +30,9 @@ from .. import __version__
 from ..atomicfile import write_text_atomic
 from ..errors import ChainruleError
 from ..escape import markdown_text
-from ..explain.audit import carried_into, updated_name
-from ..explain.notation import unicode_name
-from ..explain.render import symbolic
+from ..explainer.audit import carried_into, updated_name
+from ..explainer.notation import unicode_name
+from ..explainer.render import symbolic
 from ..textfiles import MiB, read_text
 from .exercise import Exercise, exercise_document
 from .feedback import WORDS, feedback_markdown

@@ -43,10 +43,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..escape import html_text
-from ..explain.audit import author_pass, places_of, updated_name
-from ..explain.latex import latex_name, symbolic_atom, to_latex
-from ..explain.notation import format_number, unicode_name
-from ..explain.step_names import at_step
+from ..explainer.audit import author_pass, places_of, updated_name
+from ..explainer.latex import latex_name, symbolic_atom, to_latex
+from ..explainer.notation import format_number, unicode_name
+from ..explainer.step_names import at_step
 from .exercise import Exercise
 from .sheets import _conventions, _definition, _given, _update
 

@@ -39,9 +39,9 @@ from pathlib import Path
 
 from ..errors import ChainruleError
 from ..escape import html_text
-from ..explain.audit import SLOPE_SLACK, _sensitivities, _Unfused, places_of
-from ..explain.latex import _TOKEN, _parse, latex_name, symbolic_atom, to_latex
-from ..explain.notation import format_number, unicode_name
+from ..explainer.audit import SLOPE_SLACK, _sensitivities, _Unfused, places_of
+from ..explainer.latex import _TOKEN, _parse, latex_name, symbolic_atom, to_latex
+from ..explainer.notation import format_number, unicode_name
 from .exercise import Exercise
 from .sheets import _conventions, _definition, _given
 

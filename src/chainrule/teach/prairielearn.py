@@ -35,11 +35,11 @@ import uuid
 from .. import __version__
 from ..errors import ChainruleError
 from ..escape import html_text
-from ..explain import parse_spec
-from ..explain.audit import carried_into, updated_name
-from ..explain.latex import latex_name, symbolic_atom, to_latex
-from ..explain.notation import format_number, unicode_name
-from ..explain.render import symbolic
+from ..explainer import parse_spec
+from ..explainer.audit import carried_into, updated_name
+from ..explainer.latex import latex_name, symbolic_atom, to_latex
+from ..explainer.notation import format_number, unicode_name
+from ..explainer.render import symbolic
 from .exercise import Exercise, exercise_document, make_exercise, parse_shape
 from .feedback import WORDS
 from .grade import grade_values

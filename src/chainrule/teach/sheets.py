@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..escape import html_text, latex_text, markdown_text
-from ..explain import RENDERERS
-from ..explain.latex import latex_name, symbolic_atom, to_latex
-from ..explain.notation import format_number, unicode_name
-from ..explain.render import describe_network, given_names
-from ..explain.step_names import split_step
+from ..explainer import RENDERERS
+from ..explainer.latex import latex_name, symbolic_atom, to_latex
+from ..explainer.notation import format_number, unicode_name
+from ..explainer.render import describe_network, given_names
+from ..explainer.step_names import split_step
 from .exercise import Exercise
 from .update_rule import rule_lines, update_rows
 
@@ -226,7 +226,7 @@ def question_latex(ex: Exercise, key: bool = False, student: Student | None = No
 def question_html(ex: Exercise, key: bool = False, student: Student | None = None) -> str:
     """The sheet as one HTML page that fits a phone's width: the diagram scales down, formulas scroll inside
     themselves, and the given numbers wrap."""
-    from ..explain.render_html import STYLE, inline_mathml
+    from ..explainer.render_html import STYLE, inline_mathml
 
     sup = ex.spec.superscript
     title = html_text(ex.spec.title + (" — answer key" if key else ""))
@@ -298,14 +298,6 @@ def network_diagram(ex: Exercise) -> str:
     return "".join(parts)
 
 
-def moodle_xml(ex: Exercise, category: str | None = None) -> str:
-    """Moved to ``teach.moodle`` (imported when called, since it builds on this module's helpers); kept here for
-    existing imports."""
-    from .moodle import moodle_xml as write
-
-    return write(ex, category)
-
-
 SHEETS = {"md": question_markdown, "tex": question_latex, "html": question_html}
 
 
@@ -320,21 +312,3 @@ def key_files(ex: Exercise, student: Student | None = None, stem: str = "key") -
     """The keys, by file name: ``{stem}.md``, ``.tex`` and ``.html``."""
     return {f"{stem}.{suffix}": (lambda sheet=sheet: sheet(ex, key=True, student=student))
             for suffix, sheet in SHEETS.items()}
-
-
-def write_exercise(ex: Exercise, folder, force: bool = False, exports=(), options: dict | None = None) -> list:
-    """Write one exercise in ``folder``: ``student/`` (the question sheets and ``answers.txt``, to hand out) and
-    ``teacher/`` (``exercise.json``, the keys and ``moodle.xml``). Every file is rendered and written before any is
-    put in place; existing folders are replaced only with ``force``. Returns the paths written."""
-    import json
-
-    from .exercise import exercise_document
-    from .folder import write_folder
-
-    files = {f"student/{name}": make for name, make in student_files(ex).items()}
-    files["teacher/exercise.json"] = lambda: json.dumps(exercise_document(ex), indent=2, ensure_ascii=False) + "\n"
-    files |= {f"teacher/{name}": make for name, make in key_files(ex).items()}
-    from .exports import export_files
-
-    files |= {f"teacher/{name}": data for name, data in export_files(ex, exports, options).items()}
-    return write_folder(folder, files, force)

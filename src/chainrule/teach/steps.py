@@ -11,10 +11,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ..errors import ChainruleError
-from ..explain import derive
-from ..explain.derivation import Derivation
-from ..explain.spec import Claim, Spec
-from ..explain.step_names import at_step, split_step
+from ..explainer import derive
+from ..explainer.derivation import Derivation
+from ..explainer.spec import Claim, Spec
+from ..explainer.step_names import at_step, split_step
 
 #: The most steps an exercise covers: courses work two or three steps by hand, and each step asks as many numbers as
 #: the first.

@@ -28,9 +28,9 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import ChainruleError
-from ..explain.audit import updated_name
-from ..explain.latex import latex_name
-from ..explain.notation import unicode_name
+from ..explainer.audit import updated_name
+from ..explainer.latex import latex_name
+from ..explainer.notation import unicode_name
 from ..textfiles import MiB, decode
 
 MAX_SUBMISSION_BYTES = 1 * MiB

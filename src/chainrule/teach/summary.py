@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..escape import html_text
-from ..explain.audit import carried_into, updated_name
+from ..explainer.audit import carried_into, updated_name
 from ..extras import require
 from .gradebook import graded, number_text, percent_text, question_names, spreadsheet_cell
 

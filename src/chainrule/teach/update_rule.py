@@ -9,11 +9,11 @@ an optimizer's arithmetic is written here.
 import math
 
 from ..errors import ChainruleError
-from ..explain.optimizer_spec import RULES, OptimizerSettings, state_name
-from ..explain.optimizer_steps import state_templates, step_term
-from ..explain.render import symbolic
-from ..explain.spec import Spec
-from ..explain.step_names import at_step, qualified
+from ..explainer.optimizer_spec import RULES, OptimizerSettings, state_name
+from ..explainer.optimizer_steps import state_templates, step_term
+from ..explainer.render import symbolic
+from ..explainer.spec import Spec
+from ..explainer.step_names import at_step, qualified
 
 #: the settings each rule takes, by the ``--flag`` (and ``make_exercise`` key) that sets it
 SETTINGS = {"gradient_descent": (), "momentum": ("momentum", "velocity"), "nesterov": ("momentum", "velocity"),

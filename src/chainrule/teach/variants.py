@@ -23,9 +23,7 @@ from ..errors import ChainruleError
 from ..escape import markdown_text, spreadsheet_cell
 from ..textfiles import MiB, read_text
 from .exercise import Exercise, exercise_document, make_exercise
-from .folder import write_folder
 from .roster import VARIANTS_FORMAT, Student
-from .sheets import key_files, student_files
 
 VERSION = 2
 SECRET = re.compile(r"[0-9a-f]{64}")
@@ -77,27 +75,6 @@ def variants_document(found: dict[str, Exercise], students: list[Student], secre
     return {"format": VARIANTS_FORMAT, "version": VERSION, "secret": secret,
             "students": [{"id": s.id, "name": s.name, "email": s.email} for s in students],
             "variants": {student: exercise_document(ex) for student, ex in found.items()}}
-
-
-def write_variants(found: dict[str, Exercise], students: list[Student], folder, secret: str,
-                   force: bool = False, exports=(), options: dict | None = None) -> list[Path]:
-    """Write the class in ``folder``: ``students/ID/`` and ``teacher/`` (see the module's docstring). Every file is
-    written before any is put in place; existing folders are replaced only with ``force``."""
-    files = {}
-    for student in students:
-        ex = found[student.id]
-        files |= {f"students/{student.id}/{name}": make for name, make in student_files(ex, student).items()}
-    document = variants_document(found, students, secret)
-    files["teacher/variants.json"] = lambda: json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    for student in students:
-        files |= {f"teacher/{name}": make for name, make in
-                  key_files(found[student.id], student, stem=f"keys/{student.id}").items()}
-    files["teacher/key.md"] = lambda: variants_key(found, students)
-    from .exports import class_export_files
-
-    files |= {f"teacher/{name}": data for name, data in class_export_files(found, students, exports, options).items()}
-    files["teacher/roster.csv"] = lambda: roster_csv(students)
-    return write_folder(folder, files, force)
 
 
 def variants_key(found: dict[str, Exercise], students: list[Student]) -> str:
