@@ -107,4 +107,4 @@ def test_the_explainer_is_a_one_way_pipeline():
 def test_no_subpackage_has_a_circle_either():
     """The explainer, the teaching tools and the studio: every module of the package, at every depth."""
     edges = graph()
-    assert len(edges) > 100 and circles(edges) == []
+    assert len(edges) > 80 and circles(edges) == []
