@@ -68,14 +68,15 @@ def main():
             print(f"{name:<8}{statistics.median(values):>8.3f} s  x floor {bench.paired_ratio(times, name, 'floor'):.3f}"
                   f"  spread {bench.spread(values):.0%}")
 
-        spec = cr.explain.seed_article()
-        _, x, t = cr.explain.build_network_for(spec)
+        spec = cr.explainer.seed_article()
+        _, x, t = cr.explainer.build_network_for(spec)
         steps = 5000
         Xs, Ys = np.repeat(x, steps, axis=0), np.repeat(t, steps, axis=0)
 
         def small(module):
             def run(*_):
-                net, _, _ = module.explain.build_network_for(module.explain.seed_article())
+                explainer = getattr(module, "explainer", None) or module.explain    # an older chainrule: explain
+                net, _, _ = explainer.build_network_for(explainer.seed_article())
                 net.fit(Xs, Ys, epochs=1, batch_size=1, optimizer=module.GradientDescent(0.1), verbose=0,
                         shuffle=False)
             return run

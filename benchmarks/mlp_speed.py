@@ -175,12 +175,12 @@ def small_regime(steps, threads, rounds=5):
     """The article's 3-2-2 network trained one example at a time (batch 1, plain gradient descent): seconds per step
     of forward, backward and update, through chainrule's fit and through a plain PyTorch loop; medians of
     ``rounds`` interleaved rounds, and the median of the per-round ratios."""
-    spec = cr.explain.seed_article()
-    _, x, t = cr.explain.build_network_for(spec)
+    spec = cr.explainer.seed_article()
+    _, x, t = cr.explainer.build_network_for(spec)
     X, Y = np.repeat(x, steps, axis=0), np.repeat(t, steps, axis=0)
 
     def chainrule_steps(*_):
-        net, _, _ = cr.explain.build_network_for(spec)
+        net, _, _ = cr.explainer.build_network_for(spec)
         net.fit(X, Y, epochs=1, batch_size=1, optimizer=cr.GradientDescent(0.1), verbose=0, shuffle=False)
 
     contenders = {"chainrule": chainrule_steps}

@@ -174,7 +174,7 @@ def _fit_both_ways(monkeypatch, make, X, y, **options):
     (lambda: cr.mlp([7, 12, 4], activation="tanh", output="identity", loss="absolute_error", seed=1), "values"),
     (lambda: cr.mlp([7, 12, 4], activation="relu", output="sigmoid", loss="huber", seed=1, dtype=np.float64),
      "multilabel"),
-    (lambda: cr.explain.build_network_for(cr.explain.seed_article())[0], "seed"),
+    (lambda: cr.explainer.build_network_for(cr.explainer.seed_article())[0], "seed"),
 ])
 @pytest.mark.parametrize("batch_size", [1, 16])
 def test_fused_step_trains_as_the_reference(rng, monkeypatch, make, targets, batch_size):

@@ -250,7 +250,7 @@ def test_bad_input_is_shown_beside_its_field_and_the_page_keeps_working(studio, 
     type_into(driver, '[data-path="inputs.x1"]', "2")                 # still working: z1 = 0.4 - 0.2*... changes
     assert shown(driver, "x1") == "2" and shown(driver, "z1") == "0.1"
     good = tmp_path / "good.toml"
-    good.write_text(Path(cr.explain.example_path("relu_student")).read_text(), encoding="utf-8")
+    good.write_text(Path(cr.explainer.example_path("relu_student")).read_text(), encoding="utf-8")
     find(driver, "#spec-file").send_keys(str(good))
     deadline = time.monotonic() + 20
     while "binary cross-entropy" not in find(driver, "#status").text and time.monotonic() < deadline:

@@ -10,29 +10,10 @@ import pytest
 
 import starlette  # noqa: F401  the studio extra: make test installs it
 
-from chainrule.studio import Running  # noqa: E402
-from browser import BrowserMissing, start as start_browser  # noqa: E402
-from conftest import missing  # noqa: E402
-from test_studio_browser import find, settled  # noqa: E402
+from test_studio_browser import driver, find, settled, studio  # noqa: E402,F401  the page's fixtures and helpers
 
 PHONE, DESKTOP = (420, 900), (1300, 1000)
 MIN_LABEL_PX = 11
-
-
-@pytest.fixture(scope="module")
-def studio():
-    with Running() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def driver():
-    try:
-        browser = start_browser(*DESKTOP)
-    except BrowserMissing as absent:
-        missing(str(absent))
-    yield browser
-    browser.quit()
 
 
 def screen(driver, width, height):

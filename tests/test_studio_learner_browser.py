@@ -26,26 +26,8 @@ from starlette.testclient import TestClient  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule.losses import output_head  # noqa: E402
-from chainrule.studio import Running, create_app  # noqa: E402
-from browser import BrowserMissing, start as start_browser  # noqa: E402
-from conftest import missing  # noqa: E402
-from test_studio_browser import find, settled, shown, type_into  # noqa: E402   the page's own helpers
-
-
-@pytest.fixture(scope="module")
-def studio():
-    with Running() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def driver():
-    try:
-        browser = start_browser(1300, 1000)
-    except BrowserMissing as absent:
-        missing(str(absent))
-    yield browser
-    browser.quit()
+from chainrule.studio import create_app  # noqa: E402
+from test_studio_browser import driver, find, settled, shown, studio, type_into  # noqa: E402,F401  the page's fixtures and helpers
 
 
 @pytest.fixture(scope="module")

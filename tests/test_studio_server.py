@@ -115,7 +115,7 @@ def test_save_every_format_and_the_spec(client, seed):
 
 
 def test_open_a_spec_file(client, seed):
-    toml = Path(cr.explain.example_path("relu_student")).read_text()
+    toml = Path(cr.explainer.example_path("relu_student")).read_text()
     answer = client.post("/api/open", json={"name": "student.toml", "text": toml}).json()
     assert answer["spec"]["loss"] == "binary_cross_entropy" and "dL/dz2 = " in answer["claims"]
     bad = client.post("/api/open", json={"name": "../../etc/bad.json", "text": '{"inputs": [1, 2'})

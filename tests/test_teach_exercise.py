@@ -370,7 +370,7 @@ def test_an_existing_exercise_is_replaced_only_with_force(tmp_path):
 
 
 def test_a_failure_in_the_last_render_leaves_the_old_folder_as_it_was(tmp_path, monkeypatch):
-    from chainrule.teach import exercise as exercise_module
+    from chainrule.teach import publish as exercise_module      # where the folder's files are made
 
     write_exercise(make_exercise(seed=1, ask=["forward"]), tmp_path / "ex")
     before = tree(tmp_path / "ex")

@@ -16,11 +16,12 @@ import math
 import re
 import subprocess
 import sys
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import pdflatex
+from test_teach_class import significant, unit   # rounding as a person does, the 4th figure's unit
 
 from chainrule.teach import answers_template, exercise_document, make_exercise, question_html, question_latex
 from chainrule.teach import question_markdown, write_exercise
@@ -131,21 +132,6 @@ def worked(g: dict, rule: dict, steps: int, written: dict[str, float] | None = N
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rounding as a person does, and the marking rules
-
-
-def significant(value: float, digits: int = DIGITS) -> str:
-    """``value`` to ``digits`` significant figures, half away from zero, from its shortest decimal form."""
-    d = Decimal(repr(value))
-    if d == 0:
-        return "0"
-    r = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding=ROUND_HALF_UP)
-    if r.adjusted() > d.adjusted():
-        r = d.quantize(Decimal(1).scaleb(r.adjusted() - digits + 1), rounding=ROUND_HALF_UP)
-    return format(r, "f")
-
-
-def unit(value: float) -> Decimal:
-    return Decimal(1).scaleb(Decimal(significant(value)).as_tuple().exponent)
 
 
 def verdict(name: str, text: str, right: float, own_right: float, own: float) -> str:

@@ -29,21 +29,25 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return difference / float(np.linalg.norm(analytic) + np.linalg.norm(numeric))
 
 
+def central_differences(array: np.ndarray, loss, eps: float = 1e-6) -> np.ndarray:
+    """(loss() with each entry of ``array`` nudged up by eps, minus nudged down) / 2 eps: an array of the shape of
+    ``array``, nudged in place and each entry restored."""
+    grad, flat = np.zeros_like(array), array.reshape(-1)   # a view: nudging flat nudges the array
+    for i in range(flat.size):
+        kept = flat[i]
+        flat[i] = kept + eps
+        plus = loss()
+        flat[i] = kept - eps
+        minus = loss()
+        flat[i] = kept
+        grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
 def numeric_gradients(network: Network, x, y, eps: float = 1e-6) -> dict[str, np.ndarray]:
     """Central differences of the loss for every parameter entry (restores every parameter afterwards)."""
-    result = {}
-    for name, param in network.named_parameters().items():
-        grad, flat = np.zeros_like(param), param.reshape(-1)   # a view: nudging flat nudges the parameter
-        for i in range(flat.size):
-            kept = flat[i]
-            flat[i] = kept + eps
-            plus = network.loss(x, y)
-            flat[i] = kept - eps
-            minus = network.loss(x, y)
-            flat[i] = kept
-            grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
-        result[name] = grad
-    return result
+    return {name: central_differences(param, lambda: network.loss(x, y), eps)
+            for name, param in network.named_parameters().items()}
 
 
 def numeric_input_gradients(network: Network, x, y, eps: float = 1e-6) -> np.ndarray:
@@ -51,16 +55,7 @@ def numeric_input_gradients(network: Network, x, y, eps: float = 1e-6) -> np.nda
     mean, so pass one example's row for the gradient of that example's own loss (what ``explain`` shows as
     ``dL/dx1``)."""
     x = np.array(x, dtype=np.float64)                          # a copy: the caller's inputs are not nudged
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        kept = x[index]
-        x[index] = kept + eps
-        plus = network.loss(x, y)
-        x[index] = kept - eps
-        minus = network.loss(x, y)
-        x[index] = kept
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
+    return central_differences(x, lambda: network.loss(x, y), eps)
 
 
 def check_gradients(network: Network, x, y, eps: float = 1e-6) -> dict[str, float]:

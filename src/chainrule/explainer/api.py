@@ -31,7 +31,7 @@ def explain(source=None, x=None, y=None, *, lr: float | None = None, steps: int 
     """Explain one gradient-descent step, every number shown.
 
     **Arguments**
-    - ``source``: a spec (a ``cr.explain.Spec``, a dict in the spec file's form, or a ``.json``/``.toml`` path), a
+    - ``source``: a spec (a ``cr.explainer.Spec``, a dict in the spec file's form, or a ``.json``/``.toml`` path), a
       shipped example's name (``"seed_article"``, the default), or a chainrule network with softmax outputs.
     - ``x``, ``y``: with a network, the example: ``x: (D,)`` and ``y`` its class (an index or a one-hot row; default:
       the class the network predicts); or a few rows ``x: (N, D)``, ``y: (N,)``, with ``index`` choosing the row.

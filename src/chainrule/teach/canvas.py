@@ -102,7 +102,8 @@ def agreeing_ranges(precision: Precision, value: float) -> list[tuple[Decimal, D
 
     The value is its shortest decimal to ``SETTLED`` significant digits: float64's noise (0.24999999999999997 for a
     sum that is 0.25) is what the audit's ``FLOAT_SLACK`` forgives, and this forgives it the same way with bounds a
-    teacher can read. The ranges lie inside the audit's and differ from them only for answers of 14 or more digits."""
+    teacher can read. The ranges lie inside the audit's and differ from them only for answers of 14 or more digits, or
+    within that slack (1e-13 of the value) of the edge of the rounding."""
     s = shortest(value)
     s = s.quantize(Decimal(1).scaleb(s.adjusted() - SETTLED + 1))
     m, unit = abs(s), precision.unit(value)
