@@ -89,18 +89,23 @@ class Derivation:
         return next((c for c in self.claims if c.verdict == "slip"), None)
 
 
-def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1) -> Derivation:
+def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show_step: int = 1,
+            through: int | None = None) -> Derivation:
     """Run ``steps`` real steps of the spec's optimizer on the spec's example and lay out every number of step
     ``show_step`` (forward, loss, backward, update); the loss of every step is kept for the table.
 
     Claims on later steps (``w5+@2``, ``L@3``) run at least as many steps and lay out the first step and every
     claimed one, each in full, its quantities named for their step (``z1@2``): the audit follows the author from one
-    step into the next. (Shown from step 1, as the audit is: claims describe the first steps.)"""
+    step into the next. (Shown from step 1, as the audit is: claims describe the first steps.) ``through``: lay out
+    every step from the first to that one, named so (an exercise over several steps asks them all)."""
     eta = spec.learning_rate if learning_rate is None else float(learning_rate)
     show_step, steps = step_count(show_step, "show_step"), step_count(steps, "steps")
     claimed = claimed_steps(spec)
     steps = max(steps, show_step, claimed[-1] if show_step == 1 else 1)     # as many as the steps shown need
     shown = claimed if show_step == 1 and claimed[-1] > 1 else [show_step]
+    if through is not None:
+        steps = max(steps, step_count(through, "steps"))
+        shown = sorted(set(shown) | set(range(1, through + 1))) if show_step == 1 else shown
     network, where = build_network(spec)
     names = entry_names(spec, where)                      # (param key, flat index) -> quantity name
     params = network.named_parameters()

@@ -7,14 +7,12 @@ uses it: the grader's audit follows it there (``grade``).
 """
 
 import re
-from dataclasses import replace
-from decimal import Decimal
 
 from ..errors import ChainruleError
 from ..explainer import derive
-from ..explainer.derivation import Derivation
-from ..explainer.spec import Claim, Spec
-from ..explainer.step_names import at_step, split_step
+from ..explainer.derivation import Derivation, lay_out
+from ..explainer.spec import Spec
+from ..explainer.step_names import split_step
 
 #: The most steps an exercise covers: courses work two or three steps by hand, and each step asks as many numbers as
 #: the first.
@@ -24,18 +22,8 @@ _STEP = re.compile(r"@(\d+)$")
 
 def derive_through(spec: Spec, steps: int) -> Derivation:
     """The derivation of the engine's steps 1 to ``steps``, every step laid out in full and its quantities named for
-    their step (``z1@2``); ``spec`` has no claims (an exercise's or a grader's truth).
-
-    ``explain.derive`` lays out the first step and each later step a claim names. An exercise claims nothing, so a
-    placeholder claim on each later step's loss asks for the layout, and their verdicts are dropped: a loss is
-    computed from its step's numbers and fed into none, so every value and section is the engine's as for any
-    claims."""
-    if steps == 1:
-        return derive(spec)
-    placeholders = [Claim(at_step(spec.loss_name, step), 0.0, Decimal(0)) for step in range(2, steps + 1)]
-    d = derive(replace(spec, claims=placeholders))
-    d.spec, d.claims = spec, []
-    return d
+    their step (``z1@2``); ``spec`` has no claims (an exercise's or a grader's truth), so nothing is audited."""
+    return derive(spec) if steps == 1 else lay_out(spec, through=steps)
 
 
 def step_of(item: str) -> int | None:
