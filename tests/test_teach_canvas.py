@@ -35,7 +35,7 @@ from chainrule.explainer.notation import format_number, unicode_name
 from chainrule.teach import Precision, Student, make_exercise
 from chainrule.teach.canvas import PACKAGE, agreeing_ranges, class_files, files, plain
 from chainrule.teach.grade import grade_values
-from chainrule.teach.sheets import _given
+from chainrule.teach.sheets import given_quantities
 from chainrule.teach.variants import variants
 
 NS = {"q": "http://www.imsglobal.org/xsd/ims_qtiasiv1p2", "m": "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"}
@@ -257,7 +257,7 @@ def test_question_text_gives_the_numbers_and_never_an_answer(shape):
     ex = _exercise(shape)
     _, (root,) = _quizzes(files(ex)[PACKAGE])
     sup = ex.spec.superscript
-    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex))
+    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in given_quantities(ex))
     items = root.findall("q:assessment/q:section/q:item", NS)
     setting = None
     for number, (name, item) in enumerate(zip(ex.asked, items, strict=True), 1):

@@ -337,6 +337,16 @@ def audit(spec: Spec, learning_rate: float, truth: dict[str, float], order: list
     return results
 
 
+def sensitivities(spec: Spec, learning_rate: float, printed: dict[str, float],
+                  size: dict[str, float]) -> dict[str, dict[str, float]]:
+    """How each printed number moves each other one in the author's pass (central differences of the engine's pass
+    with the printed numbers fed in), by name: the slopes the audit carries rounding and slips through. ``size``:
+    each number's size, the scale of its relative step."""
+    with np.errstate(all="ignore"):
+        return _sensitivities(spec, learning_rate, printed, places_of(spec), _Unfused(spec), size,
+                              {name: {} for name in printed})
+
+
 def _sensitivities(spec, learning_rate, printed, places, unfused, size, sensitivity) -> dict[str, dict]:
     """How each printed number moves each other one in the author's pass: central differences, relative steps."""
     for i in printed:

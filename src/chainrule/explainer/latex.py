@@ -73,6 +73,12 @@ def _parse(tokens: list[str], closing: str | None = None):
     return items
 
 
+def parse_template(template: str):
+    """A template as nested lists, bracketed groups as ``(bracket, [...])``: the form ``to_latex`` renders, for
+    other writers of formulas (Numbas's JME)."""
+    return _parse(_TOKEN.findall(template))
+
+
 def to_latex(template: str, atom) -> str:
     """LaTeX for a template; ``atom(name, negated, alone)`` gives each placeholder's LaTeX."""
     tokens = _TOKEN.findall(template)

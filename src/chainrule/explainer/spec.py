@@ -221,7 +221,7 @@ def load_spec(path) -> Spec:
         if kind == "TOML":
             raw = tomllib.loads(text, parse_float=Decimal)
         else:
-            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+            raw = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=unique_keys)
     except DuplicateKey as exc:
         raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice "
                              f"(JSON keeps only the last, silently)") from None
@@ -243,7 +243,7 @@ class DuplicateKey(Exception):
     pass
 
 
-def _unique_keys(pairs):
+def unique_keys(pairs):
     table = {}
     for key, value in pairs:
         if key in table:

@@ -46,7 +46,7 @@ from ..explainer.notation import format_number, unicode_name
 from .exercise import Exercise
 from .packages import zip_bytes
 from .precision import Precision, shortest
-from .sheets import _conventions, _given
+from .sheets import convention_lines, given_quantities
 
 if TYPE_CHECKING:
     from .roster import Student
@@ -176,9 +176,9 @@ def _setting(ex: Exercise, student: Student | None) -> str:
     """What every question of the quiz shows first (HTML): the exercise, the network and the given numbers, as the
     question sheet gives them."""
     sup = ex.spec.superscript
-    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex))
+    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in given_quantities(ex))
     who = "" if student is None else f"<p>{html_text(_who(student))}</p>"
-    return (f"<p><b>{html_text(ex.spec.title)}</b></p>{who}<p>{html_text(' '.join(_conventions(ex)))}</p>"
+    return (f"<p><b>{html_text(ex.spec.title)}</b></p>{who}<p>{html_text(' '.join(convention_lines(ex)))}</p>"
             f"<p>Given: {html_text(given)}</p>")
 
 

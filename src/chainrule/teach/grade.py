@@ -25,7 +25,7 @@ from ..explainer import derive, load_spec, parse_spec
 from ..explainer.audit import updated_name, within
 from ..explainer.derivation import Derivation, optional_names
 from ..explainer.render import given_names
-from ..explainer.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, _unique_keys
+from ..explainer.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, unique_keys
 from ..explainer.step_names import at_step, last_step, split_step
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
@@ -125,7 +125,7 @@ def load_task(path, rubric=None, roster=None, id_column=None, name_column=None) 
     if path.suffix.lower() == ".json":
         text = read_text(path, "exercise", MAX_SPEC_BYTES)
         try:
-            document = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+            document = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=unique_keys)
         except DuplicateKey as exc:
             raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice") \
                 from None
@@ -245,7 +245,7 @@ def _parse_table(path: Path, what: str):
     try:
         if kind == "TOML":
             return tomllib.loads(text, parse_float=Decimal)
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_unique_keys)
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=unique_keys)
     except DuplicateKey as exc:
         raise ChainruleError(f"{path}: {exc.args[0]}: expected each key once in a table, found it twice") from None
     except RecursionError:

@@ -48,7 +48,7 @@ from ..explainer.latex import latex_name, symbolic_atom, to_latex
 from ..explainer.notation import format_number, unicode_name
 from ..explainer.step_names import at_step
 from .exercise import Exercise
-from .sheets import _conventions, _definition, _given, _update
+from .sheets import convention_lines, definition_rows, given_quantities, update_formulas
 
 if TYPE_CHECKING:
     from .roster import Student
@@ -206,10 +206,10 @@ def _setting(ex: Exercise, formulas: bool) -> str:
     file."""
     sup, values = ex.spec.superscript, ex.derivation.values
     network = "".join(f"<p>\\({html_text(latex_name(n, sup) + ' = ' + to_latex(t, symbolic_atom(sup)))}\\)</p>"
-                      for n, t in _definition(ex) + _update(ex))
-    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(values[n])}" for n in _given(ex))
+                      for n, t in definition_rows(ex) + update_formulas(ex))
+    given = ", ".join(f"{unicode_name(n, sup)} = {format_number(values[n])}" for n in given_quantities(ex))
     return (f"<p><b>{html_text(_clean(ex.spec.title))}</b></p>"
-            "<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in _conventions(ex)) + "</ul>"
+            "<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in convention_lines(ex)) + "</ul>"
             + (f"<p>The network:</p>{network}" if formulas else "<p>The network's formulas are on the question "
                "sheet.</p>") + f"<p>Given: {html_text(given)}</p>")
 

@@ -39,11 +39,11 @@ from pathlib import Path
 
 from ..errors import ChainruleError
 from ..escape import html_text
-from ..explainer.audit import SLOPE_SLACK, _sensitivities, _Unfused, places_of
-from ..explainer.latex import _TOKEN, _parse, latex_name, symbolic_atom, to_latex
+from ..explainer.audit import SLOPE_SLACK, sensitivities
+from ..explainer.latex import latex_name, parse_template, symbolic_atom, to_latex
 from ..explainer.notation import format_number, unicode_name
 from .exercise import Exercise
-from .sheets import _conventions, _definition, _given
+from .sheets import convention_lines, definition_rows, given_quantities
 
 EXAM = "numbas/exercise.exam"
 SCORM = "numbas/exercise-scorm.zip"
@@ -158,7 +158,7 @@ def jme_names(ex: Exercise) -> dict[str, str]:
 def to_jme(template: str, names: dict[str, str]) -> str:
     """A derivation step's template as JME: ``{w1}·{x1} + {b1}`` -> ``w1*x1 + b1``, ``e^({-z1})`` -> ``exp(-z1)``,
     ``[{z1} > 0]`` -> ``if(z1 > 0, 1, 0)``; of ``σ({z}) = 1/(1 + e^({-z}))`` only what follows the ``=``."""
-    items = _parse(_TOKEN.findall(template))
+    items = parse_template(template)
     if "=" in items:
         items = items[len(items) - items[::-1].index("="):]
     return _jme(items, names)
@@ -209,7 +209,7 @@ def _number(value) -> str:
 
 def _variables(ex: Exercise, names: dict[str, str]) -> dict:
     d = ex.derivation
-    defined = {name: _number(d.values[name]) for name in _given(ex)}
+    defined = {name: _number(d.values[name]) for name in given_quantities(ex)}
     defined |= {step.name: to_jme(step.template, names) for section in d.sections for step in section.steps}
     return {names[n]: {"name": names[n], "group": "Ungrouped variables", "definition": jme,
                        "description": html_text(n), "templateType": "anything", "can_override": False}
@@ -221,10 +221,10 @@ def _statement(ex: Exercise) -> str:
     ``nosubvars``: Numbas substitutes nothing into it; ``mathjax_ignore``: a title is text, never mathematics."""
     sup = ex.spec.superscript
     formulas = "".join(f"<p>\\({latex_name(n, sup)} = {to_latex(t, symbolic_atom(sup))}\\)</p>"
-                       for n, t in _definition(ex))
+                       for n, t in definition_rows(ex))
     given = "".join(f"<tr><td>\\({latex_name(n, sup)}\\)</td><td>{format_number(ex.derivation.values[n])}"
-                    "</td></tr>" for n in _given(ex))
-    conventions = "".join(f"<li>{html_text(line)}</li>" for line in _conventions(ex))
+                    "</td></tr>" for n in given_quantities(ex))
+    conventions = "".join(f"<li>{html_text(line)}</li>" for line in convention_lines(ex))
     return (f'<div nosubvars="nosubvars"><p class="mathjax_ignore">{html_text(ex.spec.title)}</p>'
             f"<ul>{conventions}</ul><h3>The network</h3>{formulas}<h3>Given</h3>"
             f"<table><tbody>{given}</tbody></table>"
@@ -276,8 +276,7 @@ def _slopes(ex: Exercise) -> dict[str, dict[str, float]]:
     values = ex.derivation.values
     printed = {name: values[name] for name in ex.asked}
     size = {name: max(abs(v), float(ex.precision.unit(v))) for name, v in printed.items()}
-    return _sensitivities(ex.spec, ex.derivation.learning_rate, printed, places_of(ex.spec), _Unfused(ex.spec),
-                          size, {name: {} for name in printed})
+    return sensitivities(ex.spec, ex.derivation.learning_rate, printed, size)
 
 
 def _marking(ex: Exercise, name: str, names: dict[str, str], slopes: dict[str, float]) -> str:

@@ -44,7 +44,7 @@ from .exercise import Exercise, exercise_document, make_exercise, parse_shape
 from .feedback import WORDS
 from .grade import grade_values
 from .precision import Precision
-from .sheets import _asking, _conventions, _definition, _given, _update
+from .sheets import asking_text, convention_lines, definition_rows, given_quantities, update_formulas
 from .submission import read_number
 
 FORMAT = "chainrule-prairielearn"
@@ -134,10 +134,10 @@ def question_html(ex: Exercise) -> str:
     ``{{params.NAME}}``, and one ``pl-number-input`` per asked quantity labelled with the sheet's name."""
     sup = ex.spec.superscript
     formulas = " \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}"
-                            for n, t in _definition(ex) + _update(ex))
+                            for n, t in definition_rows(ex) + update_formulas(ex))
     conventions = f"params.{SPEC_PARAM}.conventions"
     given = "".join(f"<li>{_text(unicode_name(name, sup))} = {{{{params.{key}}}}}</li>"
-                    for key, name in param_names(_given(ex)).items())
+                    for key, name in param_names(given_quantities(ex)).items())
     lines = ["{{! Written by chainrule from an exercise: server.py draws each student's numbers and marks the "
              "answers with error carried forward. }}",
              "<pl-question-panel>",
@@ -149,7 +149,7 @@ def question_html(ex: Exercise) -> str:
              "<p>The network:</p>",
              "$$\\begin{aligned}\n" + _math(formulas) + "\n\\end{aligned}$$",
              f'<p>Given:</p>\n<ul class="mathjax_ignore">{given}</ul>',
-             f'<p class="mathjax_ignore">{_text(_asking(ex))} A decimal point or a decimal comma; a part left blank '
+             f'<p class="mathjax_ignore">{_text(asking_text(ex))} A decimal point or a decimal comma; a part left blank '
              "earns nothing. A later answer worked correctly from your own earlier answer keeps its marks, even "
              "where the earlier one was wrong.</p>",
              "</pl-question-panel>"]
@@ -172,7 +172,7 @@ def question_of(ex: Exercise) -> dict:
     the UUID (it salts the variants' seeds) and the names of the answers and given numbers in ``data``."""
     return {"format": FORMAT, "version": VERSION, "chainrule": __version__, "uuid": question_uuid(ex),
             "options": ex.options, "precision": ex.precision.to_document(), "precision_policy": ex.policy,
-            "answers": answer_names(ex.asked), "given": param_names(_given(ex))}
+            "answers": answer_names(ex.asked), "given": param_names(given_quantities(ex))}
 
 
 def answer_names(names: list[str]) -> dict[str, str]:
@@ -246,7 +246,7 @@ def generate(data: dict, question: dict) -> None:
     values = ex.derivation.values
     for key, name in question["given"].items():
         data["params"][key] = format_number(values[name])
-    data["params"][SPEC_PARAM] = {"spec": ex.document, "conventions": _conventions(ex)}
+    data["params"][SPEC_PARAM] = {"spec": ex.document, "conventions": convention_lines(ex)}
     for key, name in question["answers"].items():
         data["correct_answers"][key] = float(ex.answer_text(name))
 

@@ -46,7 +46,7 @@ def tex(text: str) -> str:
     return latex_text(text.translate(_OT1_MISSING))
 
 
-def _definition(ex: Exercise) -> list[tuple[str, str]]:
+def definition_rows(ex: Exercise) -> list[tuple[str, str]]:
     """(name, template) of the formulas that define the network and loss: example 1's forward pass and loss, of
     step 1 (a later step's are the same, from the parameters the step before left)."""
     rows = []
@@ -61,19 +61,19 @@ def _definition(ex: Exercise) -> list[tuple[str, str]]:
     return rows
 
 
-def _update(ex: Exercise) -> list[tuple[str, str]]:
+def update_formulas(ex: Exercise) -> list[tuple[str, str]]:
     """(name, template) of the update of one parameter w by the exercise's optimizer (none for plain gradient
     descent, which the conventions state)."""
     return update_rows(ex.spec, ex.steps)
 
 
-def _given(ex: Exercise) -> list[str]:
+def given_quantities(ex: Exercise) -> list[str]:
     """The numbers the sheet gives: inputs, targets, weights and biases, the learning rate and the optimizer's
     settings (μ, β₁, ...)."""
     return given_names(ex.derivation) + ["eta"] + list(ex.spec.optimizer.settings)
 
 
-def _conventions(ex: Exercise) -> list[str]:
+def convention_lines(ex: Exercise) -> list[str]:
     spec, lines = ex.spec, []
     lines.append(f"Network: {describe_network(ex.derivation)}.")
     lines += rule_lines(spec, ex.steps)
@@ -88,7 +88,7 @@ def _conventions(ex: Exercise) -> list[str]:
     return lines
 
 
-def _asking(ex: Exercise) -> str:
+def asking_text(ex: Exercise) -> str:
     return ASKING.format(precision=ex.precision.describe())
 
 
@@ -152,17 +152,17 @@ def question_markdown(ex: Exercise, key: bool = False, student: Student | None =
     out = [f"# {markdown_text(ex.spec.title)}" + (" — answer key" if key else ""), ""]
     if not key or student is not None:
         out += [f"**Name:** {markdown_text(name)} **ID:** {markdown_text(number)}", ""]
-    out += [f"- {markdown_text(line)}" for line in _conventions(ex)] + [""]
+    out += [f"- {markdown_text(line)}" for line in convention_lines(ex)] + [""]
     out += ["## The network", "", "$$", "\\begin{aligned}"]
-    out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))]
+    out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in definition_rows(ex))]
     out += ["\\end{aligned}", "$$", ""]
-    if _update(ex):
+    if update_formulas(ex):
         out += ["## The update", "", "$$", "\\begin{aligned}"]
-        out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _update(ex))]
+        out += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in update_formulas(ex))]
         out += ["\\end{aligned}", "$$", ""]
     out += ["## Given", "", "| quantity | value |", "|---|---|"]
-    out += [f"| ${latex_name(n, sup)}$ | {format_number(ex.derivation.values[n])} |" for n in _given(ex)]
-    out += ["", "## Questions", "", markdown_text(_asking(ex)), ""]
+    out += [f"| ${latex_name(n, sup)}$ | {format_number(ex.derivation.values[n])} |" for n in given_quantities(ex)]
+    out += ["", "## Questions", "", markdown_text(asking_text(ex)), ""]
     for k, asked in enumerate(ex.asked, 1):
         out.append(f"{k}. ${latex_name(asked, sup)}$ = " + (f"**{ex.answer_text(asked)}**" if key
                                                              else f"? — type `{asked}`"))
@@ -192,23 +192,23 @@ def question_latex(ex: Exercise, key: bool = False, student: Student | None = No
               r"\texttt{" + tex(number) + "}" if student is not None else r"\rule{4cm}{0.4pt}")
     who = [r"\noindent Name: " + filled[0] + r"\hfill ID: " + filled[1] + r"\par\medskip"] \
         if not key or student is not None else []
-    head = [r"\section*{" + ("Answers" if key else "Questions") + "}", tex(_asking(ex)), r"\begin{enumerate}"]
+    head = [r"\section*{" + ("Answers" if key else "Questions") + "}", tex(asking_text(ex)), r"\begin{enumerate}"]
     for asked in ex.asked:
         head.append(r"\item $" + latex_name(asked, sup) + " = " + (ex.answer_text(asked) if key else r"\;?") + "$"
                     + ("" if key else r"\hfill type \texttt{" + tex(asked) + "}" + ROOM_FOR_WORKING))
     head.append(r"\end{enumerate}")
     if not key:
         head += [r"\section*{Handing in}"] + [tex(line) + r"\par" for line in handing_in(ex, student)]
-    intro = [r"\begin{itemize}"] + [r"\item " + tex(line) for line in _conventions(ex)] + [r"\end{itemize}"]
+    intro = [r"\begin{itemize}"] + [r"\item " + tex(line) for line in convention_lines(ex)] + [r"\end{itemize}"]
     intro += [r"\section*{The network}", r"\begin{align*}"]
-    intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _definition(ex))]
+    intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in definition_rows(ex))]
     intro += [r"\end{align*}"]
-    if _update(ex):
+    if update_formulas(ex):
         intro += [r"\section*{The update}", r"\begin{align*}"]
-        intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in _update(ex))]
+        intro += [" \\\\\n".join(f"{latex_name(n, sup)} &= {to_latex(t, symbolic_atom(sup))}" for n, t in update_formulas(ex))]
         intro += [r"\end{align*}"]
     intro += [r"\section*{Given}", r"\begin{align*}"]
-    given = [f"{latex_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in _given(ex)]
+    given = [f"{latex_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in given_quantities(ex)]
     intro += [" ,\\quad ".join(given[i:i + 4]) + r" \\" for i in range(0, len(given), 4)] + [r"\end{align*}"]
     title = tex(ex.spec.title + (" (answer key)" if key else ""))
     if not key:
@@ -235,21 +235,21 @@ def question_html(ex: Exercise, key: bool = False, student: Student | None = Non
     if not key or student is not None:
         body.append(f'<p class="who">Name: <span class="blank">{html_text(name if name != BLANK_NAME else "")}'
                     f'</span> ID: <span class="blank">{html_text(number if number != BLANK_ID else "")}</span></p>')
-    body += ["<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in _conventions(ex)) + "</ul>",
+    body += ["<ul>" + "".join(f"<li>{html_text(line)}</li>" for line in convention_lines(ex)) + "</ul>",
             f"<figure>{network_diagram(ex)}<figcaption>The network with its given weights.</figcaption></figure>",
             "<h2>The network</h2>"]
     body += [f'<div class="scroll">{inline_mathml(latex_name(n, sup) + " = " + to_latex(t, symbolic_atom(sup)))}'
-             "</div>" for n, t in _definition(ex)]
-    if _update(ex):
+             "</div>" for n, t in definition_rows(ex)]
+    if update_formulas(ex):
         body += ["<h2>The update</h2>"] + [
             f'<div class="scroll">{inline_mathml(latex_name(n, sup) + " = " + to_latex(t, symbolic_atom(sup)))}</div>'
-            for n, t in _update(ex)]
+            for n, t in update_formulas(ex)]
     # the given numbers and the questions as plain text (w₅ = 0.3, ∂L/∂w₅): a large exercise has thousands, and
     # MathML for each would take most of the sheet's time
     cells = [f"<li>{html_text(unicode_name(n, sup))} = {format_number(ex.derivation.values[n])}</li>"
-             for n in _given(ex)]
+             for n in given_quantities(ex)]
     body.append('<h2>Given</h2><ul class="given">' + "".join(cells) + "</ul>")
-    body.append(f'<h2>Questions</h2><p>{html_text(_asking(ex))}</p><ol class="questions">')
+    body.append(f'<h2>Questions</h2><p>{html_text(asking_text(ex))}</p><ol class="questions">')
     for asked in ex.asked:
         answer = (f" <b>{html_text(ex.answer_text(asked))}</b>" if key
                   else f" ? — type <code>{html_text(asked)}</code>")
