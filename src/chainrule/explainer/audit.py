@@ -22,7 +22,7 @@ from decimal import Decimal
 import numpy as np
 
 from ..errors import ChainruleError
-from .derivation import _Layout, layout_places, loss_share, parameter_places
+from .derivation import Layout, layout_places, loss_share, parameter_places
 from .optimizer_spec import state_name
 from .recorder import ClampingRecorder, Recorder, RoundingRecorder, round_as_printed
 from .spec import Spec, build_network, claim_key, claims_connections, parameter_names
@@ -261,7 +261,7 @@ def _batch_author_pass(spec: Spec, learning_rate: float, printed: dict[str, floa
                                         connections=claims_connections(spec))
             set_parameters(network, start)
             example_pass(network, spec, n, recorder, updated)
-            layout = _Layout(spec, where, recorder, values, example=n)
+            layout = Layout(spec, where, recorder, values, example=n)
             layout.forward(), layout.loss(), layout.backward()
             for name, place in mine.items():
                 value = printed[name]
@@ -425,7 +425,7 @@ def _rounded_batch_pass(spec: Spec, learning_rate: float, places: dict[str, tupl
             recorder, values = RoundingRecorder(spec.carries_rounded, claims_connections(spec)), {}
             set_parameters(network, start)
             example_pass(network, spec, n, recorder, updated)
-            layout = _Layout(spec, where, recorder, values, example=n)
+            layout = Layout(spec, where, recorder, values, example=n)
             layout.forward(), layout.loss(), layout.backward()
             printed |= {name: rounded(value, spec.carries_rounded) for name, value in values.items()
                         if name in places and places[name][2][0] in ROUNDED}

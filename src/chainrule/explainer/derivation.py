@@ -139,7 +139,7 @@ def lay_out(spec: Spec, learning_rate: float | None = None, steps: int = 1, show
         if spec.batch_size:
             mine_sections = examples + [_batch_section(spec, where, recorder, mine)]
         else:
-            layout = _Layout(spec, where, recorder, mine)
+            layout = Layout(spec, where, recorder, mine)
             mine_sections = layout.forward() + [layout.loss()] + layout.backward()
         mine_sections.append(_update(spec, updated, trained_names, mine, recorder, where, step))
         if len(shown) > 1:
@@ -189,7 +189,7 @@ def example_sections(spec: Spec, network, where, values: dict[str, float], start
         if start is not None:
             set_parameters(network, start)
         example_pass(network, spec, n, recorder, updated)
-        layout = _Layout(spec, where, recorder, values, example=n)
+        layout = Layout(spec, where, recorder, values, example=n)
         sections += layout.forward() + [layout.loss()] + layout.backward()
     return sections
 
@@ -216,7 +216,7 @@ def _batch_section(spec: Spec, where, recorder: Recorder, values: dict[str, floa
 def layout_values(spec: Spec, where, recorder: Recorder, params) -> dict[str, float]:
     """Every named quantity a recorded pass holds, and (primed) the parameters as they are now."""
     values: dict[str, float] = {}
-    layout = _Layout(spec, where, recorder, values)
+    layout = Layout(spec, where, recorder, values)
     layout.forward(), layout.loss(), layout.backward()
     for (key, i), name in entry_names(spec, where).items():
         values[f"{name}'"] = float(params[key].reshape(-1)[i])
@@ -225,7 +225,7 @@ def layout_values(spec: Spec, where, recorder: Recorder, params) -> dict[str, fl
 
 def layout_places(spec: Spec, where, recorder: Recorder, example: int = 0) -> dict[str, tuple]:
     """Where a recorded pass holds each computed quantity (see ``Recorder.read``)."""
-    layout = _Layout(spec, where, recorder, {}, example)
+    layout = Layout(spec, where, recorder, {}, example)
     return {step.name: step.where for section in layout.forward() + [layout.loss()] + layout.backward()
             for step in section.steps}
 
@@ -245,7 +245,7 @@ def natural_key(name: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-class _Layout:
+class Layout:
     """Reads the recorder and builds the steps, section by section, storing each value under its name.
 
     ``example`` (from 1) lays out one example of a batch: its quantities are named ``z1[2]``, ``dL/dw1[2]`` (the
