@@ -339,3 +339,31 @@ def test_claims_written_out_keep_their_declared_precision_and_every_printing():
     assert claims_from_text(text)["y"] == [Decimal("0.52000000"), Decimal("0.52497910")]
     assert [(c.name, c.verdict) for c in cr.explain(spec, claims=text).claims] == \
         [(c.name, c.verdict) for c in derive(spec).claims]
+
+
+def test_a_printed_bias_corrected_moment_feeds_its_own_step_only():
+    """An author who forgets Adam's bias correction prints m̂ = m (a slip) and updates from it; step 2's moment is
+    worked from the right m (0.9·m + 0.1·g of step 2, g from the author's own w after step 1): carried, not a slip."""
+    eta, b1 = 0.01, 0.9
+    first = by_hand("adam", 1, eta=eta)[0]
+    m, vhat = round(first["m_w1"], 6), first["vhat_w1"]                 # as printed
+    mhat_wrong = m
+    w1 = round(0.2 - eta * mhat_wrong / (math.sqrt(vhat) + 1e-8), 6)    # the author's update from the wrong m̂
+    z2 = w1 * X[0] + first["w2'"] * X[1] + first["b1'"]                 # step 2 from the author's w1
+    y2 = sigmoid(z2)
+    m2 = b1 * m + (1 - b1) * (y2 - 1) * y2 * (1 - y2) * X[0]
+    spec = parse_spec({**NEURON, "learning_rate": eta, "optimizer": {"name": "adam"},
+                       "claims": {"m_w1": m, "mhat_w1": mhat_wrong, "w1+": w1, "m_w1@2": round(m2, 6)}})
+    checks = {c.name: c for c in derive(spec).claims}
+    assert checks["mhat_w1"].verdict == "slip" and checks["w1+"].verdict == "carried"
+    assert checks["m_w1@2"].verdict == "carried"
+    assert checks["m_w1@2"].from_claims == pytest.approx(m2, rel=1e-9)
+
+
+def test_fixed_biases_keep_no_optimizer_state_to_read():
+    from chainrule.explainer.audit import author_pass, places_of
+
+    spec = parse_spec({**NEURON, "update_biases": False, "optimizer": {"name": "adam"}, "claims": {"L@2": 0.1}})
+    values = author_pass(spec, spec.learning_rate, {}, places_of(spec))
+    assert "m_w1" in values and "m_b1" not in values
+    assert [c.verdict for c in derive(spec).claims] == ["slip"]

@@ -31,7 +31,8 @@ def _check_rate(name: str, value, low: float = 0.0, high: float = math.inf, low_
 
 
 class Optimizer:
-    #: (parameter name, parameter, gradient, state) -> None, called between ``advance`` and ``apply``; None in training
+    #: (parameter name, parameter, gradient, state) -> None or a function to call once ``apply`` has run, called
+    #: between ``advance`` and ``apply``; None in training
     observer = None
     #: the state each step keeps per parameter, by name, as the explainer names it (``v`` for ``v_w5``)
     STATE_NAMES: dict[str, str] = {}
@@ -60,9 +61,10 @@ class Optimizer:
                 np.multiply(param, param.dtype.type(self.weight_decay), out=decayed)
                 grad = np.add(decayed, grad, out=decayed)
             self.advance(param, grad, state)
-            if self.observer is not None:
-                self.observer(name, param, grad, state)
+            after = self.observer(name, param, grad, state) if self.observer is not None else None
             self.apply(param, grad, state)
+            if after is not None:                # the observer's own undoing, once the step has used its state
+                after()
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         """One parameter's whole step."""

@@ -200,7 +200,8 @@ def state_places(spec: Spec, where) -> dict[str, tuple]:
     ``("state", "0.weight", "v", flat)``."""
 
     return {state_name(letter, name): ("state", key, letter, flat) for (key, flat), name in
-            entry_names(spec, where).items() for letter in spec.optimizer.letters}
+            entry_names(spec, where).items() for letter in spec.optimizer.letters
+            if spec.update_biases or not key.endswith(".bias")}     # a fixed bias keeps no state
 
 
 def _step_places(spec: Spec, where) -> dict[str, tuple]:

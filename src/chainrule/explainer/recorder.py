@@ -198,11 +198,12 @@ class ClampingRecorder(Recorder):
     def optimizer_state(self, optimizer, key, param, grad, state):
         """Records the state, then puts printed values in its place before the update uses it: a printed velocity
         or moment as it is, a printed bias-corrected moment (m̂ = m/(1 − β₁ᵗ)) as the moment it stands for, after
-        the corrected moments were recorded from the printed moments."""
+        the corrected moments were recorded from the printed moments; returns the undoing of that last, for after the
+        update (a printed m̂ stands for this step's m̂ alone, not for the moment the next step starts from)."""
         printed = self.at.get(("state", key), ())
         super().optimizer_state(optimizer, key, param, grad, state)
         if not printed:
-            return
+            return None
         entry = {letter: entry for entry, letter in optimizer.STATE_NAMES.items()}
         for _, (_, _, letter, flat), value in printed:
             if letter in entry:
@@ -211,9 +212,15 @@ class ClampingRecorder(Recorder):
             hats = state_arrays(optimizer, key, state)
             self.states[key, "mhat"], self.states[key, "vhat"] = hats[key, "mhat"], hats[key, "vhat"]
             corrections = dict(zip(("mhat", "vhat"), optimizer.corrections(), strict=True))
+            if not any(letter in corrections for _, (_, _, letter, _), _ in printed):
+                return None
+            moments = {name: np.array(state[name], copy=True) for name in ("m", "v")}
             for _, (_, _, letter, flat), value in printed:
                 if letter in corrections:
                     state[entry[letter[0]]].reshape(-1)[flat] = value * corrections[letter]
+            # a printed m̂ or v̂ feeds this step's update only: the next step's moments are the author's m and v
+            return lambda: [np.copyto(state[name], kept) for name, kept in moments.items()]
+        return None
 
     def _settle_param_grads(self, index, layer) -> dict[str, np.ndarray] | None:
         """The layer's parameter gradients with the additions made, recorded, then the printed ones put in place;
@@ -294,10 +301,14 @@ class RoundingRecorder(Recorder):
         super().optimizer_state(optimizer, key, param, grad, state)
         for entry in optimizer.STATE_NAMES:
             round_as_printed(state[entry], self.places)
-        if hasattr(optimizer, "corrected"):
-            for letter, correction in zip(("m", "v"), optimizer.corrections(), strict=True):
-                hat = round_as_printed(np.array(self.states[key, letter + "hat"], copy=True), self.places)
-                state[letter][...] = hat * correction
+        if not hasattr(optimizer, "corrected"):
+            return None
+        moments = {name: np.array(state[name], copy=True) for name in ("m", "v")}
+        for letter, correction in zip(("m", "v"), optimizer.corrections(), strict=True):
+            hat = round_as_printed(np.array(self.states[key, letter + "hat"], copy=True), self.places)
+            state[letter][...] = hat * correction
+        # the rounded m̂ and v̂ make this step's update; the next step goes on from the rounded m and v
+        return lambda: [np.copyto(state[name], kept) for name, kept in moments.items()]
 
     def before_update(self, index, layer):
         """A sequential update: its gradients are rounded before it uses them, and so are the weights it leaves,
