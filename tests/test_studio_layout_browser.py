@@ -1,7 +1,8 @@
 """chainrule studio's layout in headless Chromium, on a 420 px phone and a 1300 px desktop: the derivation first on
 a phone with the controls in a drawer; diagram labels of at least 11 px; the parameter table's gradient column in
-view; the edited box and the number it changes on one screen; typing debounced and older answers never shown after
-newer ones; the training charts' axes, ticks, units and legend, the validation curves and the test score once."""
+view; the edited box and the number it changes on one screen; the walk's formula clear of the fixed bars; typing
+debounced, a number sent only whole, and older answers never shown after newer ones; the training charts' axes,
+ticks, units and legend, the validation curves and the test score once."""
 
 import re
 import time
@@ -121,6 +122,50 @@ def test_on_a_phone_the_edited_box_and_the_number_it_changes_share_the_screen(ph
     assert [e for e in phone.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
+# --- the walk: each highlighted formula in view, clear of the bars fixed over the page -------------------------------
+
+WALK_STOP = """
+const step = document.querySelector('#derivation .step.walk-here').getBoundingClientRect();
+const bar = document.querySelector('#walk').getBoundingClientRect(), phone = innerWidth <= 900;
+const top = phone ? bar.bottom : document.querySelector('header').getBoundingClientRect().bottom;
+const bottom = phone ? document.querySelector('#controls').getBoundingClientRect().top : bar.top;
+return {name: state.walk, clear: step.top >= top && step.bottom <= bottom, step: [step.top, step.bottom],
+        room: [top, bottom]};"""
+
+
+def walk_stops_out_of_view(driver) -> list:
+    """Walk the whole step by its ▶ button; the stops whose highlighted formula is not wholly in view."""
+    hidden = []
+    while True:
+        stop = driver.execute_script(WALK_STOP)
+        if not stop["clear"]:
+            hidden.append(stop)
+        if not find(driver, "#walk-next").is_enabled():
+            return hidden
+        find(driver, "#walk-next").click()
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1300px", "420px"])
+def test_the_walk_keeps_each_highlighted_formula_in_view(studio, driver, size):
+    screen(driver, *size)
+    try:
+        driver.get("about:blank")
+        driver.get(studio.url)
+        settled(driver)
+        if size == PHONE:
+            find(driver, "#drawer-toggle").click()                   # the walk's button is in the drawer
+            time.sleep(0.3)
+        start = find(driver, "#walk-start")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", start)
+        start.click()
+        time.sleep(0.3)                                               # the drawer slides away
+        assert find(driver, "#drawer-toggle").get_attribute("aria-expanded") == "false"
+        assert driver.switch_to.active_element.get_attribute("id") == "walk-next"      # the arrow keys walk on
+        assert walk_stops_out_of_view(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 # --- typing: debounced, and never an older answer after a newer one ------------------------------------------------
 
 COUNT_REQUESTS = """
@@ -133,11 +178,14 @@ window.fetch = (url, options) => {
 
 SLOW_FIRST_ANSWER = """
 window.shownW1 = [];
+window.explainRequests = [];
 const original = window.fetch;
 let calls = 0;
 window.fetch = (url, options) => {
   const answer = original(url, options);
-  if (!String(url).endsWith('/api/explain') || ++calls > 1) return answer;
+  if (!String(url).endsWith('/api/explain')) return answer;
+  window.explainRequests.push(JSON.parse(options.body).spec.layers[0].weights[0][0]);
+  if (++calls > 1) return answer;
   return answer.then((response) => new Promise((resolve) => setTimeout(() => resolve(response), 800)));
 };
 new MutationObserver(() => {
@@ -161,14 +209,45 @@ def test_fast_typing_sends_few_requests_and_ends_on_the_last_value(desktop):
 
 def test_an_older_answer_arriving_late_is_never_shown(desktop):
     desktop.execute_script(SLOW_FIRST_ANSWER)
+    from selenium.webdriver.common.keys import Keys
+
     field = find(desktop, '[data-path="layers[0].weights[0][0]"]')
-    field.send_keys("\b\b\b", "0.7")                                  # the first request's answer comes 0.8 s late
+    field.send_keys(Keys.END, "57")                                   # 0.25 at once, its answer 0.8 s late; 0.257
     settled(desktop)
     time.sleep(1.2)                                                   # past the late answer
-    assert desktop.execute_script("return window.studio.last.spec.layers[0].weights[0][0]") == 0.7
+    assert desktop.execute_script("return window.explainRequests") == [0.25, 0.257]
+    assert desktop.execute_script("return window.studio.last.spec.layers[0].weights[0][0]") == 0.257
     shown = desktop.execute_script("return window.shownW1")
-    assert shown and shown[-1] == "0.7", shown                        # the late one was dropped, not drawn over it
-    assert find(desktop, '#values tr[data-name="w1"] .value').text == "0.7"
+    assert shown and shown[-1] == "0.257", shown                      # the late one was dropped, not drawn over it
+    assert find(desktop, '#values tr[data-name="w1"] .value').text == "0.257"
+
+
+ERRORS_SHOWN = """
+window.errorsShown = [];
+new MutationObserver(() => {
+  for (const node of document.querySelectorAll('.field-error, #banner')) {
+    if (node.textContent && node.offsetParent !== null) window.errorsShown.push(node.textContent);
+  }
+}).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});"""
+
+
+def test_a_number_being_typed_is_sent_whole(desktop):
+    """Typing η = 0.05 at a learner's pace never sends the 0 (or 0., 0.0) on the way, which would be refused."""
+    from selenium.webdriver.common.keys import Keys
+
+    desktop.execute_script(COUNT_REQUESTS)
+    desktop.execute_script(ERRORS_SHOWN)
+    desktop.get_log("browser")
+    field = find(desktop, "#lr")
+    field.send_keys(Keys.CONTROL, "a")
+    for key in "0.05":
+        field.send_keys(key)
+        time.sleep(0.2)                                               # longer than the debounce, between every key
+    settled(desktop)
+    assert desktop.execute_script("return window.explainRequests.map((body) => body.spec.learning_rate)") == [0.05]
+    assert desktop.execute_script("return window.errorsShown") == []
+    assert [e for e in desktop.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert find(desktop, '#values tr[data-name="eta"] .value').text == "0.05"
 
 
 def test_a_single_edit_is_sent_at_once(desktop):

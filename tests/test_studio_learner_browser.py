@@ -5,12 +5,14 @@ the server's answers behind it:
   but those worked out from it), not after an edit of its shape or of a number it was given; a button restores the
   original network; the learner's own numbers are judged against whatever is shown;
 - neurons and layers added get small random weights from a seed shown beside them, the same seed the same weights
-  (through the link too), and the gradients below a new layer are not 0;
+  (through the link too), and the gradients below a new layer are not 0; structural edits go one at a time;
 - the editor says it holds the starting weights while a later step is shown;
 - a walk through the step, quantity by quantity, in the derivation's order, highlighted in the diagram and the
-  formulas, with the formula and its numbers: buttons, keys, and its place in the address;
+  formulas, with the formula and its numbers: buttons, keys, and its place in the address; a batch's, a later
+  step's and an optimizer's quantities too;
 - any number of the diagram gives its formula on hover or keyboard focus, the text derivation's own;
-- menus offer only what the engine pairs, the Example menu names what is shown, and no box cuts its number.
+- menus offer only what the engine pairs, the Example menu names what is shown, and no box cuts its number;
+- links made before they named their original network, and links the page cannot read.
 """
 
 import base64
@@ -227,6 +229,50 @@ def test_a_new_layer_gets_random_weights_from_a_seed_and_learns(studio, driver, 
     assert last(driver, "spec")["layers"][2]["weights"] != new and "seed 7" in find(driver, "#editor").text
 
 
+def address_spec(driver):
+    """The spec the page's address holds."""
+    state = re.search(r"[#&]s=([^&]+)", driver.current_url).group(1)
+    return json.loads(base64.urlsafe_b64decode(state + "=" * (-len(state) % 4)))["spec"]
+
+
+def rows_everywhere(driver):
+    """The first layer's neurons as the page's state, the editor, the address and the answer shown hold them."""
+    return {"state": driver.execute_script("return state.spec.layers[0].weights.length"),
+            "editor": driver.execute_script("return document.querySelector('#editor .layer').querySelectorAll('tr')"
+                                            ".length - 1"),
+            "address": len(address_spec(driver)["layers"][0]["weights"]),
+            "shown": len(last(driver, "spec")["layers"][0]["weights"])}
+
+
+def test_structural_edits_go_one_at_a_time(studio, driver, client):
+    """Two clicks on "+ neuron" in one moment add two neurons, each with weights of its own seed; a step taken while
+    the weights are drawn shows the new neuron too; and everything shown is of one network."""
+    opened(driver, studio.url)
+    driver.execute_script("const add = [...document.querySelectorAll('#editor button')]"
+                          ".find((b) => b.textContent === '+ neuron'); add.click(); add.click();")
+    settled(driver)
+    assert rows_everywhere(driver) == {"state": 4, "editor": 4, "address": 4, "shown": 4}
+    assert last(driver, "network").startswith("3 inputs → 4 sigmoid → 2 softmax")
+    new = last(driver, "spec")["layers"][0]["weights"][2:]
+    drawn = [client.post("/api/draw", json={"shapes": [[1, 3], [2, 1]], "seed": seed}).json()["weights"][0][0]
+             for seed in (1, 2)]
+    assert new == drawn                                              # seeds 1 and 2: no two neurons alike
+    assert "new weights drawn from seed 1, 2" in find(driver, "#editor .layer .seed").text
+    assert find(driver, "#draw-seed").get_attribute("value") == "3"
+    titles = [box.get_attribute("title") for box in driver.find_elements("css selector", "#editor .layer input")]
+    assert titles[:4] == ["w1", "w2", "w3", "w4"] and "w12" in titles       # the spec reader's names, adopted
+
+    opened(driver, studio.url)
+    driver.execute_script("[...document.querySelectorAll('#editor button')].find((b) => b.textContent === "
+                          "'+ neuron').click(); document.querySelector('#step').click();")
+    settled(driver)
+    assert rows_everywhere(driver) == {"state": 3, "editor": 3, "address": 3, "shown": 3}
+    assert last(driver, "step") == 2 and len(driver.find_elements("css selector", "#derivation svg circle")) == 8
+    type_into(driver, '[data-path="layers[0].weights[0][0]"]', "0.3")         # and the next edit keeps it
+    assert last(driver, "network").startswith("3 inputs → 3 sigmoid")
+    assert last(driver, "spec")["layers"][0]["weights"][0][0] == 0.3
+
+
 def test_drawn_weights_and_bad_draw_requests(client):
     one = client.post("/api/draw", json={"shapes": [[16, 1]], "seed": 5}).json()["weights"][0]
     assert len({tuple(row) for row in one}) == 16                   # no two new neurons alike, even with one input
@@ -301,6 +347,55 @@ def test_walk_through_the_step_in_order_and_back(studio, driver):
     assert find(driver, "#walk-formula").text == last(driver, "walk")["formulas"]["dL/dz3"]
     find(driver, "#walk-next").send_keys(Keys.ESCAPE)
     assert not find(driver, "#walk").is_displayed() and "walk=" not in driver.current_url
+
+
+def highlighted(driver):
+    """What the diagram highlights at the walk's stop: the names of its circles (by the label beside each) and its
+    texts."""
+    return driver.execute_script("""return [...document.querySelectorAll('#derivation svg .walk-here')].map((node) =>
+        node.tagName === 'circle' ? `circle ${node.nextElementSibling.textContent}` : node.textContent)""")
+
+
+def test_walk_and_hover_reach_a_batch_and_an_optimizers_state(studio, driver):
+    """A batch's diagram draws each neuron once, with example 1's values; a later step's quantities and an optimizer's
+    state are drawn where their neuron or parameter is: every stop of the walk highlights something there."""
+    from selenium.webdriver.support.ui import Select
+
+    opened(driver, studio.url)
+    for example in ("batch_homework", "adam_step", "momentum_three_steps"):
+        Select(find(driver, "#example")).select_by_value(example)
+        until(driver, f"return window.studio.last.spec.title === {json.dumps(cr.explain(example).spec.title)}")
+        press(driver, find(driver, "#walk-start"))
+        stops, bare = [], []
+        while True:
+            stops.append(walking(driver))
+            if not highlighted(driver):
+                bare.append(stops[-1])
+            if not find(driver, "#walk-next").is_enabled():
+                break
+            find(driver, "#walk-next").click()
+        assert bare == [], (example, bare)
+        find(driver, "#walk-close").click()
+        if example == "batch_homework":
+            assert len(stops) == 63 and {"z1[2]", "L[1]", "L", "dL/dz1[2]"} <= set(stops)
+        elif example == "adam_step":
+            assert {"m_w1", "v_w1", "mhat_w1", "vhat_w1"} <= set(stops)
+        else:
+            assert {"v_w1", "z@2", "E@3", "v_w1@2"} <= set(stops)
+
+    Select(find(driver, "#example")).select_by_value("batch_homework")
+    until(driver, "return window.studio.last.spec.title.startsWith('A homework step over a batch')")
+    formulas = last(driver, "walk")["formulas"]
+    driver.execute_script("walkTo(walkStops().findIndex((stop) => stop.name === 'z1[1]'))")
+    assert highlighted(driver) == ["circle a₁", "z₁ = 0.2, 0.549834"]          # example 1's: its values too
+    driver.execute_script("walkTo(walkStops().findIndex((stop) => stop.name === 'z1[2]'))")
+    assert highlighted(driver) == ["circle a₁"]                                # example 2's: the neuron alone
+    driver.execute_script("stopWalking()")
+    neuron = next(t for t in driver.find_elements("css selector", "#derivation svg text.values")
+                  if t.text.startswith("z₁ = "))
+    driver.execute_script("arguments[0].focus()", neuron)                      # by keyboard too
+    assert tip(driver) == formulas["z1[1]"] + "\n" + formulas["a1[1]"]
+    assert len(driver.find_elements("css selector", "#derivation svg text.values[data-q][tabindex='0']")) == 5
 
 
 def test_walk_on_a_phone(studio, driver):
@@ -417,9 +512,60 @@ def test_the_example_menu_names_what_is_shown(studio, driver):
     press(driver, find(driver, "#restore"))
     settled(driver)
     assert find(driver, "#example").get_attribute("value") == "seed_article"
-    opened(driver, link(studio.url, cr.explain("relu_student").spec_dict()))    # an old link: no original
+    opened(driver, link(studio.url, cr.explain("relu_student").spec_dict(), origin=None))   # no original known
     assert find(driver, "#example").get_attribute("value") == "custom"
     assert find(driver, "#printed").get_attribute("hidden")
+
+
+def test_a_link_made_before_links_named_their_original(studio, driver, client):
+    """Such a link (no "origin") holds the spec and, in the box, the numbers printed with it: a shipped example as
+    shipped is that example, its printed numbers judged as its author's; any other network is the learner's own."""
+    seed = client.get("/api/example/seed_article").json()
+    opened(driver, link(studio.url, seed["spec"], seed["claims"]))
+    assert find(driver, "#example").get_attribute("value") == "seed_article"
+    assert find(driver, "#claims").get_attribute("value") == ""                 # the article's, not the learner's
+    claims = last(driver, "claims")
+    assert len(claims) == 9 and {c["by"] for c in claims} == {"printed"}
+    assert find(driver, "#printed-status").text.startswith("The article's 9 printed numbers are judged")
+
+    opened(driver, link(studio.url, cr.explain("relu_student").spec_dict()))
+    assert find(driver, "#example").get_attribute("value") == "relu_student"
+    assert len(last(driver, "claims")) > 0 and not find(driver, "#printed").get_attribute("hidden")
+
+    edited = {**seed["spec"], "inputs": {"x1": 2, "x2": 2, "x3": -1}}
+    opened(driver, link(studio.url, edited, "z1 = 0.1"))                        # the learner's own network
+    assert find(driver, "#example").get_attribute("value") == "custom"
+    assert find(driver, "#printed").get_attribute("hidden")
+    assert [(c["name"], c["by"]) for c in last(driver, "claims")] == [("z1", "learner")]
+
+
+def test_a_link_the_page_cannot_read_says_so_and_the_page_works(studio, driver, client):
+    """A spec without layers cannot be edited: the seed article is shown, with the server's words for what is wrong;
+    an original network that cannot be read is set aside, said, and its numbers judged nowhere."""
+    from selenium.webdriver.support.ui import Select
+
+    seed = client.get("/api/example/seed_article").json()["spec"]
+    driver.get_log("browser")
+    opened(driver, link(studio.url, {"inputs": [1]}))
+    assert find(driver, "#link-note").text == ("The link's state could not be read (spec: layers: expected this field "
+                                               "to be present, found nothing); the seed article is shown instead.")
+    assert find(driver, "#example").get_attribute("value") == "seed_article" and len(last(driver, "claims")) == 9
+    assert len(driver.find_elements("css selector", "#editor input")) == 17
+
+    opened(driver, link(studio.url, seed, origin={"spec": {"inputs": "x"}, "claims": "z1 = 5"}))
+    assert find(driver, "#link-note").text == (
+        "The link's original network could not be read (spec: layers: expected this field to be present, found "
+        "nothing): the numbers printed with it are not judged.")
+    assert not find(driver, "#banner").is_displayed() and find(driver, "#status").text.startswith("3 inputs")
+    assert last(driver, "claims") == [] and find(driver, "#printed").get_attribute("hidden")
+    assert find(driver, "#example").get_attribute("value") == "custom"
+    assert [e for e in driver.get_log("browser") if e["source"] != "network"] == []     # no script error
+    type_into(driver, '[data-path="layers[0].weights[0][0]"]', "0.6")          # and the page works on
+    assert shown(driver, "w1") == "0.6" and not find(driver, "#banner").is_displayed()
+
+    Select(find(driver, "#example")).select_by_value("relu_student")            # opening another ends the note
+    until(driver, "return window.studio.last.spec.title.includes('ReLU')")
+    assert not find(driver, "#link-note").is_displayed()
 
 
 def box_cut(driver):

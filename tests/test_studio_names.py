@@ -45,7 +45,7 @@ def test_a_bad_number_is_named_as_the_diagram_names_it(client, seed):
     weight = ["layers", 0, "weights", 0, 1]
     assert refused(client, seed, weight, "abc") == ('w₂: expected a number, found "abc"', "layers[0].weights[0][1]")
     assert refused(client, seed, weight, "1e400") == (           # what the page sends for a number past a float
-        "w₂: 1e400 is too large: expected a number of size at most 1.8e308", "layers[0].weights[0][1]")
+        "w₂: 1e400 is too large: expected a number of size at most 1e300", "layers[0].weights[0][1]")
     assert refused(client, seed, weight, "")[0] == "w₂: expected a number, found an empty box"
     assert refused(client, seed, weight, None)[0] == "w₂: expected a number, found nothing"
     assert refused(client, seed, ["layers", 1, "weights", 0, 1], "x")[0].startswith("w₉: ")   # the article's order
@@ -56,6 +56,32 @@ def test_a_bad_number_is_named_as_the_diagram_names_it(client, seed):
     assert refused(client, seed, ["learning_rate"], "fast") == ('η: expected a number, found "fast"', "learning_rate")
     assert refused(client, seed, ["learning_rate"], -1)[0] == ("η: expected a positive learning rate of at most 1e6, "
                                                               "found -1")
+
+
+def test_a_number_too_large_is_said_in_the_learners_notation_at_the_readers_limit(client, seed):
+    """The spec reader takes numbers of size at most 1e300; past it, a number the page sends as a number (1e308 fits a
+    float) and one it sends as text (1e400 does not) read the same way; digits other than 0-9 are no number."""
+    from decimal import Decimal
+
+    from chainrule.errors import ChainruleError
+    from chainrule.explainer import parse_spec
+    from chainrule.studio.names import LARGEST
+
+    weight = ["layers", 0, "weights", 0, 1]
+    for value, written in ((1e308, "1e308"), (-1.5e305, "-1.5e305"), ("1e400", "1e400"), (" 2e301 ", "2e301")):
+        assert refused(client, seed, weight, value) == (
+            f"w₂: {written} is too large: expected a number of size at most 1e300", "layers[0].weights[0][1]")
+    assert refused(client, seed, ["learning_rate"], 1e305)[0] == ("η: 1e305 is too large: expected a number of size "
+                                                                 "at most 1e300")
+    for digits in ("١٢", "１２", "²"):                          # Arabic-Indic, full-width, a superscript
+        assert refused(client, seed, weight, digits)[0] == f'w₂: expected a number, found "{digits}"'
+    assert refused(client, seed, weight, "0.5")[0] == 'w₂: expected a number, found "0.5"'   # text, though a number
+    at_limit = copy.deepcopy(PLAIN)
+    at_limit["layers"][0]["weights"][0][1] = Decimal(repr(LARGEST))
+    parse_spec(at_limit, "spec")                                  # the limit said is the reader's own
+    at_limit["layers"][0]["weights"][0][1] = Decimal("1.0000001e300")
+    with pytest.raises(ChainruleError, match="expected a number"):
+        parse_spec(at_limit, "spec")
 
 
 def test_default_and_custom_names_are_the_spec_readers(client):

@@ -3,11 +3,11 @@
 The spec reader names a bad number by where it sits in the document (``spec: layers[0].weights[0][1]: expected a
 number, found the string "abc"``): right for a file, but in the studio the learner typed into the box of w₂. Here
 that path becomes the name the network gives the quantity, as the diagram writes it (``w₂: expected a number,
-found "abc"``), and a number too large for a float reads as one (``w₂: 1e400 is too large``) rather than as what
-the browser made of it. The names are the spec reader's own: the spec is read again with the bad number set to 0,
-so a custom name (``weight_names``) or a default (w1, w2, ... counted over the layers) is the one the page shows.
-Only numbers the editor holds are renamed (inputs, targets, weights, biases, the learning rate); any other message
-is passed on as the reader wrote it.
+found "abc"``), and a number past the spec reader's limit reads as one, in the learner's own notation (``w₂: 1e308
+is too large: expected a number of size at most 1e300``), not as Decimal writes it. The names are the spec reader's
+own: the spec is read again with the bad number set to 0, so a custom name (``weight_names``) or a default (w1, w2,
+... counted over the layers) is the one the page shows. Only numbers the editor holds are renamed (inputs,
+targets, weights, biases, the learning rate); any other message is passed on as the reader wrote it.
 """
 
 import copy
@@ -17,9 +17,10 @@ from decimal import Decimal
 
 from ..errors import ChainruleError
 
-#: a number as the page reads one (its fieldValue): text like this is sent as text only when it does not fit a float
-NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
-LARGEST = "1.8e308"          # about the largest float (sys.float_info.max)
+#: a number as the page reads one (its fieldValue, ASCII digits only): text like this is sent as text only when it
+#: does not fit a float
+NUMBER = re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
+LARGEST = 1e300              # the spec reader's limit on a number's size (schema.Number)
 
 
 def keys_of(path: str) -> list:
@@ -77,6 +78,16 @@ def display_name(raw: dict, path: str) -> str | None:
     return None if name is None else unicode_name(name, spec.superscript)
 
 
+def written(value) -> str:
+    """A number as the learner writes it: ``1e308`` (the page sent what the box held), not Decimal's ``1E+308``."""
+    number = float(value)
+    return (repr(number) if math.isfinite(number) else str(value).lower()).replace("e+", "e")
+
+
+def too_large(name: str, text: str) -> str:
+    return f"{name}: {text} is too large: expected a number of size at most {written(LARGEST)}"
+
+
 def learner_message(raw: dict, message: str) -> tuple[str, str | None]:
     """(message, field path) for a spec reader's ``spec: <path>: <what>`` message about the request's ``raw``
     spec: the path's quantity named where it is a number the learner edits, the message unchanged otherwise."""
@@ -90,14 +101,15 @@ def learner_message(raw: dict, message: str) -> tuple[str, str | None]:
     value = lookup(raw, keys_of(path))
     if isinstance(value, str):
         text = value.strip()
-        if NUMBER.match(text):                        # a number the browser could not hold as a float
-            return f"{name}: {text[:40]} is too large: expected a number of size at most {LARGEST}", path
+        if NUMBER.match(text) and not abs(float(text)) <= LARGEST:     # typed past what the browser holds as a float
+            return too_large(name, text[:40]), path
         shown = f'"{text[:40]}"' if text else "an empty box"
         return f"{name}: expected a number, found {shown}", path
-    if isinstance(value, (float, Decimal)) and not isinstance(value, bool) and not math.isfinite(float(value)):
+    if isinstance(value, (float, Decimal)) and not isinstance(value, bool):
         if math.isnan(float(value)):
             return f"{name}: expected a number, found NaN (not a number)", path
-        return f"{name}: {str(value).lower()} is too large: expected a number of size at most {LARGEST}", path
+        if not abs(float(value)) <= LARGEST:
+            return too_large(name, written(value)), path
     if value is None:
         return f"{name}: expected a number, found nothing", path
     return f"{name}: {what}", path

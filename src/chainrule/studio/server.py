@@ -12,6 +12,7 @@ Built on Starlette (an ASGI toolkit) and served by uvicorn: see the README for w
 import asyncio
 import json
 import math
+import re
 import tempfile
 import threading
 import time
@@ -46,6 +47,7 @@ MAX_JOBS = 4                    # training runs kept (the oldest finished one is
 MAX_EPOCHS = 500
 MAX_HIDDEN = 4                  # hidden layers of a trained network, each at most MAX_WIDTH wide
 PLANE_GRID = 60                 # decision regions are sampled on a PLANE_GRID x PLANE_GRID grid
+EXAMPLE = re.compile(r"\[\d+\]$")     # a quantity of one example of a batch: z1[2]
 SAVE_FORMATS = {"markdown": ".md", "latex": ".tex", "html": ".html", "json": ".json", "text": ".txt",
                 "spec": ".json"}
 
@@ -172,7 +174,7 @@ def explanation(document: dict) -> dict:
     """Derive the step the request asks for and arrange everything the page shows."""
     from ..explainer import Explanation
     from ..explainer.api import html_fragment, spec_to_raw
-    from ..explainer.notation import format_number, unicode_name
+    from ..explainer.notation import format_number
     from ..explainer.render import describe_network
 
     from .claims import printed_problem
@@ -202,7 +204,7 @@ def explanation(document: dict) -> dict:
         "updated": e.updated,
         "order": d.order,
         "shown": {name: format_number(value) for name, value in every.items()},
-        "display": {name: unicode_name(name, spec.superscript) for name in every},   # as the diagram writes them
+        "display": displayed(every, spec.superscript),     # as the derivation and the diagram write them
         "losses": e.losses,
         "claims": [{"name": c.name, "claimed": c.claimed, "computed": c.computed, "verdict": c.verdict,
                     "from_claims": c.from_claims, "printed": c.claimed_text,
@@ -213,6 +215,17 @@ def explanation(document: dict) -> dict:
         "html": html_fragment(e.to_html()),
         "server_ms": round(1000 * (time.perf_counter() - started), 2),
     }
+
+
+def displayed(names, superscript) -> dict:
+    """Each quantity's name as the derivation writes it (``w₁``, ``a₁[2]``), and the names a batch's diagram writes:
+    it draws each neuron once, under its own name (``a₁``), with example 1's values (``a1[1]``)."""
+    from ..explainer.notation import unicode_name
+
+    shown = {name: unicode_name(name, superscript) for name in names}
+    for base in dict.fromkeys(EXAMPLE.sub("", name) for name in names if EXAMPLE.search(name)):
+        shown.setdefault(base, unicode_name(base, superscript))
+    return shown
 
 
 def own_source(raw: dict, source) -> dict:

@@ -162,27 +162,43 @@ function linkState() {
   return { origin: kept, seed: state.seed, seeds: state.seeds };
 }
 
-function readLinkState(saved, params) {
+// The original network a link names: a shipped example by its name, else its spec and printed numbers. One the
+// page cannot compare with (a spec without layers of weight rows) is set aside, and a note says so: its printed
+// numbers are then judged nowhere. A link made before links carried their original is of a shipped example when
+// its network is one as shipped (its numbers then judged, and taken out of the box, where such links kept them).
+async function readLinkState(saved, params) {
   const origin = saved.origin && typeof saved.origin === "object" ? saved.origin : null;
-  if (origin && typeof origin.example === "string") state.origin = { example: origin.example, pending: true };
-  else if (origin && origin.spec && typeof origin.spec === "object") {
+  state.origin = null;
+  if (origin && typeof origin.example === "string") state.origin = await shipped(origin.example);
+  else if (origin && editable(origin.spec)) {
     state.origin = { example: null, spec: origin.spec, claims: typeof origin.claims === "string" ? origin.claims : "" };
-  } else state.origin = null;
+  } else if (origin && origin.spec !== undefined) {
+    linkNote(`The link's original network could not be read (${await refusal(origin.spec)}): the numbers printed ` +
+      "with it are not judged.");
+  } else if (!("origin" in saved)) {
+    state.origin = await shippedAs(state.spec);
+    if (state.origin && state.claims.trim() === state.origin.claims.trim()) state.claims = "";
+  }
   state.seed = Number.isInteger(saved.seed) && saved.seed >= 0 ? saved.seed : 1;
   const seeds = Array.isArray(saved.seeds) ? saved.seeds : [];
   state.seeds = seeds.map((list) => (Array.isArray(list) ? list.filter(Number.isInteger) : []));
   state.walk = params.get("walk") || null;
 }
 
-async function restoreOrigin() {
-  const origin = state.origin;
-  if (!origin || !origin.pending) return;
+// A shipped example as the original network, or null for a name this studio does not ship (the link's network is
+// then simply custom).
+async function shipped(example) {
   try {
-    const data = await api(`/api/example/${encodeURIComponent(origin.example)}`);
-    state.origin = { example: origin.example, spec: data.spec, claims: data.claims || "" };
-  } catch (error) {
-    state.origin = null;          // an example this studio does not ship: the link's network is simply custom
-  }
+    const data = await api(`/api/example/${encodeURIComponent(example)}`);
+    return { example, spec: data.spec, claims: data.claims || "" };
+  } catch (error) { return null; }
+}
+
+// The shipped example whose network this spec is, as shipped, or null.
+async function shippedAs(spec) {
+  const names = Array.from($("#example").options, (option) => option.value).filter((name) => name !== "custom");
+  const examples = await Promise.all(names.map(shipped));
+  return examples.find((origin) => origin && networkOf(origin.spec, true) === networkOf(spec, true)) || null;
 }
 
 // --- set up, and after every answer ----------------------------------------------------------------------------

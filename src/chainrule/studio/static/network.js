@@ -20,11 +20,26 @@ function widthBefore(l) {
   return l === 0 ? entries(state.spec.inputs, "x", "inputs").length : state.spec.layers[l - 1].weights.length;
 }
 
+const NAME_KEYS = ["weight_names", "bias_names", "pre_activation_names", "activation_names"];
+
 function stripNames() {
-  for (const layer of state.spec.layers) {
-    for (const key of ["weight_names", "bias_names", "pre_activation_names", "activation_names"]) delete layer[key];
-  }
+  for (const layer of state.spec.layers) for (const key of NAME_KEYS) delete layer[key];
   state.spec.targets = entries(state.spec.targets, "y", "targets").map((item) => item.value);
+}
+
+// The default names the spec reader gave the reshaped network, from the server's answer, into the spec as it is now:
+// only the names are taken, so a number typed since the request went is kept.
+function adoptNames(answer) {
+  const spec = state.spec, rows = (s) => JSON.stringify(s.layers.map((layer) => [layer.weights.length,
+                                                                                (layer.weights[0] || []).length]));
+  if (rows(answer) !== rows(spec)) return;
+  answer.layers.forEach((layer, l) => NAME_KEYS.forEach((key) => {
+    if (layer[key] !== undefined) spec.layers[l][key] = layer[key];
+  }));
+  const names = Object.keys(answer.targets);
+  if (Array.isArray(spec.targets) && !Array.isArray(answer.targets) && names.length === spec.targets.length) {
+    spec.targets = Object.fromEntries(names.map((name, i) => [name, spec.targets[i]]));
+  }
 }
 
 // One matrix per [rows, columns] shape, drawn from the seed in the seed box, which then moves on by one so that
@@ -41,71 +56,104 @@ function noteSeed(l, seed) {
   state.seeds[l] = (state.seeds[l] || []).concat(seed);
 }
 
+function layerAt(l) {
+  const layer = state.spec.layers[l];
+  if (!layer) throw new Error(`layers[${l}]: the network has ${state.spec.layers.length} layers now`);
+  return layer;
+}
+
+// Each edit checks itself and draws its weights (the one wait), then returns the change, which structural() makes
+// at once: no request ever carries half an edit.
 async function addNeuron(l) {
-  const layers = state.spec.layers, layer = layers[l], next = layers[l + 1];
+  const layer = layerAt(l), next = state.spec.layers[l + 1];
   if (layer.weights.length >= 16) throw new Error(`layers[${l}]: the editor adds at most 16 neurons to a layer`);
   const { weights, seed } = await drawWeights([[1, widthBefore(l)]].concat(next ? [[next.weights.length, 1]] : []));
-  layer.weights.push(weights[0][0]);
-  if (Array.isArray(layer.bias)) layer.bias.push(0);
-  noteSeed(l, seed);
-  if (next) {
-    next.weights.forEach((row, j) => row.push(weights[1][j][0]));
-    noteSeed(l + 1, seed);
-  } else state.spec.targets.push(0);
+  return () => {
+    layer.weights.push(weights[0][0]);
+    if (Array.isArray(layer.bias)) layer.bias.push(0);
+    noteSeed(l, seed);
+    if (next) {
+      next.weights.forEach((row, j) => row.push(weights[1][j][0]));
+      noteSeed(l + 1, seed);
+    } else state.spec.targets.push(0);
+  };
 }
 
 async function removeNeuron(l) {
-  const layers = state.spec.layers, layer = layers[l];
+  const layers = state.spec.layers, layer = layerAt(l);
   if (layer.weights.length <= 1) throw new Error(`layers[${l}]: a layer keeps at least one neuron`);
-  layer.weights.pop();
-  if (Array.isArray(layer.bias)) layer.bias.pop();
-  if (l + 1 < layers.length) layers[l + 1].weights.forEach((row) => row.pop());
-  else state.spec.targets.pop();
+  return () => {
+    layer.weights.pop();
+    if (Array.isArray(layer.bias)) layer.bias.pop();
+    if (l + 1 < layers.length) layers[l + 1].weights.forEach((row) => row.pop());
+    else state.spec.targets.pop();
+  };
 }
 
 async function addLayer() {
   const layers = state.spec.layers, at = layers.length - 1;
   if (layers.length >= 6) throw new Error("layers: the editor builds at most 6 layers");
   const { weights, seed } = await drawWeights([[2, widthBefore(at)], [layers[at].weights.length, 2]]);
-  while (state.seeds.length < layers.length) state.seeds.push([]);     // one list per layer, before one is added
-  layers.splice(at, 0, { weights: weights[0], bias: [0, 0], activation: "sigmoid" });
-  layers[at + 1].weights = weights[1];
-  state.seeds.splice(at, 0, [seed]);
-  state.seeds[at + 1] = [seed];
+  return () => {
+    while (state.seeds.length < layers.length) state.seeds.push([]);     // one list per layer, before one is added
+    layers.splice(at, 0, { weights: weights[0], bias: [0, 0], activation: "sigmoid" });
+    layers[at + 1].weights = weights[1];
+    state.seeds.splice(at, 0, [seed]);
+    state.seeds[at + 1] = [seed];
+  };
 }
 
 async function removeLayer(l) {
   const layers = state.spec.layers;
-  layers.splice(l, 1);
-  state.seeds.splice(l, 1);
-  const width = widthBefore(l), rows = layers[l].weights;
-  if (rows.every((row) => row.length >= width)) {
-    layers[l].weights = rows.map((row) => row.slice(0, width));
-    return;
-  }
-  const { weights, seed } = await drawWeights([[rows.length, width]]);     // the connections the layer lacked
-  layers[l].weights = rows.map((row, j) => Array.from({ length: width }, (_, i) => row[i] ?? weights[0][j][i]));
-  noteSeed(l, seed);
+  if (l >= layers.length - 1) throw new Error(`layers[${l}]: only a hidden layer can be removed`);
+  const width = widthBefore(l), rows = layers[l + 1].weights;       // the layer after it now takes its inputs
+  const drawn = rows.every((row) => row.length >= width) ? null
+    : await drawWeights([[rows.length, width]]);                    // the connections the layer lacked
+  return () => {
+    layers.splice(l, 1);
+    state.seeds.splice(l, 1);
+    layers[l].weights = rows.map((row, j) => Array.from({ length: width }, (_, i) => row[i] ?? drawn.weights[0][j][i]));
+    if (drawn) noteSeed(l, drawn.seed);
+  };
 }
 
-// The request is numbered before the weights are drawn, so that the page counts as busy (studio.sent > done)
-// from the click to the redrawn derivation.
-async function structural(change) {
-  const kept = JSON.stringify({ spec: state.spec, seed: state.seed, seeds: state.seeds });
-  const mine = ++studio.sent;
+// Structural edits run one at a time, in the order asked (a double click adds two neurons, each with weights of its
+// own seed), each from the shape the one before left. While one waits for its weights, requests wait too (update,
+// studio.js): the next then goes once, with the new shape and every other change made meanwhile (a step taken, a
+// number typed), so no answer shows half an edit or drops the new shape as older than another. A number held from
+// the click keeps the page counted as busy (studio.sent > done) until that request is answered.
+let reshaping = Promise.resolve();
+const waiting = { edits: 0, request: false, shaped: false };   // edits not yet made; a request held back for them
+
+function structural(change) {
+  const held = ++studio.sent;
+  waiting.edits += 1;
+  reshaping = reshaping.then(() => reshape(change, held));
+  return reshaping;
+}
+
+async function reshape(change, held) {
+  const spec = state.spec, seed = state.seed;
   try {
-    stripNames();
-    await change();
+    const apply = await change();
+    if (spec === state.spec) {                 // not if another network was opened meanwhile
+      stripNames();
+      apply();
+      buildEditor();
+      waiting.request = waiting.shaped = true;
+    }
   } catch (error) {
-    Object.assign(state, JSON.parse(kept));
-    $("#draw-seed").value = String(state.seed);
+    state.seed = seed;
+    $("#draw-seed").value = String(seed);
     showError(error, $("#banner"));
-    studio.done = Math.max(studio.done, mine);
-    return;
   }
-  adoptNames = true;
-  buildEditor();
-  update(performance.now(), mine);
+  waiting.edits -= 1;
+  if (!waiting.edits && waiting.request) {
+    const mine = update(performance.now(), ++studio.sent);
+    if (waiting.shaped) unnamed = mine;        // its answer (or a later one) names the new shape
+    waiting.request = waiting.shaped = false;
+  }
+  studio.done = Math.max(studio.done, held);
 }
 
 function seedNote(l) {

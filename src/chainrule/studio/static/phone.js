@@ -71,6 +71,7 @@
   }
 
   toggle.addEventListener("click", () => open(!controls.classList.contains("open")));
+  document.querySelector("#walk-start").addEventListener("click", () => open(false));   // the walk is in the derivation
   controls.addEventListener("focusin", (event) => { if (narrow.matches && event.target !== toggle) open(true); });
   derivation.addEventListener("click", keepInView);
   derivation.addEventListener("scroll", (event) => {

@@ -6,7 +6,7 @@
 
 const state = { spec: null, claims: "", step: 1 };
 const studio = { timings: [], sent: 0, done: 0, last: null, job: null };
-let adoptNames = false;  // after a change of shape, take the server's spec, whose names are the defaults
+let unnamed = 0;         // the request that changed the shape: its answer (or a later one) gives the new names
 window.studio = studio;
 let newest = 0;          // the newest answer shown (answers to older requests are dropped)
 
@@ -164,21 +164,32 @@ function buildEditor() {
 
 // Typing is debounced: the first change after a pause goes at once (an edit shows within one round trip); changes
 // that follow within DEBOUNCE_MS of the one before are gathered into one request, sent DEBOUNCE_MS after the last.
-// Its number is taken when the first is gathered, so studio.sent counts it and `done >= sent` still means "the page
-// shows the newest state". Answers older than one shown are dropped (see update).
-const DEBOUNCE_MS = 150;
+// Text that cannot be whole yet (see unfinished) never goes at once: it waits for a pause of UNFINISHED_MS, so that
+// no refusal flashes while a number is being typed. A request's number is taken when its first change is gathered,
+// so studio.sent counts it and `done >= sent` still means "the page shows the newest state". Answers older than one
+// shown are dropped (see update).
+const DEBOUNCE_MS = 150, UNFINISHED_MS = 600;
 const typing = { last: -Infinity, timer: null, mine: 0 };
 
-function typed(t0) {
-  const quiet = t0 - typing.last >= DEBOUNCE_MS && typing.timer === null;
+function typed(t0, text) {
+  const pause = unfinished(text) ? UNFINISHED_MS : DEBOUNCE_MS;
+  const quiet = t0 - typing.last >= DEBOUNCE_MS && typing.timer === null && pause === DEBOUNCE_MS;
   typing.last = t0;
   if (quiet) { update(t0); return; }
   if (typing.timer === null) typing.mine = ++studio.sent;
   else clearTimeout(typing.timer);
   studio.pending = true;
-  typing.timer = setTimeout(() => update(t0, typing.mine), DEBOUNCE_MS);
+  typing.timer = setTimeout(() => update(t0, typing.mine), pause);
 }
 
+// Text that more typing usually extends: not yet a number ("", "-", ".", "1e", a line of the audit box), zero ("0",
+// "0.0", which a learning rate cannot be) or a number ending in its point ("2.").
+function unfinished(text) {
+  const value = fieldValue(text);
+  return typeof value !== "number" || value === 0 || /\.\s*$/.test(text);
+}
+
+// Sends the state; returns the request's number (0 while a structural edit is being made: network.js sends it then).
 function update(t0, mine) {
   if (typing.timer !== null) {              // this request carries the state the waiting one would have sent
     clearTimeout(typing.timer);
@@ -186,15 +197,19 @@ function update(t0, mine) {
     studio.pending = false;
     mine = mine ?? typing.mine;
   }
+  if (waiting.edits) {
+    waiting.request = true;
+    return 0;
+  }
   mine = mine ?? ++studio.sent;
   const body = { spec: state.spec, claims: state.claims, step: state.step, ...printedFor() };   // audit.js
   api("/api/explain", body).then((data) => {
     if (mine < newest) return;
     newest = mine;
     clearErrors();
-    if (adoptNames) {
-      adoptNames = false;
-      state.spec = data.spec;
+    if (unnamed && mine >= unnamed) {
+      unnamed = 0;
+      adoptNames(data.spec);
       buildEditor();
     }
     show(data);
@@ -211,6 +226,7 @@ function update(t0, mine) {
     $("#status").textContent = "kept the last good state";
     studio.done = Math.max(studio.done, mine);
   });
+  return mine;
 }
 
 function show(data) {
@@ -275,21 +291,47 @@ function writeAddress() {
   history.replaceState(null, "", hash);
 }
 
-function readAddress() {
+// The shape the editor draws its boxes from (inputs, targets, layers of weight rows): a link's spec without it
+// cannot be shown at all, so the server is asked what is wrong with it.
+function editable(spec) {
+  const rows = (weights) => Array.isArray(weights) && weights.length > 0 && weights.every(Array.isArray);
+  return spec !== null && typeof spec === "object" && Array.isArray(spec.layers) && spec.layers.length > 0 &&
+    ["inputs", "targets"].every((key) => spec[key] !== null && typeof spec[key] === "object") &&
+    spec.layers.every((layer) => layer !== null && typeof layer === "object" && rows(layer.weights));
+}
+
+// The server's own words for what is wrong with a spec.
+async function refusal(spec) {
+  try {
+    await api("/api/explain", { spec });
+    return "its network is not in the form the editor shows";
+  } catch (error) { return error.message; }
+}
+
+// A note about the link opened (what of it could not be read): it stays until another network is opened, where an
+// error beside a field goes with the next answer.
+function linkNote(text) {
+  $("#link-note").textContent = text;
+  $("#link-note").hidden = !text;
+}
+
+// The state a link holds: true when read (an error beside a field may still follow), false with a note saying why
+// when not.
+async function readAddress() {
   const params = new URLSearchParams(location.hash.slice(1));
   if (!params.get("s")) return false;
   try {
     const saved = JSON.parse(decode(params.get("s")));
     if (typeof saved !== "object" || saved === null || typeof saved.spec !== "object") throw new Error("no spec");
+    if (!editable(saved.spec)) throw new Error(await refusal(saved.spec));
     state.spec = saved.spec;
     state.claims = typeof saved.claims === "string" ? saved.claims : "";
-    readLinkState(saved, params);
+    await readLinkState(saved, params);      // audit.js
     const step = Number(params.get("step") || 1);
     state.step = Number.isInteger(step) && step >= 1 && step <= 1000 ? step : 1;
     return true;
   } catch (error) {
-    $("#banner").textContent = `The link's state could not be read (${error.message}); the seed article is shown instead.`;
-    $("#banner").hidden = false;
+    linkNote(`The link's state could not be read (${error.message}); the seed article is shown instead.`);
     return false;
   }
 }
@@ -297,6 +339,7 @@ function readAddress() {
 // --- loading: examples, spec files, a trained network's example -------------------------------------------------
 
 function load(data, example = null) {
+  linkNote("");
   state.spec = data.spec;
   setOrigin(data, example);      // the numbers printed with it belong to it (audit.js); the box is the learner's
   state.claims = "";
@@ -434,7 +477,7 @@ function onEdit(event) {
   else if (node.tagName === "SELECT") setPath(state.spec, node.dataset.path, node.value);
   else setPath(state.spec, node.dataset.path, fieldValue(node.value));
   if (node.tagName === "SELECT") fitLoss(node.dataset.path);      // the loss menu follows the output (network.js)
-  if (node.tagName === "SELECT" || node.type === "checkbox") update(t0); else typed(t0);
+  if (node.tagName === "SELECT" || node.type === "checkbox") update(t0); else typed(t0, node.value);
 }
 
 // Editing in the diagram: a click on a weight, bias or input there selects its field in the table.
@@ -499,13 +542,15 @@ async function start() {
   const { examples } = await api("/api/examples");
   $("#example").replaceChildren(...examples.map((name) => el("option", { value: name, text: name })));
   $("#example").value = "seed_article";
-  if (readAddress()) {
-    await restoreOrigin();
+  if (await readAddress()) {
     $("#claims").value = state.claims;
+    showExample();               // audit.js: the link's network may be a shipped example, or custom
     buildEditor();
     update();
   } else {
+    const note = $("#link-note").textContent;
     await loadExample("seed_article");
+    linkNote(note);
   }
 }
 

@@ -44,21 +44,31 @@ function indexNeurons(svg, data) {
     }
   }
   const spec = data.spec, L = spec.loss_name || "L", display = data.display;
-  const inputs = Array.isArray(spec.inputs) ? spec.inputs.map((_, i) => `x${i + 1}`) : Object.keys(spec.inputs);
+  // A batch's diagram draws each neuron once, under its own name (a₁), with example 1's values (a1[1]): a quantity
+  // of any example is on the neuron's circle (diagramParts), example 1's on its values too.
+  const batch = Array.isArray(spec.inputs) && spec.inputs[0] !== null && typeof spec.inputs[0] === "object";
+  const first = batch ? spec.inputs[0] : spec.inputs, valued = (name) => (batch ? `${name}[1]` : name);
+  const inputs = Array.isArray(first) ? first.map((_, i) => `x${i + 1}`) : Object.keys(first);
+  const neuron = (name, ...quantities) => {
+    const node = drawn.get(display[name] || name);
+    for (const q of node ? quantities : []) {
+      if (batch) partOf(q, node.circle);
+      partOf(valued(q), node.circle, node.values);
+    }
+    return node;
+  };
   inputs.forEach((x) => {
-    const node = drawn.get(display[x] || x);
+    const node = neuron(x, x);
     if (!node) return;
-    partOf(x, node.circle, node.values);
     partOf(`d${L}/d${x}`, node.circle);
-    markNumber(node.values, [x]);
+    markNumber(node.values, [valued(x)]);
   });
   const outputs = [];
   spec.layers.forEach((layer, l) => (layer.activation_names || []).forEach((a, j) => {
-    const z = (layer.pre_activation_names || [])[j], node = drawn.get(display[a] || a);
+    const z = (layer.pre_activation_names || [])[j], node = neuron(a, a, z, `exp_${z}`, `d${a}/d${z}`);
     if (!node) return;
-    for (const name of [a, z, `exp_${z}`, `d${a}/d${z}`]) partOf(name, node.circle, node.values);
     for (const name of [a, z]) partOf(`d${L}/d${name}`, node.circle);     // the error δ at the neuron
-    markNumber(node.values, [z, a]);
+    markNumber(node.values, [valued(z), valued(a)]);
     if (l === spec.layers.length - 1) outputs.push(node.circle);
     else partOf(`d${L}/d${a}_via`, node.circle);
   }));
@@ -106,10 +116,13 @@ function indexDiagram(data) {
   indexEdges(svg, data);
 }
 
+// The diagram draws each neuron and parameter once: a quantity of a later step (z1@2), of a batch's other examples
+// (z1[2]) or of the optimizer's state of a parameter (v_w1, mhat_w1) is shown where its neuron or parameter is.
 function diagramParts(name) {
-  const base = name.replace(/\[\d+\]$/, "");             // a batch's diagram draws example 1
-  const via = base.match(/^(.*)_via_.*$/);
-  return drawnParts.get(base) || (via && drawnParts.get(`${via[1]}_via`)) || [];
+  const base = name.replace(/@\d+$/, "").replace(/\[\d+\]$/, "");
+  const via = base.match(/^(.*)_via_.*$/), owner = base.match(/^(?:mhat|vhat|m|v|s)_(.+)$/);
+  return drawnParts.get(name) || drawnParts.get(base) || (via && drawnParts.get(`${via[1]}_via`)) ||
+    (owner && drawnParts.get(owner[1])) || [];
 }
 
 // --- the walk ----------------------------------------------------------------------------------------------------
@@ -134,6 +147,7 @@ function showWalk(data) {
   document.body.classList.add("walking");
   $("#walk-where").textContent = `${k + 1} of ${stops.length} · ${stops[k].title}`;
   $("#walk-formula").textContent = walkText(state.walk);
+  document.body.style.setProperty("--walk-bar", `${bar.offsetHeight}px`);    // kept clear by the scroll (learner.css)
   $("#walk-back").disabled = k === 0;
   $("#walk-next").disabled = k === stops.length - 1;
   const step = $(`#derivation .step[data-name="${CSS.escape(state.walk)}"]`);
@@ -147,7 +161,7 @@ function walkTo(k) {
   if (!stops.length) return;
   state.walk = stops[Math.max(0, Math.min(stops.length - 1, k))].name;
   const step = showWalk();
-  if (step) step.scrollIntoView({ block: "nearest" });
+  if (step) step.scrollIntoView({ block: "nearest" });     // clear of the fixed bars: its scroll-margin, learner.css
   writeAddress();
 }
 
@@ -180,7 +194,10 @@ function showTip(node) {
 function hideTip() { $("#formula-tip").hidden = true; }
 
 function wireWalk() {
-  $("#walk-start").addEventListener("click", () => walkTo(0));
+  $("#walk-start").addEventListener("click", () => {
+    walkTo(0);
+    $("#walk-next").focus({ preventScroll: true });         // the arrow keys walk on from there
+  });
   $("#walk-back").addEventListener("click", () => walkBy(-1));
   $("#walk-next").addEventListener("click", () => walkBy(1));
   $("#walk-close").addEventListener("click", stopWalking);
