@@ -23,8 +23,10 @@ import pytest
 from conftest import pdflatex
 from test_teach_class import significant, unit   # rounding as a person does, the 4th figure's unit
 
+from chainrule.errors import ChainruleError
 from chainrule.teach import answers_template, exercise_document, make_exercise, question_html, question_latex
 from chainrule.teach import question_markdown, write_exercise
+from chainrule.teach.feedback import feedback_markdown
 from chainrule.teach.grade import grade, grade_values, load_task
 from chainrule.teach.submission import Names, read_submission
 
@@ -323,13 +325,22 @@ def test_every_way_the_sheet_writes_a_name_reads_as_that_quantity_and_no_other(t
         path.write_text(f"id = s{k}\n{written} = 0.1234\n", encoding="utf-8")
         submission = read_submission(path, names)
         assert list(submission.values) == [canonical], (written, submission.values, submission.notes)
-    # which quantity is strict: w5@2 is not w5'@2, the moment is not its bias-corrected form, step 3 is not asked
+    # which quantity is strict: w5@2 is not w5'@2 (it is the start of step 2, fed in and not marked), the moment is
+    # not its bias-corrected form, step 3 is not asked
     path = tmp_path / "strict.txt"
     path.write_text("id = x\nw5@2 = 0.1\nm_w5 = 0.2\nv_w5 = 0.3\nL@3 = 0.4\nmhat_w5 = 0.5\n", encoding="utf-8")
     submission = read_submission(path, names)
-    assert list(submission.values) == ["mhat_w5"]
-    assert any("w5@2" in note and "not a quantity" in note for note in submission.notes)
+    assert list(submission.values) == ["mhat_w5"] and submission.starts == {"w5@2": Decimal("0.1")}
+    assert any("L@3" in note and "not a quantity" in note for note in submission.notes)
     assert any("not asked for" in note and "m_w5" in note and "v_w5" in note for note in submission.notes)
+    # the start of step 2 as the sheet prints it (w⁽ᵗ⁼²⁾ is w′ of step 1) and as people write it
+    for k, written in enumerate(["w₅⁽ᵗ⁼²⁾", "w5⁽ᵗ⁼²⁾", r"{w_{5}}^{(t=2)}", "w5 (step 2)", "w5@2", "b3⁽ᵗ⁼²⁾"]):
+        path = tmp_path / f"start{k}.txt"
+        path.write_text(f"id = t{k}\n{written} = 0.1234\n", encoding="utf-8")
+        submission = read_submission(path, names)
+        start = "b3@2" if written.startswith("b3") else "w5@2"
+        assert submission.starts == {start: Decimal("0.1234")} and not submission.values, written
+        assert not submission.notes, (written, submission.notes)
 
 
 def _written(folder: Path, ex) -> Path:
@@ -422,6 +433,157 @@ def test_a_carried_update_that_leaves_its_weight_as_step_2_started_it_is_flagged
     assert any("leave w5@2 unchanged by the update" in flag for flag in result.flags)
 
 
+def test_a_later_update_is_judged_trivial_against_the_students_own_start_not_the_right_one(tmp_path):
+    """Adam's first step moves w5 by η: 0.1 to 0.6000. A student whose w5′ is 0.2201 (a slip) and who works step 2
+    rightly from it moves w5 from 0.2201 to 0.6000: right working that moves her weight by far more than a unit,
+    though it ends where the right step 2 started. It is carried and keeps its mark, as L⁽ᵗ⁼²⁾ does."""
+    ex = make_exercise(seed=11, optimizer=ADAM, ask=["w5+", "L@2", "w5+@2"])
+    g, rule = given_numbers(ex.document), ex.document["optimizer"]
+    right, own = worked(g, rule, 2), worked(g, rule, 2, {"w5'": 0.2201})
+    texts = student(g, rule, 2, ex.asked, {"w5'": "0.2201"})
+    assert texts["w5'@2"] == significant(right["w5'"]) == "0.6000"          # where the right step 2 starts
+    assert abs(own["w5'@2"] - 0.2201) > 1000 * float(unit(own["w5'@2"]))   # her own update moves her weight
+    assert expected_marks(g, rule, 2, ex.asked, texts) == {"w5'": "slip", "L@2": "carried", "w5'@2": "carried"}
+    path = tmp_path / "deg2.txt"
+    path.write_text("id = deg2\n" + "".join(f"{n} = {t}\n" for n, t in texts.items()), encoding="utf-8")
+    (result,) = grade(load_task(_written(tmp_path, ex)), [path])
+    assert [(m.name, m.verdict, m.earned) for m in result.marks] == [
+        ("w5'", "slip", 0), ("L@2", "carried", 1), ("w5'@2", "carried", 1)]
+    assert result.total == 2 and not result.flags
+    text = feedback_markdown(result)
+    assert "It carried into: L⁽ᵗ⁼²⁾, w₅′⁽ᵗ⁼²⁾ (right working from it, so they keep their marks)." in text
+    assert "trivial" not in text
+
+
+def test_feedback_says_which_carried_numbers_keep_their_marks_and_which_a_trivial_step_costs():
+    """One slip (v_w5 of step 2 written 0) carried into two numbers: w5'@2, an update that leaves w5 as her step 2
+    started it (degenerate: flagged, not credited), and L@3, right working from it that keeps its mark. The
+    feedback says both, never "so they keep their marks" of a number that earned nothing."""
+    asked = ["dL/dw5", "v_w5", "w5'", "dL/dw5@2", "v_w5@2", "w5'@2", "L@3"]
+    ex = make_exercise(seed=7, optimizer=MOMENTUM, ask=asked)
+    assert ex.asked == asked and ex.steps == 3
+    g = given_numbers(ex.document)
+    texts = student(g, MOMENTUM, 3, asked, {"v_w5@2": "0.0000"})
+    assert texts["w5'@2"] == texts["w5'"]
+    right, own = worked(g, MOMENTUM, 3), worked(g, MOMENTUM, 3, {n: float(t) for n, t in texts.items()})
+    own_right = worked(g, MOMENTUM, 3, {n: float(texts[n]) for n in asked[:4]})      # from her right numbers
+    assert abs(right["v_w5@2"]) > 0.5                                                 # 0.0000 is a slip
+    for name in ("w5'@2", "L@3"):
+        assert verdict(name, texts[name], right[name], own_right[name], own[name]) == "carried"
+    result = grade_values(ex.spec, {n: 1.0 for n in asked}, "s", {n: Decimal(t) for n, t in texts.items()}, "s.txt",
+                          precision=ex.precision)
+    got = {m.name: (m.verdict, m.earned) for m in result.marks}
+    assert got["w5'@2"] == ("degenerate", 0) and got["L@3"] == ("carried", 1) and result.total == 5
+    text = feedback_markdown(result)
+    assert "It carried into: w₅′⁽ᵗ⁼²⁾, L⁽ᵗ⁼³⁾ (right working from it)." in text
+    assert "L⁽ᵗ⁼³⁾ keeps its marks, but your slip made the step of w₅′⁽ᵗ⁼²⁾ trivial, so it earns nothing." in text
+    assert "so they keep their marks" not in text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The start of a later step, written as the sheet names it
+
+START_ASKED = ["w5'", "L@2", "v_w5@2", "w5'@2"]
+
+
+def test_a_start_of_step_2_written_as_the_sheet_names_it_is_what_step_2_is_marked_from(tmp_path):
+    """The sheet says w⁽ᵗ⁼²⁾ is w′ of step 1. A student whose w5′ is right (-0.6139) but who copies it as
+    w₅⁽ᵗ⁼²⁾ = -0.5000 and works step 2 rightly from -0.5 has her step 2 carried from what she wrote (her copying
+    slip is noted; it is not asked, so it costs no mark of its own). Written in place of w5′, the start is her
+    w5′; written as her w5′ is, it changes nothing."""
+    ex = make_exercise(seed=7, optimizer=MOMENTUM, ask=["w5+", "L@2", "v_w5@2", "w5+@2"])
+    assert ex.asked == START_ASKED
+    g = given_numbers(ex.document)
+    right, copied = worked(g, MOMENTUM, 2), worked(g, MOMENTUM, 2, {"w5'": -0.5})
+    w5 = significant(right["w5'"])
+    later = {n: significant(copied[n]) for n in START_ASKED[1:]}
+    assert w5 == "-0.6139" and later == {"L@2": "0.6010", "v_w5@2": "0.6636", "w5'@2": "-0.8318"}
+    expected = {"w5'": "right"}
+    for name, text in later.items():          # each worked rightly from her -0.5, far from the right value
+        expected[name] = verdict(name, text, right[name], right[name], copied[name])
+    assert expected == {"w5'": "right", "L@2": "carried", "v_w5@2": "carried", "w5'@2": "carried"}
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    files = {
+        "copied": [f"w5+ = {w5}", "w5⁽ᵗ⁼²⁾ = -0.5000"] + [f"{n} = {t}" for n, t in later.items()],
+        "instead": [r"w_{5}^{(t=2)} = " + w5] + [f"{n} = {significant(right[n])}" for n in START_ASKED[1:]],
+        "same": [f"w5' = {w5}", f"w5 (step 2) = {w5}"] + [f"{n} = {significant(right[n])}" for n in START_ASKED[1:]],
+    }
+    for who, lines in files.items():
+        (subs / f"{who}.txt").write_text("\n".join([f"id = {who}"] + lines) + "\n", encoding="utf-8")
+    task = load_task(_written(tmp_path, ex))
+    results = {r.student: r for r in grade(task, [subs])}
+    words = {"agrees": "right", "carried": "carried", "slip": "slip"}
+    copying = results["copied"]
+    assert {m.name: words[m.verdict] for m in copying.marks} == expected and copying.total == 4
+    assert copying.notes == ["your w5@2 = -0.5000 is not your w5' = -0.6139, though step 2 starts from w5': copied "
+                             "wrongly? Your numbers of step 2 on are marked as worked from -0.5000."]
+    assert copying.flags == ["copied: w5@2 = -0.5000 restates w5' = -0.6139 wrongly; step 2 on is marked as worked "
+                             "from -0.5000"]
+    assert "copied wrongly" in feedback_markdown(copying) and "-0.6139" in feedback_markdown(copying)
+    assert grade(task, [subs / "copied.txt"], carried_credit=False)[0].total == 1
+    instead = results["instead"]
+    assert [m.verdict for m in instead.marks] == ["agrees"] * 4 and instead.marks[0].submitted == w5
+    assert instead.notes == ["your w5@2 is read as your w5': step 2 starts from w5'"]
+    same = results["same"]
+    assert [m.verdict for m in same.marks] == ["agrees"] * 4 and not same.notes and not same.flags
+
+
+def test_each_later_start_written_feeds_its_own_step_and_each_updated_weight_is_marked_on_its_own():
+    """Three steps: w5@2 copied rightly, w5@3 copied wrongly. w5'@2, of step 2, is marked as she wrote it (right);
+    L@3 is carried from the w5@3 she wrote, as the hand computation from that start gives it."""
+    ex = make_exercise(seed=7, optimizer=MOMENTUM, ask=["w5+", "w5+@2", "L@3"])
+    g = given_numbers(ex.document)
+    right = worked(g, MOMENTUM, 3)
+    start = float(significant(right["w5'@2"])) + 0.2
+    copied = worked(g, MOMENTUM, 3, {"w5'@2": start})
+    values = {"w5'": Decimal(significant(right["w5'"])), "w5'@2": Decimal(significant(right["w5'@2"])),
+              "L@3": Decimal(significant(copied["L@3"]))}
+    starts = {"w5@2": values["w5'"], "w5@3": Decimal(significant(start))}
+    assert verdict("L@3", str(values["L@3"]), right["L@3"], right["L@3"], copied["L@3"]) == "carried"
+    result = grade_values(ex.spec, {n: 1.0 for n in ex.asked}, "s", values, "s.txt", precision=ex.precision,
+                          starts=starts)
+    assert [(m.name, m.verdict) for m in result.marks] == [("w5'", "agrees"), ("w5'@2", "agrees"),
+                                                           ("L@3", "carried")]
+    assert len(result.notes) == 1 and result.notes[0].startswith(f"your w5@3 = {starts['w5@3']} is not your w5'@2")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rounding: what the sheet tells students, and what the marks then hold to
+
+def test_every_sheet_says_to_keep_every_digit_and_round_only_what_is_written():
+    """The marks are worked from unrounded numbers (only the numbers written down are fed in), so every place a
+    student reads the question says so: the sheets, answers.txt and the LMS quizzes."""
+    from chainrule.teach import canvas, moodle, numbas
+
+    rule = "Work with every digit your calculator gives and round only the answers you write down"
+    ex = make_exercise(seed=7, optimizer=ADAM, ask=["w5+", "L@2"])
+    for text in (question_markdown(ex), question_html(ex), question_latex(ex), moodle.moodle_xml(ex),
+                 moodle.cloze_xml(ex)):
+        assert rule + ": numbers rounded along the way can change the last digit of a later answer." in text
+    assert f"# {rule}." in answers_template(ex)
+    plain = make_exercise(seed=7)                 # Numbas and Canvas take one step of gradient descent
+    assert rule in numbas.exam(plain)
+    assert rule in canvas.assessment(plain, "x").find(".//mattext").text
+
+
+@pytest.mark.parametrize("label", ["momentum", "nesterov", "rmsprop", "adam"])
+def test_a_student_who_keeps_every_digit_gets_every_mark_of_a_two_step_draw(label):
+    """The sheet's rule kept, either way a student may go on: from each earlier answer as they wrote it (rounded)
+    or from its unrounded value, every intermediate unrounded. Each answer is then right by the hand computation's
+    rules, and the grader gives every mark: in each rule's two-step exercise of several seeds."""
+    rule = RULES[label]
+    for seed in (1, 2, 3, 4):
+        ex = make_exercise(seed=seed, optimizer=rule, ask=["w5+", "L@2", "dL/dw5@2", "w5+@2"])
+        g, table = given_numbers(ex.document), with_defaults(rule, ex)
+        for carry in (True, False):
+            texts = student(g, table, 2, ex.asked, {}, carry=carry)
+            assert set(expected_marks(g, table, 2, ex.asked, texts).values()) == {"right"}
+            result = grade_values(ex.spec, {n: 1.0 for n in ex.asked}, "s", {n: Decimal(t) for n, t in texts.items()},
+                                  "s.txt", precision=ex.precision)
+            assert [m.verdict for m in result.marks] == ["agrees"] * 4 and result.total == 4, (seed, carry, texts)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The command line
 
@@ -440,6 +602,8 @@ def _run(*argv, cwd=None):
     (["--ask", "w5+@4"], "--ask: expected a step from 1 to 3 after @"),
     (["--ask", "w5+@3", "--steps", "2"], "--ask: 'w5+@3' is of step 3, and the exercise covers steps 1 to 2"),
     (["--ask", "v_w5@0"], "--ask: expected a step from 1 to 3 after @"),
+    (["--ask", "L@１"], "--ask: expected a step from 1 to 3 after @, in the digits 0-9, found 'L@１'"),   # full width
+    (["--ask", "w5+@٢"], "--ask: expected a step from 1 to 3 after @, in the digits 0-9, found 'w5+@٢'"),  # Arabic 2
     (["--ask", "v_w5"], "--ask: expected forward, loss, gradients, update, full-step or the name of a quantity"),
     (["--optimizer", "momentum", "--update-order", "sequential"], "--update-order: expected simultaneous"),
     (["--optimizer", "adam", "--numbas"], "--numbas: expected an exercise of one step of gradient descent, found "
@@ -452,6 +616,19 @@ def test_bad_options_exit_2_naming_the_flag_and_write_nothing(tmp_path, argv, me
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert message in run.stderr, run.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_an_exercise_file_asking_a_step_in_other_digits_is_refused(tmp_path):
+    """A question of step ２ (full width) is not a question of step 2, nor of step 1: the file is refused, naming the
+    question, rather than graded as asking L."""
+    write_exercise(make_exercise(seed=7, optimizer=MOMENTUM, ask=["L@2"]), tmp_path / "ex")
+    path = tmp_path / "ex" / "teacher" / "exercise.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["questions"][0]["name"] == "L@2"
+    document["questions"][0]["name"] = "L@２"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ChainruleError, match=r'questions\[1\]\.name: expected a quantity name .* found "L@２"'):
+        load_task(tmp_path / "ex")
 
 
 def test_help_documents_the_optimizer_and_step_options():

@@ -46,7 +46,7 @@ from ..explainer.notation import format_number, unicode_name
 from .exercise import Exercise
 from .packages import zip_bytes
 from .precision import Precision, shortest
-from .sheets import convention_lines, given_quantities
+from .sheets import WORKING, convention_lines, given_quantities
 
 if TYPE_CHECKING:
     from .roster import Student
@@ -179,7 +179,7 @@ def _setting(ex: Exercise, student: Student | None) -> str:
     given = ", ".join(f"{unicode_name(n, sup)} = {format_number(ex.derivation.values[n])}" for n in given_quantities(ex))
     who = "" if student is None else f"<p>{html_text(_who(student))}</p>"
     return (f"<p><b>{html_text(ex.spec.title)}</b></p>{who}<p>{html_text(' '.join(convention_lines(ex)))}</p>"
-            f"<p>Given: {html_text(given)}</p>")
+            f"<p>Given: {html_text(given)}</p><p>{html_text(WORKING)}</p>")
 
 
 def _who(student: Student) -> str:

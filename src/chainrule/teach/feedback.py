@@ -9,7 +9,7 @@ where the first slip is and the formula to check, not the right numbers.
 import unicodedata
 
 from ..escape import html_text, markdown_text
-from ..explainer.audit import carried_into
+from ..explainer.audit import carried_into, updated_name
 from ..explainer.notation import format_number, unicode_name
 from ..explainer.render import substituted, symbolic
 from .grade import Result
@@ -50,9 +50,17 @@ def _lines(r: Result, answers: bool = False) -> dict:
                          "ones: work that step again.")
         carried = carried_into(d.claims, slip)
         if carried:
-            lines.append("It carried into: " + ", ".join(unicode_name(c.name, sup) for c in carried)
-                         + " (right working from it" + (", so they keep their marks)." if any(
-                             m.verdict == "carried" and m.earned for m in r.marks) else ")."))
+            marks = {m.name: m for m in r.marks}
+            follows = [(unicode_name(c.name, sup), marks.get(updated_name(c.name))) for c in carried]
+            trivial = [n for n, m in follows if m is not None and m.verdict == "degenerate" and not m.earned]
+            lines.append("It carried into: " + ", ".join(n for n, _ in follows) + " (right working from it" + (
+                ", so they keep their marks)." if not trivial and any(
+                    m.verdict == "carried" and m.earned for m in r.marks) else ")."))
+            if trivial:        # flagged for the teacher: it is right working, and earns nothing
+                kept = [n for n, m in follows if m is not None and m.earned]
+                lines.append((f"{', '.join(kept)} {'keeps its' if len(kept) == 1 else 'keep their'} marks, but "
+                              if kept else "But ") + f"your slip made the step of {', '.join(trivial)} trivial, so "
+                             + ("it earns nothing." if len(trivial) == 1 else "they earn nothing."))
         later = [unicode_name(c.name, sup) for c in d.claims if c.verdict == "slip" and c is not slip]
         if later:
             lines.append("Further slips: " + ", ".join(later) + ".")

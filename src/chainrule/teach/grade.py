@@ -6,9 +6,13 @@ An exercise asks for a precision (``precision.Precision``). An answer with fewer
 no credit (or half, under the ``partial`` policy, when its value is right at its own digits). A precise answer
 agrees within half a unit of the asked digit plus the rounding the student's own earlier answers carry forward,
 compared in exact decimal arithmetic (a tie goes to the student). Where a slip makes a later step trivial (a carried
-value that rounds to 0, an update that leaves its weight as it was) the carried value is *degenerate*: flagged for the
-teacher and not credited unless ``degenerate_credit``. For a two-class softmax, ŷ₂ = 1 − ŷ₁ (either way round) from
-the student's own ŷ is right working.
+value that rounds to 0, an update that leaves its weight as the student's own step started it) the carried value is
+*degenerate*: flagged for the teacher and not credited unless ``degenerate_credit``. For a two-class softmax,
+ŷ₂ = 1 − ŷ₁ (either way round) from the student's own ŷ is right working.
+
+A student may write where a later step starts, as the sheet names it (``w5@2``, w₅⁽ᵗ⁼²⁾: the w5′ of step 1): it is not
+marked, and their numbers of that step on are marked as worked from it, their w5′ on its own; one that is not their
+own w5′ is noted (copied wrongly). Written in place of w5′, it is their w5′.
 
 Submissions are read by ``submission.read_submission`` (every readable line graded; a blank or unreadable asked line
 is *missing* with its reason). One submission per student id: of several, the newest file wins, with a note.
@@ -25,14 +29,15 @@ from ..explainer import derive, load_spec, parse_spec
 from ..explainer.audit import updated_name, within
 from ..explainer.derivation import Derivation, optional_names
 from ..explainer.render import given_names
-from ..explainer.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, unique_keys
-from ..explainer.step_names import at_step, last_step, split_step
+from ..explainer.spec import CLAIM_NAME, MAX_SPEC_BYTES, Claim, DuplicateKey, Spec, claim_key, parameter_names
+from ..explainer.spec import unique_keys
+from ..explainer.step_names import at_step, canonical, last_step, split_step
 from ..schema import MapOf, Number, nearest, validate
 from ..textfiles import MiB, read_text
 from .exercise import FORMAT
 from .precision import POLICIES, Precision, unit_of
 from .roster import VARIANTS_FORMAT, Student
-from .steps import derive_through
+from .steps import derive_through, own_start, starts_of
 from .submission import Names, Submission, read_submission, submissions_in
 
 RUBRIC = MapOf(CLAIM_NAME, Number(low=0, high=1000, expected="points from 0 to 1000"), max_items=4096,
@@ -114,7 +119,7 @@ class Task:
         given = set(given_names(truth)) | {"eta"} | set(spec.optimizer.settings)
         known = _known_names(spec, self.steps)
         asked = list(self.points) if self.points is not None else [n for n in truth.order if n not in given]
-        return Names(asked, given, known, list(spec.superscript))
+        return Names(asked, given, known, list(spec.superscript), starts_of(spec, self.steps, known))
 
 
 def load_task(path, rubric=None, roster=None, id_column=None, name_column=None) -> Task:
@@ -191,6 +196,7 @@ def _questions(document, source: str) -> dict[str, float]:
         raise ChainruleError(f"{source}: questions: expected a list of {{name = ..., points = ...}} tables")
     points = {}
     for number, q in enumerate(questions, 1):
+        validate(CLAIM_NAME, q["name"], f"{source}: questions[{number}].name")    # a step in the digits 0-9
         if updated_name(q["name"]) in points:
             raise ChainruleError(f"{source}: questions[{number}].name: expected each quantity asked once, found "
                                  f"{q['name'][:40]!r} again")
@@ -268,52 +274,77 @@ def grade_submission(task: Task, submission: Submission, carried_credit: bool = 
     try:
         spec = task.spec_for(submission.student)
         result = grade_values(spec, task.points, submission.student, submission.values, source, carried_credit,
-                              task.precision, task.policy, degenerate_credit, submission.missing)
+                              task.precision, task.policy, degenerate_credit, submission.missing, submission.starts)
     except ChainruleError as exc:
         return Result(submission.student, source, problem=str(exc) if source in str(exc) else f"{source}: {exc}",
                       name=submission.name)
-    result.name, result.notes = submission.name, list(submission.notes)
+    result.name, result.notes = submission.name, list(submission.notes) + result.notes
     return result
 
 
 def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], source: str,
                  carried_credit: bool = True, precision: Precision | None = None, policy: str = "strict",
-                 degenerate_credit: bool = False, missing: dict[str, str] | None = None) -> Result:
+                 degenerate_credit: bool = False, missing: dict[str, str] | None = None,
+                 starts: dict[str, Decimal] | None = None) -> Result:
     """Mark one student's numbers (name -> number as written) against ``spec``; the steps covered are those the
     asked quantities (else the numbers given) name, so a quantity of step 2 is marked by the audit's pass over both
-    steps: a slip at step 1 is carried into step 2's numbers."""
-    steps = last_step(points if points is not None else values)
+    steps: a slip at step 1 is carried into step 2's numbers.
+
+    ``starts``: where the student wrote a later step's start (``w5@2``: the w5' of step 1 that step 2 starts from),
+    that number, not marked. Step 2 is worked from it: their numbers of step 2 on are marked by an audit fed it in
+    place of their w5' (their w5' is marked on its own, from step 1's numbers), so a start copied wrongly carries
+    into step 2 like any earlier number, and is noted. With no w5' of its own it is their w5'."""
+    parameters = parameter_names(spec)
+    starts = {updated_name(n): v for n, v in (starts or {}).items()}
+    steps = last_step(points if points is not None else [*values, *(canonical(n, parameters) for n in starts)])
     known, truth = _known_names(spec, steps), _truth(spec, steps).values
-    for name in values:
-        if updated_name(name) not in known:
+    restates = starts_of(spec, steps, known)
+    for name in [*values, *starts]:
+        if updated_name(name) not in known and updated_name(name) not in restates:
             raise ChainruleError(f"{source}: {name}: expected the name of a quantity of the exercise (such as "
                                  f"{', '.join(sorted(known)[:6])}, ...), found none called {name!r}"
                                  f"{nearest(updated_name(name), known)}")
-    claims, imprecise = [], set()
-    for name, value in values.items():
-        key, unit = updated_name(name), None
+    values, notes, flags = _restated(student, dict(values), starts, restates)
+    imprecise, units = set(), {}
+    for name, value in [*values.items(), *starts.items()]:
+        key = restates.get(updated_name(name), updated_name(name))
         if precision is not None:
             if precision.enough(value, truth[key]):
-                unit = max(precision.unit(truth[key]), precision.unit(float(value)))
-            else:
+                units[name] = max(precision.unit(truth[key]), precision.unit(float(value)))
+            elif name not in starts:
                 imprecise.add(key)
-        claims.append(Claim(name, float(value), value, unit))
-    graded = Spec(**{**spec.__dict__})
-    graded.claims, graded.claims_source, graded.source = claims, "student", source
-    d = derive(graded)
-    _accept_complements(d, spec, steps)
-    checks = {updated_name(c.name): c for c in d.claims}
+
+    def audited(fed: frozenset) -> tuple[Spec, Derivation]:
+        """The audit of the student's numbers with the starts ``fed`` in place of the numbers they restate."""
+        replaced = {restates[name] for name in fed}
+        graded = Spec(**{**spec.__dict__})
+        graded.claims = [Claim(name, float(value), value, units.get(name)) for name, value in values.items()
+                         if updated_name(name) not in replaced]
+        graded.claims += [Claim(name, float(starts[name]), starts[name], units.get(name)) for name in sorted(fed)]
+        graded.claims_source, graded.source = "student", source
+        d = derive(graded)
+        _accept_complements(d, spec, steps)
+        return graded, d
+    # each step's numbers are marked by the audit fed the starts the student wrote of that step and those before
+    fed_by_step = {k: frozenset(n for n in starts if split_step(n)[1] <= k) for k in range(1, steps + 1)}
+    audits = {fed: audited(fed) for fed in dict.fromkeys(fed_by_step.values())}
+    checks = {}
+    for k, fed in fed_by_step.items():
+        checks |= {updated_name(c.name): (c, *audits[fed]) for c in audits[fed][1].claims
+                   if updated_name(c.name) not in starts and split_step(claim_key(spec, c.name))[1] == k}
+    d = audits[fed_by_step[1]][1]
+    d.claims = [checks[updated_name(c.name)][0] for c in d.claims]     # in the pass's order; starts left out
     worth = points if points is not None else {updated_name(n): 1.0 for n in values}
-    result = Result(student, source, derivation=d)
+    result = Result(student, source, derivation=d, notes=notes, flags=flags)
     for name, value in worth.items():
-        check = checks.get(name)
+        check, graded, audit_d = checks.get(name, (None, None, None))
         if check is None:
             reason = (missing or {}).get(name, "no answer given")
             result.marks.append(Mark(name, value, 0.0, "missing", "", truth[name], reason))
             continue
         verdict, reason = check.verdict, ""
         earns = verdict == "agrees" or (verdict == "carried" and carried_credit)
-        if verdict == "carried" and (why := _degenerate(spec, check, precision, steps)):
+        if verdict == "carried" and (why := _degenerate(spec, check, precision, steps, graded, audit_d)):
             verdict, reason, earns = "degenerate", why, degenerate_credit
             result.flags.append(f"{student}: {name} = {check.claimed_text} is right working from an earlier slip, "
                                 f"but {why}; " + ("credited (--credit-degenerate)" if degenerate_credit
@@ -325,6 +356,28 @@ def grade_values(spec: Spec, points, student: str, values: dict[str, Decimal], s
         result.marks.append(Mark(name, value, value * share if earns else 0.0, verdict, check.claimed_text,
                                  check.computed, reason))
     return result
+
+
+def _restated(student: str, values: dict[str, Decimal], starts: dict[str, Decimal],
+              restates: dict[str, str]) -> tuple[dict[str, Decimal], list[str], list[str]]:
+    """The student's numbers with each start written in place of the number it restates (``w5@2`` for ``w5'``)
+    moved to that number (and out of ``starts``), with notes for the student and flags for the teacher where a start
+    is not the number it restates (beyond the rounding of either)."""
+    notes, flags = [], []
+    own = {updated_name(n): n for n in values}
+    for name in sorted(starts):
+        same, k = restates[name], split_step(name)[1]
+        if same not in own:          # the answer written under the sheet's other name for it
+            values[same], own[same] = starts.pop(name), same
+            notes.append(f"your {name} is read as your {same}: step {k} starts from {same}")
+        elif abs(starts[name] - values[own[same]]) > (unit_of(starts[name]) + unit_of(values[own[same]])) / 2:
+            mine = values[own[same]]
+            notes.append(f"your {name} = {starts[name]} is not your {same} = {mine}, though step {k} starts from "
+                         f"{same}: copied wrongly? Your numbers of step {k} on are marked as worked from "
+                         f"{starts[name]}.")
+            flags.append(f"{student}: {name} = {starts[name]} restates {same} = {mine} wrongly; step {k} on is "
+                         f"marked as worked from {starts[name]}")
+    return values, notes, flags
 
 
 def _accept_complements(d: Derivation, spec: Spec, steps: int = 1) -> None:
@@ -355,17 +408,22 @@ def _half(check) -> float:
     return 0.5 * float(unit_of(Decimal(check.claimed_text)))
 
 
-def _degenerate(spec: Spec, check, precision: Precision | None, steps: int = 1) -> str:
+def _degenerate(spec: Spec, check, precision: Precision | None, steps: int = 1, graded: Spec | None = None,
+                d: Derivation | None = None) -> str:
     """Why a carried value makes its step trivial ("" when it does not): it rounds to 0 where the right value does
-    not, or it is an updated parameter left as it was (by its step: w5'@2 against w5 as step 2 started it)."""
+    not, or it is an updated parameter that the student's update left as their step started it where the right
+    update moves it (w5'@2 against the w5 their own step 2 started from: their w5' of step 1, or what their numbers
+    give; ``graded``, ``d``: the spec with their numbers and its audit, which that start is read from)."""
     unit = float(precision.unit(check.computed)) if precision is not None else _half(check) * 2
     name = updated_name(check.name)
     if abs(check.from_claims) < unit / 2 <= abs(check.computed):
         return f"your earlier numbers make {name} 0, which needs no working"
     base, step = split_step(name)
     if base.endswith("'"):
-        start = _truth(spec, steps).values.get(at_step(base[:-1], step))     # the parameter before the step
-        if start is not None and abs(check.from_claims - start) < unit / 2 <= abs(check.computed - start):
+        right = _truth(spec, steps).values.get(at_step(base[:-1], step))     # the parameter before the step
+        mine = own_start(graded, d.learning_rate, name) if graded is not None and step > 1 else None
+        mine = right if mine is None else mine
+        if right is not None and abs(check.from_claims - mine) < unit / 2 <= abs(check.computed - right):
             return f"your earlier numbers leave {at_step(base[:-1], step)} unchanged by the update"
     return ""
 

@@ -48,7 +48,7 @@ from ..explainer.latex import latex_name, symbolic_atom, to_latex
 from ..explainer.notation import format_number, unicode_name
 from ..explainer.step_names import at_step
 from .exercise import Exercise
-from .sheets import convention_lines, definition_rows, given_quantities, update_formulas
+from .sheets import WORKING, convention_lines, definition_rows, given_quantities, update_formulas
 
 if TYPE_CHECKING:
     from .roster import Student
@@ -221,7 +221,7 @@ def _numerical(ex: Exercise, answers: dict) -> list[str]:
     out = []
     for number, name in enumerate(ex.asked, 1):
         text = (setting + f"<p>Compute <b>{html_text(unicode_name(name, sup))}</b> to "
-                f"{ex.precision.describe()} (a decimal point or a decimal comma).</p>")
+                f"{ex.precision.describe()} (a decimal point or a decimal comma). {html_text(WORKING)}</p>")
         lines = ['  <question type="numerical">',
                  f"    <name><text>{_xml(_name(f'{number:0{width}d} {name}'))}</text></name>",
                  f'    <questiontext format="html"><text>{_xml(text)}</text></questiontext>',
@@ -245,7 +245,7 @@ def _cloze(ex: Exercise, name: str, answers: dict) -> str:
         alternatives = "~".join(f"={_number(v)}:{_number(t)}" for v, t in answers[asked])
         blanks.append(f"<li>{html_text(unicode_name(asked, sup))} = {{1:NUMERICAL:{alternatives}}}</li>")
     around = (_setting(ex, formulas=True) + f"<p>Give each answer to {ex.precision.describe()} (a decimal point or "
-              "a decimal comma).</p>")
+              f"a decimal comma). {html_text(WORKING)}</p>")
     text = around.replace("{", "&#123;").replace("}", "&#125;") + "<ol>" + "".join(blanks) + "</ol>"
     lines = ['  <question type="cloze">', f"    <name><text>{_xml(_name(name))}</text></name>",
              f'    <questiontext format="html"><text>{_xml(text)}</text></questiontext>',

@@ -43,7 +43,7 @@ from ..explainer.audit import SLOPE_SLACK, sensitivities
 from ..explainer.latex import latex_name, parse_template, symbolic_atom, to_latex
 from ..explainer.notation import format_number, unicode_name
 from .exercise import Exercise
-from .sheets import convention_lines, definition_rows, given_quantities
+from .sheets import WORKING, convention_lines, definition_rows, given_quantities
 
 EXAM = "numbas/exercise.exam"
 SCORM = "numbas/exercise-scorm.zip"
@@ -229,7 +229,7 @@ def _statement(ex: Exercise) -> str:
             f"<ul>{conventions}</ul><h3>The network</h3>{formulas}<h3>Given</h3>"
             f"<table><tbody>{given}</tbody></table>"
             f"<p>Give each answer to {ex.precision.describe()}; save each answer before the next: a later part "
-            f"is marked with your own earlier answers.</p></div>")
+            f"is marked with your own earlier answers. {html_text(WORKING)}</p></div>")
 
 
 def _parts(ex: Exercise, names: dict[str, str]) -> list[dict]:

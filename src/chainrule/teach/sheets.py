@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 ANSWERS = "answers.txt"
 ASKING = "Give each answer to {precision}."
+# Answers are marked against the unrounded working (chainrule grade feeds in only the numbers written down): a student
+# who rounds every intermediate to the asked digits can be a unit or more off in a later step's last digit.
+KEEP_DIGITS = "Work with every digit your calculator gives and round only the answers you write down"
+WORKING = KEEP_DIGITS + ": numbers rounded along the way can change the last digit of a later answer."
 BLANK_NAME, BLANK_ID = "_" * 24, "_" * 14
 # Latin-1 letters pdflatex's default (OT1) encoding lacks: written as their usual transliteration, so that a name
 # such as Þórdís compiles without the T1 fonts (which pdflatex would build as bitmaps on first use).
@@ -89,7 +93,7 @@ def convention_lines(ex: Exercise) -> list[str]:
 
 
 def asking_text(ex: Exercise) -> str:
-    return ASKING.format(precision=ex.precision.describe())
+    return ASKING.format(precision=ex.precision.describe()) + " " + WORKING
 
 
 def handing_in(ex: Exercise, student: Student | None = None) -> list[str]:
@@ -114,6 +118,7 @@ def answers_template(ex: Exercise, student: Student | None = None) -> str:
     lines = [f"# {ANSWERS}: your answers to \"{ex.spec.title}\"",
              f"# Write each answer after its =, to {ex.precision.describe()}, such as {_example(ex)} (that is the",
              "# form, not an answer; a decimal point or a decimal comma).",
+             f"# {KEEP_DIGITS}.",
              "# One name = number a line; keep the names as they are. Lines starting with # are comments.",
              f"# Hand in this file, named {ANSWERS}."] + _name_notes(ex)
     lines += [f"id = {student.id}" if student is not None else "id = ", "name = "]

@@ -4,9 +4,11 @@ w₅′, Δw₅, η, their LaTeX or their plain names) and numbers as people typ
 
 Every readable line is graded. A blank answer or a number that cannot be read is a reason in ``missing`` (for an
 asked quantity); an unknown name, a restated given number, a quantity not asked and a second answer to the same
-quantity (the first number is kept) are notes for the student. Only what stops the whole file is a ``problem``: not a
-regular file, larger than 1 MiB, not text, JSON or TOML that does not parse, a table that is not flat, an id that
-cannot be an id. It is returned, never raised, so one hostile file never stops the rest of a class.
+quantity (the first number is kept) are notes for the student. A later step's start written out (``w5@2``, w₅⁽ᵗ⁼²⁾:
+the w5′ of step 1 that step 2 starts from) is kept in ``starts``: not marked, it is fed into its step. Only what
+stops the whole file is a ``problem``: not a regular file, larger than 1 MiB, not text, JSON or TOML that does not
+parse, a table that is not flat, an id that cannot be an id. It is returned, never raised, so one hostile file never
+stops the rest of a class.
 
 ``submissions_in`` finds the files of folders as learning platforms download them (Moodle's per-student folders,
 Canvas's ``lastfirst_12345_67890_answers.txt``, plain per-student folders) with the id each layout suggests.
@@ -61,10 +63,11 @@ class Names:
     given: set[str]                                         # printed on the sheet: inputs, targets, weights, eta
     known: set[str]                                         # every quantity a submission may name
     superscript: list[str] = field(default_factory=list)    # the spec's superscript families, for unicode_name
+    starts: dict[str, str] = field(default_factory=dict)    # a later step's start (w5@2) -> what it restates (w5')
 
     @cached_property
     def lookup(self) -> "_Lookup":
-        return _Lookup(set(self.known) | set(self.given) | set(self.asked), self.superscript)
+        return _Lookup(set(self.known) | set(self.given) | set(self.asked) | set(self.starts), self.superscript)
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Submission:
     problem: str = ""                                       # why the whole file could not be read, naming it
     name: str = ""                                          # a ``name`` line, if the student wrote one
     extra: dict[str, Decimal] = field(default_factory=dict)     # known, not asked: not marked, may be audited
+    starts: dict[str, Decimal] = field(default_factory=dict)    # a later step's start restated (w5@2): fed, not marked
 
 
 # ---- text shown back to people ----
@@ -567,7 +571,7 @@ def _gather(entries, names: Names, notes: _Notes, prose: bool) -> dict:
     """Sort each (where, name, value) into answers, reasons and notes; see the module's docstring for the rules."""
     lookup, asked = names.lookup, {updated_name(n) for n in names.asked}
     given = {updated_name(n) for n in names.given}
-    values, written, missing, first, extra = {}, {}, {}, {}, {}
+    values, written, missing, first, extra, starts = {}, {}, {}, {}, {}, {}
     restated, unasked, student, person = [], [], None, ""
     for where, key, value in entries:
         canonical, hint = lookup.resolve(key)
@@ -584,6 +588,16 @@ def _gather(entries, names: Names, notes: _Notes, prose: bool) -> dict:
         if canonical is None:
             if not prose or _number_of(value)[2] in ("", "blank"):     # in Markdown, prose lines are not answers
                 notes.add(f"{where}: {quote(key.strip())} is not a quantity of this exercise; ignored{hint}")
+            continue
+        if canonical in names.starts:        # w5@2: the w5' step 2 started from, fed into step 2 (not marked)
+            number, text, why = _number_of(value)
+            if canonical in starts:
+                notes.add(f"{where}: {canonical} again ({quote(text) if number is not None else why}); the first, "
+                          f"{starts[canonical]}, is kept")
+            elif number is not None:
+                starts[canonical] = number
+            elif why != "blank":
+                notes.add(f"{where}: {canonical}: {why}; ignored")
             continue
         if canonical in given:
             restated.append(f"{canonical} ({where})")
@@ -609,7 +623,7 @@ def _gather(entries, names: Names, notes: _Notes, prose: bool) -> dict:
     summaries = (["given on the sheet, so ignored: " + _listed(restated)] if restated else []) + \
         (["not asked for, so not marked: " + _listed(unasked)] if unasked else [])
     return {"values": values, "written": written, "missing": missing, "notes": notes.closed(summaries),
-            "name": person, "extra": extra, "id": student}
+            "name": person, "extra": extra, "starts": starts, "id": student}
 
 
 def _listed(items: list[str], limit: int = 20) -> str:
