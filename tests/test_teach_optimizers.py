@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 from conftest import pdflatex
-from test_teach_class import significant, unit   # rounding as a person does, the 4th figure's unit
+from test_teach_class import given_numbers, significant, unit   # the sheet's numbers; rounding as a person does
 
 from chainrule.errors import ChainruleError
 from chainrule.teach import answers_template, exercise_document, make_exercise, question_html, question_latex
 from chainrule.teach import question_markdown, write_exercise
 from chainrule.teach.feedback import feedback_markdown
 from chainrule.teach.grade import grade, grade_values, load_task
-from chainrule.teach.submission import Names, read_submission
+from chainrule.teach.submission import read_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMETERS = ["w1", "w2", "w3", "w4", "b1", "b2", "w5", "w6", "w7", "w8", "b3", "b4"]
@@ -37,20 +37,6 @@ DIGITS = 4
 
 # ---------------------------------------------------------------------------------------------------------------
 # The steps in plain Python
-
-
-def given_numbers(document) -> dict[str, float]:
-    """x1, x2, the one-hot targets y1, y2, w1..w8, b1..b4 and eta from an exercise's spec (neuron-major weights: row
-    k holds the weights into neuron k)."""
-    assert document["weight_layout"] == "neuron_major" and document["loss"] == "cross_entropy"
-    (x1, x2), target = document["inputs"], document["targets"]
-    hidden, output = document["layers"]
-    (w1, w2), (w3, w4) = hidden["weights"]
-    (w5, w6), (w7, w8) = output["weights"]
-    (b1, b2), (b3, b4) = hidden["bias"], output["bias"]
-    return {"x1": x1, "x2": x2, "y1": float(target == 0), "y2": float(target == 1), "w1": w1, "w2": w2, "w3": w3,
-            "w4": w4, "w5": w5, "w6": w6, "w7": w7, "w8": w8, "b1": b1, "b2": b2, "b3": b3, "b4": b4,
-            "eta": document["learning_rate"]}
 
 
 def at(name: str, step: int) -> str:

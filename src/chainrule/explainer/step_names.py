@@ -8,7 +8,7 @@ An optimizer's state before step 1 (a printed starting velocity) is ``v_w5@0``.
 
 import re
 
-_STEP = re.compile(r"^(.*)@(\d+)$")
+_STEP = re.compile(r"^(.*)@([0-9]+)$")
 
 
 def split_step(name: str) -> tuple[str, int]:
