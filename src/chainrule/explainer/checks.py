@@ -4,6 +4,10 @@ softmax's e^z and denominator, and the gradients at the inputs. Each is compared
 compares backprop; every function returns a relative error per group (``gradcheck.relative_error``).
 """
 
+import ast
+import math
+import operator
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -189,24 +193,40 @@ def optimizer_step_errors(spec: Spec, steps: int = 3) -> dict[str, float]:
 
 
 _OPERATORS = {"·": "*", "−": "-", "²": "**2", "^": "**"}
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.Pow: operator.pow}
 
 
 def formula_value(template: str, values: dict[str, float]) -> float:
     """An update formula of the derivation evaluated with the numbers put in: ``{name}`` placeholders, + − · / ^ ²
-    and √ of a placeholder. Arithmetic on the shown numbers, for a check only (the values shown are the engine's)."""
-    import math
-    import re
-
+    and √ of a placeholder. Arithmetic on the shown numbers, for a check only (the values shown are the engine's):
+    the template is read as a Python expression and only numbers, the placeholders' values, the five operators and
+    √ are evaluated; anything else is refused."""
     names: list[str] = []
 
     def placeholder(match):
         names.append(match[2])
         return f"({'-' if match[1] else ''}V[{len(names) - 1}])"
     expression = re.sub(r"\{(-?)([^{}]+)\}", placeholder, template)
-    for symbol, operator in _OPERATORS.items():
-        expression = expression.replace(symbol, operator)
+    for symbol, python in _OPERATORS.items():
+        expression = expression.replace(symbol, python)
     expression = re.sub(r"√(\(-?V\[\d+\]\))", r"sqrt\1", expression)
-    if not re.fullmatch(r"[-+*/() .0-9eV\[\]sqrt]*", expression):
+    shown = [values[name] for name in names]
+
+    def value(node) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return -value(node.operand) if isinstance(node.op, ast.USub) else value(node.operand)
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "V":
+            return shown[int(value(node.slice))]
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "sqrt" and len(node.args) == 1:
+            return math.sqrt(value(node.args[0]))
         raise ValueError(f"not an update formula: {template}")
-    return float(eval(expression, {"__builtins__": {}, "sqrt": math.sqrt},     # noqa: S307  digits, V and operators
-                      {"V": [values[name] for name in names]}))
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise ValueError(f"not an update formula: {template}") from None
+    return float(value(tree.body))
