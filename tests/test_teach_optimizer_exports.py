@@ -6,10 +6,6 @@ whose marking is wired from one step's formulas, refuses them with a message nam
 
 import importlib.util
 import io
-import json
-import os
-import subprocess
-import sys
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -21,6 +17,7 @@ from chainrule.errors import ChainruleError
 from chainrule.teach import Student, make_exercise, write_exercise
 from chainrule.teach import canvas, gradescope, moodle, numbas, prairielearn
 from chainrule.teach.variants import variants
+from test_teach_gradescope import autograder, run, shim  # noqa: F401  the autograder, run as there
 from test_teach_optimizers import ADAM, MOMENTUM, expected_marks, given_numbers, significant, student, worked
 
 ASKED = ["w5'", "yhat1@2", "yhat2@2", "L@2", "dL/dw5@2", "v_w5@2", "w5'@2"]
@@ -79,30 +76,11 @@ def test_canvas_ranges_hold_the_key_of_every_later_quantity(momentum):
         assert low <= Decimal(significant(right[name])) <= high and high - low <= Decimal("0.0001"), name
 
 
-def test_gradescopes_autograder_carries_a_slip_at_step_1_into_step_2(tmp_path, momentum):
+def test_gradescopes_autograder_carries_a_slip_at_step_1_into_step_2(tmp_path, momentum, shim):
     ex = momentum
-    root = tmp_path / "autograder"
-    for part in ("source", "submission", "results"):
-        (root / part).mkdir(parents=True)
-    with zipfile.ZipFile(io.BytesIO(gradescope.files(ex)["gradescope/autograder.zip"])) as archive:
-        for info in archive.infolist():
-            target = root / "source" / info.filename
-            target.write_bytes(archive.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777)
+    root = autograder(tmp_path, gradescope.files(ex)["gradescope/autograder.zip"])
     texts = slipping(ex)
-    (root / "submission" / "answers.txt").write_text(
-        "id = erin\n" + "".join(f"{n} = {t}\n" for n, t in texts.items()), encoding="utf-8")
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    for name in ("python", "python3"):
-        (shim / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        (shim / name).chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADER_", "CHAINRULE_"))}
-    env |= {"AUTOGRADER_ROOT": str(root), "PATH": f"{shim}{os.pathsep}{env.get('PATH', '')}"}
-    done = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    document = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    document, _ = run(root, shim, {"answers.txt": "id = erin\n" + "".join(f"{n} = {t}\n" for n, t in texts.items())})
     marks = expected_marks(given_numbers(ex.document), ex.document["optimizer"], 2, ex.asked, texts)
     assert marks["w5'"] == "slip" and {marks[n] for n in ex.asked[1:]} == {"carried"}
     words = {"agrees": "right", "carried": "carried", "slip": "slip"}

@@ -4,7 +4,8 @@
 parameter names. Each optimizer's formula is two halves: ``advance`` moves its state (a velocity, moment
 estimates) with the new gradient, ``apply`` moves the parameter from that state. Between them an ``observer``, when
 one is set, sees the state the step is about to use: the explainer records it there, and an author's printed
-velocity or moment can be put in its place, so the update shown is the engine's own from the numbers printed. Pass a subset of the names to leave the rest frozen (some worked examples keep biases fixed).
+velocity or moment can be put in its place, so the update shown is the engine's own from the numbers printed.
+Pass a subset of the names to leave the rest frozen (some worked examples keep biases fixed).
 Gradients are only read, never changed: the registry keeps the true dL/dw for anyone who looks.
 A schedule, if given, sets the learning rate at the start of each epoch from the base rate.
 """
@@ -65,11 +66,6 @@ class Optimizer:
             self.apply(param, grad, state)
             if after is not None:                # the observer's own undoing, once the step has used its state
                 after()
-
-    def update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        """One parameter's whole step."""
-        self.advance(param, grad, state)
-        self.apply(param, grad, state)
 
     def advance(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         """Move the state kept for ``param`` with its new gradient (nothing, for plain gradient descent)."""
@@ -213,7 +209,7 @@ class SGDVelocityOfSteps(SGD):
             param -= state["velocity"]
 
     def loss_scale(self):
-        # SGD's prescaled step keeps the velocity in the units of one rate (see SGD._velocity); steps need update()
+        # SGD's prescaled step keeps the velocity in the units of one rate (see SGD._velocity); steps need step()
         return super().loss_scale() if not self.momentum else None
 
 

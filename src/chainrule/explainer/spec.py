@@ -467,8 +467,7 @@ class _Reader:
     def optimizer(self, raw, spec: Spec) -> None:
         """The update rule, its settings and starting state; its settings' names (``mu``, ``beta1``, ...) and its
         state's (``v_w5``) are then chainrule's, as ``eta`` is."""
-        parameters = [p for layer in spec.layers for p in [w for row in layer.weight_names for w in row] +
-                      layer.bias_names]
+        parameters = parameter_names(spec)
         frozen = () if spec.update_biases else [b for layer in spec.layers for b in layer.bias_names]
         spec.optimizer = read_optimizer(raw, parameters, self.fail, frozen)
         if spec.optimizer.name != "gradient_descent" and spec.update_order == "sequential":
@@ -494,10 +493,8 @@ class _Reader:
 
     def check_unique_names(self, spec: Spec) -> None:
         seen = set(RESERVED_NAMES)
-        every = [n for layer in spec.layers for n in [n for row in layer.weight_names for n in row] +
-                 layer.bias_names + layer.pre_activation_names + layer.activation_names]
         derived = derived_names(spec)
-        for name in every + spec.input_names + spec.target_names + [spec.loss_name]:
+        for name in names_of(spec):
             if name in RESERVED_NAMES:
                 self.fail("names", f"names other than {', '.join(RESERVED_NAMES)} (chainrule writes the "
                           "learning rate as eta)", f'"{name}"')

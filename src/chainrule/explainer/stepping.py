@@ -20,6 +20,7 @@ from .step_names import at_step, split_step
 #: the largest spec run in seconds; a billion would run for days.
 MAX_STEPS = 1000
 
+
 def claimed_steps(spec: Spec) -> list[int]:
     """The steps the spec's claims name, in order, step 1 always among them; each from 1 to ``MAX_STEPS`` (0, before
     the first step, only for the optimizer's starting state, ``v_w5@0``, a given)."""
@@ -137,6 +138,7 @@ def updated_values(spec: Spec, where, network, recorder) -> dict[str, float]:
 
 
 def entry_names(spec: Spec, where) -> dict[tuple[str, int], str]:
+    """Each parameter entry's name, keyed by where the engine holds it: ``("0.weight", flat index)`` -> ``w5``."""
     names = {}
     for layer, (dense, _) in zip(spec.layers, where, strict=True):
         n_out, n_in = layer.weights.shape
