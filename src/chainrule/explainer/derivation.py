@@ -525,8 +525,7 @@ def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: di
     """The update of every parameter by the spec's optimizer: the state it moves (a velocity, moments), each as
     formula, numbers and the engine's value, then the parameter after the step (and its change Δw, when claimed)."""
     settings = spec.optimizer
-    keys = {name: key for (key, flat), name in entry_names(spec, where).items()}
-    flats = {name: flat for (key, flat), name in entry_names(spec, where).items()}
+    held = {name: entry for entry, name in entry_names(spec, where).items()}     # w5 -> ("0.weight", flat index)
     steps = []
     order = reversed(spec.layers) if spec.update_order == "sequential" else spec.layers
     for layer in order:
@@ -535,9 +534,10 @@ def _update(spec: Spec, updated: dict[str, float], trained: set[str], values: di
             template = f"{{{name}}}"
             if name in trained:
                 for state, formula in state_templates(settings, name, gradient, step):
-                    values[state] = recorder.read(("state", keys[name], state.split("_", 1)[0], flats[name]))
-                    steps.append(Step(state, formula, values[state], ("state", keys[name], state.split("_", 1)[0],
-                                                                      flats[name])))
+                    key, flat = held[name]
+                    place = ("state", key, state.split("_", 1)[0], flat)
+                    values[state] = recorder.read(place)
+                    steps.append(Step(state, formula, values[state], place))
                 term = step_term(settings, name, gradient)
                 template = f"{{{name}}} − {term}"
                 change = change_name(name)
