@@ -15,7 +15,7 @@ from ..explainer import spec as spec_file
 from ..explainer.render import LOSS_WORDS
 from ..losses import DEFAULT_LOSS, PAIRINGS
 
-OFFERED = [loss for loss in spec_file.LOSSES if loss not in getattr(spec_file, "NO_TARGETS", ())]
+OFFERED = [loss for loss in spec_file.LOSSES if loss not in spec_file.NO_TARGETS]
 
 
 def words(loss: str) -> str:
